@@ -1,0 +1,38 @@
+# The two commands: `make run` (the whole system, in the foreground) and `make test` (every test).
+SHELL := /bin/bash
+VENV := .venv
+export BUZON_DATA_DIR ?= $(CURDIR)/var
+
+# Tests run on PostgreSQL and RabbitMQ on this machine (preparar.sh test starts and sets them up).
+TEST_DATABASE_URL ?= postgresql://buzon:buzon@127.0.0.1:5432/buzon_test
+
+.PHONY: run test up down preparar preparar-test lock migrar limpiar
+
+run: preparar
+	$(VENV)/bin/buzon-dev local
+
+test: preparar-test
+	BUZON_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+up: preparar
+	$(VENV)/bin/buzon-dev up
+
+down:
+	@if [ -x $(VENV)/bin/buzon-dev ]; then $(VENV)/bin/buzon-dev down; else echo "Nada que detener."; fi
+
+migrar: preparar
+	$(VENV)/bin/buzon-migrar
+
+preparar:
+	@deploy/local/preparar.sh run
+
+preparar-test:
+	@deploy/local/preparar.sh test
+
+# Re-pin every third-party package from what the virtualenv holds now.
+lock:
+	{ echo "# Exact pins for every third-party package (used as pip constraints). Regenerate with: make lock"; \
+	  $(VENV)/bin/pip freeze --exclude-editable --all | grep -v '^-e' | grep -iv '^buzon-'; } > requirements.lock
+
+limpiar:
+	rm -rf var artefactos .pytest_cache

@@ -1,0 +1,1 @@
+"""What every Buzón IMSS service shares: configuration, clock, errors, database, events and metrics."""

@@ -1,0 +1,112 @@
+"""Configuration from environment variables, with the defaults of the public contract (API.md).
+
+Every service reads its settings through `Config.desde_entorno()`, so a variable means the same thing
+everywhere. Unset variables that name an external system (CA folder, OCSP, SMTP, SMS) fall back to the
+development stand-ins, which the local launcher starts only in that case.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PUERTOS_DESARROLLO = {
+    "ocsp": 8101,
+    "sms": 8102,
+    "correo_web": 8103,
+    "correo_smtp": 8025,
+}
+
+# Default Prometheus port of each service when run on one host (0 disables the endpoint).
+PUERTOS_METRICAS = {
+    "auth": 9101,
+    "contactos": 9102,
+    "notificaciones": 9103,
+    "activacion": 9104,
+    "acuses": 9105,
+}
+
+
+def _entero(entorno, nombre, defecto):
+    valor = entorno.get(nombre, "").strip()
+    if not valor:
+        return defecto
+    try:
+        return int(valor)
+    except ValueError:
+        raise ValueError(f"{nombre} debe ser un número entero, no {valor!r}") from None
+
+
+def _texto(entorno, nombre, defecto=None):
+    valor = entorno.get(nombre, "").strip()
+    return valor or defecto
+
+
+@dataclass(frozen=True)
+class Config:
+    amqp_uri: str
+    database_url: str | None
+    data_dir: Path
+    gateway_port: int
+    public_url: str
+    sat_ca_dir: Path
+    ocsp_url: str
+    ocsp_timeout_s: float
+    smtp_host: str
+    smtp_port: int
+    smtp_user: str | None
+    smtp_password: str | None
+    smtp_starttls: bool
+    sms_url: str
+    sms_token: str | None
+    sms_respaldo_url: str | None
+    sms_respaldo_token: str | None
+    sello_cer: str | None
+    sello_key: str | None
+    sello_password: str | None
+    ventana_validacion_s: int
+    padron_csv: str | None
+    max_workers: int
+    sesion_duracion_s: int
+    reto_duracion_s: int
+    limite_retos_por_minuto: int
+    metricas_puertos: dict = field(default_factory=dict)
+
+    @classmethod
+    def desde_entorno(cls, entorno=None) -> "Config":
+        e = os.environ if entorno is None else entorno
+        data_dir = Path(_texto(e, "BUZON_DATA_DIR", "var")).resolve()
+        port = _entero(e, "BUZON_GATEWAY_PORT", 8000)
+        metricas = {
+            servicio: _entero(e, f"BUZON_METRICAS_PUERTO_{servicio.upper()}", _entero(e, "BUZON_METRICAS_PUERTO", defecto))
+            for servicio, defecto in PUERTOS_METRICAS.items()
+        }
+        return cls(
+            amqp_uri=_texto(e, "BUZON_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
+            database_url=_texto(e, "BUZON_DATABASE_URL"),
+            data_dir=data_dir,
+            gateway_port=port,
+            public_url=_texto(e, "BUZON_PUBLIC_URL", f"http://127.0.0.1:{port}").rstrip("/"),
+            sat_ca_dir=Path(_texto(e, "BUZON_SAT_CA_DIR", str(data_dir / "pki" / "ca"))),
+            ocsp_url=_texto(e, "BUZON_OCSP_URL", f"http://127.0.0.1:{PUERTOS_DESARROLLO['ocsp']}/"),
+            ocsp_timeout_s=float(_texto(e, "BUZON_OCSP_TIMEOUT_S", "5")),
+            smtp_host=_texto(e, "BUZON_SMTP_HOST", "127.0.0.1"),
+            smtp_port=_entero(e, "BUZON_SMTP_PORT", PUERTOS_DESARROLLO["correo_smtp"] if not _texto(e, "BUZON_SMTP_HOST") else 25),
+            smtp_user=_texto(e, "BUZON_SMTP_USER"),
+            smtp_password=_texto(e, "BUZON_SMTP_PASSWORD"),
+            smtp_starttls=_texto(e, "BUZON_SMTP_STARTTLS", "no").lower() in ("1", "si", "sí", "true", "yes"),
+            sms_url=_texto(e, "BUZON_SMS_URL", f"http://127.0.0.1:{PUERTOS_DESARROLLO['sms']}/sms"),
+            sms_token=_texto(e, "BUZON_SMS_TOKEN"),
+            sms_respaldo_url=_texto(e, "BUZON_SMS_RESPALDO_URL"),
+            sms_respaldo_token=_texto(e, "BUZON_SMS_RESPALDO_TOKEN"),
+            sello_cer=_texto(e, "BUZON_SELLO_CER"),
+            sello_key=_texto(e, "BUZON_SELLO_KEY"),
+            sello_password=_texto(e, "BUZON_SELLO_PASSWORD"),
+            ventana_validacion_s=_entero(e, "BUZON_VENTANA_VALIDACION_S", 259200),
+            padron_csv=_texto(e, "BUZON_PADRON_CSV"),
+            max_workers=_entero(e, "BUZON_MAX_WORKERS", 10),
+            sesion_duracion_s=_entero(e, "BUZON_SESION_DURACION_S", 3600),
+            reto_duracion_s=min(_entero(e, "BUZON_RETO_DURACION_S", 300), 300),
+            limite_retos_por_minuto=max(_entero(e, "BUZON_LIMITE_RETOS_POR_MINUTO", 120), 60),
+            metricas_puertos=metricas,
+        )

@@ -1,0 +1,112 @@
+"""Database access: one engine per service process, one session per nameko worker.
+
+With `BUZON_DATABASE_URL` set (PostgreSQL), every service lives in its own schema of that database: the
+connection's search_path is the service's schema, so models and migrations stay unqualified. Unset, each
+service gets its own embedded SQLite file under the data folder, for a local run.
+"""
+from __future__ import annotations
+
+from datetime import timezone
+from weakref import WeakKeyDictionary
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import DateTime, TypeDecorator, create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from buzon_comun.config import Config
+
+
+def es_postgresql(url: str) -> bool:
+    return make_url(url).get_backend_name() == "postgresql"
+
+
+def normalizar_url(url: str) -> str:
+    """`postgresql://` means psycopg2 here: SQLAlchemy 2.1 would pick psycopg 3, which blocks eventlet's loop."""
+    u = make_url(url)
+    if u.drivername in ("postgresql", "postgres"):
+        u = u.set(drivername="postgresql+psycopg2")
+    return u.render_as_string(hide_password=False)
+
+
+def url_de_servicio(config: Config, servicio: str) -> str:
+    if config.database_url:
+        return normalizar_url(config.database_url)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{config.data_dir / (servicio + '.db')}"
+
+
+def crear_engine(config: Config, servicio: str, pool_size: int | None = None) -> Engine:
+    url = url_de_servicio(config, servicio)
+    if es_postgresql(url):
+        # The pool must hold at least max_workers connections or busy workers fail waiting for one.
+        tamano = max(pool_size or config.max_workers, config.max_workers)
+        return create_engine(
+            url,
+            pool_size=tamano,
+            max_overflow=5,
+            pool_pre_ping=True,
+            connect_args={"options": f"-csearch_path={servicio}"},
+        )
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_conn, _record):
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return engine
+
+
+class BaseDatos(DependencyProvider):
+    """Injects a SQLAlchemy session per worker, closed (and rolled back if left open) when the worker ends."""
+
+    def __init__(self):
+        self.engine: Engine | None = None
+        self._fabrica = None
+        self._sesiones: WeakKeyDictionary = WeakKeyDictionary()
+
+    def setup(self):
+        config = Config.desde_entorno()
+        self.engine = crear_engine(config, self.container.service_name, self.container.max_workers)
+        self._fabrica = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    def stop(self):
+        if self.engine is not None:
+            self.engine.dispose()
+
+    def get_dependency(self, worker_ctx) -> Session:
+        sesion = self._fabrica()
+        self._sesiones[worker_ctx] = sesion
+        return sesion
+
+    def worker_teardown(self, worker_ctx):
+        sesion = self._sesiones.pop(worker_ctx, None)
+        if sesion is not None:
+            try:
+                sesion.close()
+            except Exception:  # noqa: BLE001 - lifecycle hooks never raise
+                pass
+
+
+class FechaUtc(TypeDecorator):
+    """A timezone-aware UTC datetime on every backend (SQLite would hand back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("las fechas se guardan con zona horaria")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)

@@ -1,0 +1,98 @@
+"""`buzon-servicio NOMBRE`: run one service (or the gateway) in the foreground.
+
+Services are found by name in the `buzon.servicios` entry point group, so operators run and scale each one on
+its own (`buzon-servicio contactos` as many times as needed). SIGTERM or SIGINT stops gracefully; if the
+workers don't finish within the grace period, the process is killed, because nameko ignores signals while
+reconnecting to a lost broker.
+"""
+from __future__ import annotations
+
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+from importlib.metadata import entry_points  # noqa: E402
+
+from buzon_comun.config import Config  # noqa: E402
+
+log = logging.getLogger("buzon")
+
+
+def servicios_disponibles() -> dict:
+    return {ep.name: ep for ep in entry_points(group="buzon.servicios")}
+
+
+def config_nameko(config: Config, nombre: str) -> dict:
+    host = os.environ.get("BUZON_GATEWAY_HOST", "127.0.0.1")
+    return {
+        "AMQP_URI": config.amqp_uri,
+        "max_workers": config.max_workers,
+        "parent_calls_tracked": 10,
+        "serializer": "json",
+        "WEB_SERVER_ADDRESS": f"{host}:{config.gateway_port}",
+        "LOGGING": {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {"simple": {"format": f"%(asctime)s {nombre} %(levelname)s %(name)s: %(message)s"}},
+            "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "simple"}},
+            "root": {"level": os.environ.get("BUZON_LOG_LEVEL", "INFO"), "handlers": ["console"]},
+        },
+    }
+
+
+def main(argv=None) -> int:
+    disponibles = servicios_disponibles()
+    parser = argparse.ArgumentParser(prog="buzon-servicio", description="Ejecuta un servicio del Buzón IMSS.")
+    parser.add_argument("nombre", choices=sorted(disponibles))
+    parser.add_argument("--gracia", type=float, default=10.0, help="segundos para terminar el trabajo en curso")
+    args = parser.parse_args(argv)
+
+    from logging.config import dictConfig
+
+    from nameko.runners import ServiceRunner
+
+    config = Config.desde_entorno()
+    nameko_config = config_nameko(config, args.nombre)
+    dictConfig(nameko_config["LOGGING"])
+    clase = disponibles[args.nombre].load()
+    runner = ServiceRunner(nameko_config)
+    runner.add_service(clase)
+
+    def detener(signum, _frame):
+        log.info("señal %s: deteniendo %s", signum, args.nombre)
+        eventlet.spawn_n(_detener_con_plazo, runner, args.gracia)
+
+    signal.signal(signal.SIGTERM, detener)
+    signal.signal(signal.SIGINT, detener)
+    runner.start()
+    log.info("%s en marcha", args.nombre)
+    try:
+        runner.wait()
+    except Exception:  # noqa: BLE001
+        log.exception("%s terminó con error", args.nombre)
+        return 1
+    return 0
+
+
+def _detener_con_plazo(runner, gracia: float) -> None:
+    try:
+        with eventlet.Timeout(gracia):
+            runner.stop()
+    except eventlet.Timeout:
+        log.warning("el trabajo en curso no terminó en %s s: se interrumpe", gracia)
+        runner.kill()
+    except Exception:  # noqa: BLE001
+        runner.kill()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Error types that cross the bus.
+
+A service raises one of these with a contract code (`codigo`), a Spanish message for people and, where the
+contract names them, extra fields. nameko serialises the exception; the classes are registered so that the
+caller gets the same class back, and the gateway maps each class to an HTTP status in one table
+(`buzon_gateway.errores`). The class says what kind of failure it is, never which HTTP code: that is the
+gateway's business.
+"""
+from __future__ import annotations
+
+from nameko.exceptions import deserialize_to_instance
+
+
+class ErrorBuzon(Exception):
+    """Base of every error with a contract code."""
+
+    def __init__(self, codigo: str, mensaje: str, extra: dict | None = None):
+        super().__init__(codigo, mensaje, dict(extra or {}))
+        self.codigo = codigo
+        self.mensaje = mensaje
+        self.extra = dict(extra or {})
+
+    def __str__(self) -> str:
+        return f"{self.codigo}: {self.mensaje}"
+
+    def como_dict(self) -> dict:
+        return {"codigo": self.codigo, "mensaje": self.mensaje, **self.extra}
+
+
+def _registrada(cls):
+    return deserialize_to_instance(cls)
+
+
+@_registrada
+class SolicitudInvalida(ErrorBuzon):
+    """The request is malformed (shape, types, encoding)."""
+
+
+@_registrada
+class NoAutenticado(ErrorBuzon):
+    """No valid session, or a login attempt that failed."""
+
+
+@_registrada
+class Prohibido(ErrorBuzon):
+    """Authenticated, but the action belongs to someone else."""
+
+
+@_registrada
+class NoEncontrado(ErrorBuzon):
+    """The resource doesn't exist or belongs to another RFC (never say which)."""
+
+
+@_registrada
+class Conflicto(ErrorBuzon):
+    """The resource's state doesn't allow the action."""
+
+
+@_registrada
+class Vencido(ErrorBuzon):
+    """The thing the action needs has lapsed for good."""
+
+
+@_registrada
+class ReglaIncumplida(ErrorBuzon):
+    """Well-formed input that a business rule refuses."""
+
+
+@_registrada
+class Bloqueado(ErrorBuzon):
+    """Too many failed attempts on this resource."""
+
+
+@_registrada
+class DemasiadasSolicitudes(ErrorBuzon):
+    """A rate limit was passed."""
+
+    def __init__(self, codigo: str = "demasiadas_solicitudes",
+                 mensaje: str = "Ha realizado demasiadas solicitudes. Espere un momento e intente de nuevo.",
+                 extra: dict | None = None):
+        super().__init__(codigo, mensaje, extra)
+
+
+@_registrada
+class ServicioNoDisponible(ErrorBuzon):
+    """A dependency is down; the request may succeed later."""

@@ -1,0 +1,47 @@
+"""Rate limits as fixed-window counters in the service's own database, shared by all its replicas.
+
+Each service that limits something owns a `limites` table made by `tabla_limites`; `contar` adds one to the
+current window of a key atomically (an upsert), so two replicas never both let the n+1-th request through.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Integer, String, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from buzon_comun.errores import DemasiadasSolicitudes
+
+
+def tabla_limites(metadata) -> Table:
+    return Table(
+        "limites",
+        metadata,
+        Column("clave", String(200), primary_key=True),
+        Column("ventana", Integer, primary_key=True),
+        Column("cuenta", Integer, nullable=False),
+    )
+
+
+def contar(db: Session, tabla: Table, clave: str, *, ahora: datetime, ventana_s: int, limite: int) -> int:
+    """Count one request for `clave`; raise DemasiadasSolicitudes past `limite` in the current window."""
+    ventana = int(ahora.timestamp()) // ventana_s
+    dialecto = postgresql if db.bind.dialect.name == "postgresql" else sqlite
+    sentencia = dialecto.insert(tabla).values(clave=clave[:200], ventana=ventana, cuenta=1)
+    sentencia = sentencia.on_conflict_do_update(
+        index_elements=[tabla.c.clave, tabla.c.ventana],
+        set_={"cuenta": tabla.c.cuenta + 1},
+    ).returning(tabla.c.cuenta)
+    cuenta = db.execute(sentencia).scalar_one()
+    db.commit()
+    if cuenta > limite:
+        raise DemasiadasSolicitudes()
+    return cuenta
+
+
+def purgar(db: Session, tabla: Table, *, ahora: datetime, ventana_s: int) -> None:
+    """Drop windows older than the current one."""
+    ventana = int(ahora.timestamp()) // ventana_s
+    db.execute(tabla.delete().where(tabla.c.ventana < ventana))
+    db.commit()

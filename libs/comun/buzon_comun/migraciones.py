@@ -1,0 +1,95 @@
+"""Alembic migrations of every service, run as one step before the services start.
+
+Each service declares its migrations folder under the `buzon.migraciones` entry point group. On PostgreSQL the
+step takes an advisory lock per service, so replicas or repeated runs never race; it creates the service's
+schema and upgrades it to head.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import zlib
+from importlib.metadata import entry_points
+
+from alembic import command, context
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import text
+
+from buzon_comun.config import Config
+from buzon_comun.db import crear_engine
+
+log = logging.getLogger(__name__)
+
+
+def servicios_con_migraciones() -> dict[str, str]:
+    return {ep.name: ep.value for ep in entry_points(group="buzon.migraciones")}
+
+
+def _clave_bloqueo(servicio: str) -> int:
+    return zlib.crc32(f"buzon-migraciones-{servicio}".encode())
+
+
+def configuracion_alembic(ubicacion: str) -> AlembicConfig:
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", ubicacion)
+    return cfg
+
+
+def migrar_servicio(config: Config, servicio: str, ubicacion: str, destino: str = "head") -> None:
+    engine = crear_engine(config, servicio, pool_size=1)
+    try:
+        with engine.connect() as conexion:
+            postgres = conexion.dialect.name == "postgresql"
+            if postgres:
+                conexion.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _clave_bloqueo(servicio)})
+                conexion.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{servicio}"'))
+                conexion.commit()
+            try:
+                cfg = configuracion_alembic(ubicacion)
+                cfg.attributes["connection"] = conexion
+                command.upgrade(cfg, destino)
+                conexion.commit()
+            finally:
+                if postgres:
+                    conexion.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _clave_bloqueo(servicio)})
+                    conexion.commit()
+    finally:
+        engine.dispose()
+
+
+def migrar(config: Config | None = None, servicios: list[str] | None = None) -> list[str]:
+    config = config or Config.desde_entorno()
+    todos = servicios_con_migraciones()
+    elegidos = servicios or sorted(todos)
+    desconocidos = [s for s in elegidos if s not in todos]
+    if desconocidos:
+        raise ValueError(f"servicios sin migraciones: {', '.join(desconocidos)}")
+    for servicio in elegidos:
+        log.info("migrando %s", servicio)
+        migrar_servicio(config, servicio, todos[servicio])
+    return elegidos
+
+
+def ejecutar_entorno_alembic(metadata) -> None:
+    """Body of every service's migrations/env.py: run online on the connection `migrar` opened."""
+    conexion = context.config.attributes.get("connection")
+    if conexion is None:
+        raise RuntimeError("las migraciones se ejecutan con buzon-migrar, que abre la conexión")
+    context.configure(connection=conexion, target_metadata=metadata, render_as_batch=conexion.dialect.name == "sqlite")
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="buzon-migrar", description="Aplica las migraciones de los servicios.")
+    parser.add_argument("servicios", nargs="*", help="servicios a migrar (todos si se omite)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        hechos = migrar(servicios=args.servicios or None)
+    except Exception as exc:  # noqa: BLE001 - a CLI reports, it doesn't trace
+        print(f"buzon-migrar: error: {exc}", file=sys.stderr)
+        return 1
+    print("migraciones aplicadas: " + ", ".join(hechos))
+    return 0

@@ -1,0 +1,1 @@
+"""Servicio activacion del Buzón IMSS."""

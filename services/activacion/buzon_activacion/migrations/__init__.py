@@ -1,0 +1,1 @@
+"""Alembic migrations of the activacion service (run by buzon-migrar)."""

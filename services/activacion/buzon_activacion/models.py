@@ -1,0 +1,4 @@
+"""Tables of the activacion service (it owns them alone). Its tables arrive with the issue that builds it."""
+from sqlalchemy import MetaData
+
+metadata = MetaData()

@@ -1,0 +1,1 @@
+"""Servicio acuses del Buzón IMSS."""

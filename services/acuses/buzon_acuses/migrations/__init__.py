@@ -1,0 +1,1 @@
+"""Alembic migrations of the acuses service (run by buzon-migrar)."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the auth service (run by buzon-migrar)."""

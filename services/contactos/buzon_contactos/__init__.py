@@ -1,0 +1,1 @@
+"""Servicio contactos del Buzón IMSS."""

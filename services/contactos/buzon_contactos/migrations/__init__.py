@@ -1,0 +1,1 @@
+"""Alembic migrations of the contactos service (run by buzon-migrar)."""

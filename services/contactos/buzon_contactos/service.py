@@ -1,0 +1,6 @@
+"""The contactos service: its entrypoints (each a few lines over the rules in the sibling modules)."""
+from buzon_comun.servicio import ServicioBase
+
+
+class Servicio(ServicioBase):
+    name = "contactos"

@@ -1,0 +1,1 @@
+"""Servicio notificaciones del Buzón IMSS."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the notificaciones service (run by buzon-migrar)."""
