@@ -1,0 +1,17 @@
+"""Small helpers for the project's tests: sign as a person's machine would, with a development e.firma."""
+from __future__ import annotations
+
+import base64
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+
+
+def b64(datos: bytes) -> str:
+    return base64.b64encode(datos).decode("ascii")
+
+
+def firmar(emitido, texto: str) -> str:
+    """RSA PKCS#1 v1.5 with SHA-256 over the UTF-8 text, with the .key opened by its password."""
+    llave = serialization.load_der_private_key(emitido.key_der, emitido.password.encode())
+    return b64(llave.sign(texto.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256()))
