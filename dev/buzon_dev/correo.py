@@ -1,0 +1,431 @@
+"""Sumidero de correo: servidor SMTP de desarrollo que guarda cada mensaje y lo muestra en una página web.
+
+Sustituye al servidor de correo real cuando `BUZON_SMTP_HOST` no está definido. Los mensajes se guardan en
+disco (un `.eml` por mensaje y un índice JSON Lines) porque la CLI, la página web y las pruebas los leen desde
+otros procesos.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import os
+import re
+import secrets
+import signal
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from aiosmtpd.controller import Controller
+from jinja2 import DictLoader, Environment
+from markupsafe import Markup, escape
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+ZONA_MEXICO = ZoneInfo("America/Mexico_City")
+INDICE = "indice.jsonl"
+# detener() espera como mucho este intervalo a que el servidor web lo note; el 0.5 s de serie alarga las pruebas.
+POLL_S = 0.05
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+
+def carpeta_predeterminada() -> Path:
+    return Path(os.environ.get("BUZON_DATA_DIR", "var")) / "correo"
+
+
+# --- Almacén en disco -------------------------------------------------------------------------------------------
+
+
+class AlmacenCorreo:
+    """Carpeta con un `.eml` por mensaje y un índice que solo se extiende (una línea JSON por mensaje)."""
+
+    def __init__(self, carpeta: str | os.PathLike):
+        self.carpeta = Path(carpeta)
+        self._candado = threading.Lock()
+
+    def guardar(self, contenido: bytes, de: str, para: list[str]) -> dict:
+        self.carpeta.mkdir(parents=True, exist_ok=True)
+        ahora = datetime.now(ZONA_MEXICO)
+        # Ordenable por nombre y sin caracteres que estorben en una URL.
+        id_mensaje = ahora.strftime("%Y%m%dT%H%M%S%f") + "-" + secrets.token_hex(3)
+        mensaje = email.message_from_bytes(contenido, policy=email.policy.default)
+        entrada = {
+            "id": id_mensaje,
+            "fecha": ahora.isoformat(timespec="seconds"),
+            "de": de,
+            "para": list(para),
+            "asunto": _encabezado(mensaje, "Subject"),
+        }
+        with self._candado:
+            (self.carpeta / f"{id_mensaje}.eml").write_bytes(contenido)
+            # El .eml se escribe antes que su línea: quien lea el índice desde otro proceso siempre lo encuentra.
+            with open(self.carpeta / INDICE, "a", encoding="utf-8") as indice:
+                indice.write(json.dumps(entrada, ensure_ascii=False) + "\n")
+        return entrada
+
+    def entradas(self) -> list[dict]:
+        """Entradas del índice, la más reciente primero."""
+        try:
+            lineas = (self.carpeta / INDICE).read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        entradas = []
+        for linea in lineas:
+            try:
+                entradas.append(json.loads(linea))
+            except ValueError:
+                # Una línea a medio escribir por el servidor mientras otro proceso lee.
+                continue
+        entradas.reverse()
+        return entradas
+
+    def mensajes(self, para: str | None = None) -> list[dict]:
+        entradas = self.entradas()
+        if para:
+            buscado = normalizar_direccion(para)
+            entradas = [e for e in entradas if buscado in {normalizar_direccion(d) for d in e["para"]}]
+        return [self._completar(e) for e in entradas]
+
+    def mensaje(self, id_mensaje: str) -> dict | None:
+        for entrada in self.entradas():
+            if entrada["id"] == id_mensaje:
+                return self._completar(entrada)
+        return None
+
+    def crudo(self, id_mensaje: str) -> bytes | None:
+        # Solo ids del índice: el id llega en la URL y no debe poder salir de la carpeta.
+        if not any(e["id"] == id_mensaje for e in self.entradas()):
+            return None
+        return (self.carpeta / f"{id_mensaje}.eml").read_bytes()
+
+    def _completar(self, entrada: dict) -> dict:
+        contenido = (self.carpeta / f"{entrada['id']}.eml").read_bytes()
+        mensaje = email.message_from_bytes(contenido, policy=email.policy.default)
+        return {**entrada, "texto": _parte(mensaje, "plain"), "html": _parte(mensaje, "html")}
+
+
+def normalizar_direccion(direccion: str) -> str:
+    # En una query string sin codificar, el "+" de "ana+buzon@x.mx" llega como espacio; un correo no lleva espacios.
+    return direccion.strip().replace(" ", "+").lower()
+
+
+def _encabezado(mensaje, nombre: str) -> str:
+    try:
+        return str(mensaje.get(nombre, "") or "")
+    except Exception:  # un encabezado mal formado no debe tirar el sumidero
+        return str(mensaje.get_all(nombre, [""])[0])
+
+
+def _parte(mensaje, subtipo: str) -> str | None:
+    parte = mensaje.get_body(preferencelist=(subtipo,))
+    if parte is None:
+        return None
+    try:
+        return parte.get_content()
+    except Exception:
+        # Juego de caracteres desconocido o codificación rota: mejor texto aproximado que nada.
+        carga = parte.get_payload(decode=True)
+        return carga.decode("utf-8", "replace") if carga is not None else None
+
+
+# --- SMTP ---------------------------------------------------------------------------------------------------------
+
+
+class _ManejadorSmtp:
+    def __init__(self, almacen: AlmacenCorreo):
+        self.almacen = almacen
+
+    async def handle_DATA(self, server, session, envelope):
+        self.almacen.guardar(envelope.content, envelope.mail_from, envelope.rcpt_tos)
+        return "250 Mensaje recibido"
+
+
+class _ControladorSmtp(Controller):
+    """Controller que admite el puerto 0: aiosmtpd no averigua el puerto que le asignó el sistema."""
+
+    def _create_server(self):
+        return self._crear_servidor()
+
+    async def _crear_servidor(self):
+        servidor = await self.loop.create_server(self._factory_invoker, host=self.hostname, port=self.port)
+        self.port = servidor.sockets[0].getsockname()[1]
+        return servidor
+
+
+# --- Web ----------------------------------------------------------------------------------------------------------
+
+_PLANTILLAS = {
+    "base.html": """<!doctype html>
+<html lang="es"><head><meta charset="utf-8"><title>{% block titulo %}{% endblock %} · Sumidero de correo</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
+table{border-collapse:collapse;width:100%}
+th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}
+pre{white-space:pre-wrap;background:#f6f6f6;padding:1rem}
+iframe{width:100%;height:32rem;border:1px solid #ccc}
+.nota{color:#666}
+</style></head><body>{% block cuerpo %}{% endblock %}</body></html>""",
+    "lista.html": """{% extends "base.html" %}{% block titulo %}Mensajes{% endblock %}{% block cuerpo %}
+<h1>Sumidero de correo</h1>
+<p class="nota">Correos recibidos por el servidor SMTP de desarrollo, el más reciente primero.
+{% if para %}Solo los enviados a <strong>{{ para }}</strong> (<a href="/">ver todos</a>).{% endif %}</p>
+<form method="get"><label>Para: <input name="para" value="{{ para or '' }}"></label> <button>Filtrar</button></form>
+{% if mensajes %}
+<table><thead><tr><th>Fecha</th><th>Para</th><th>Asunto</th></tr></thead><tbody>
+{% for m in mensajes %}<tr><td>{{ m.fecha }}</td><td>{{ m.para | join(", ") }}</td>
+<td><a href="/mensajes/{{ m.id }}">{{ m.asunto or "(sin asunto)" }}</a></td></tr>
+{% endfor %}</tbody></table>
+{% else %}<p>No hay mensajes.</p>{% endif %}
+{% endblock %}""",
+    "detalle.html": """{% extends "base.html" %}{% block titulo %}{{ m.asunto }}{% endblock %}{% block cuerpo %}
+<p><a href="/">← Todos los mensajes</a></p>
+<h1>{{ m.asunto or "(sin asunto)" }}</h1>
+<table>
+<tr><th>Fecha</th><td>{{ m.fecha }}</td></tr>
+<tr><th>De</th><td>{{ m.de }}</td></tr>
+<tr><th>Para</th><td>{{ m.para | join(", ") }}</td></tr>
+<tr><th>Original</th><td><a href="/mensajes/{{ m.id }}/eml">descargar .eml</a></td></tr>
+</table>
+<h2>Texto</h2>
+{% if m.texto is not none %}<pre>{{ m.texto | enlazar }}</pre>{% else %}<p>El mensaje no tiene parte de texto.</p>{% endif %}
+{% if m.html is not none %}
+<h2>HTML</h2>
+<iframe sandbox src="/mensajes/{{ m.id }}/html" title="Parte HTML del mensaje"></iframe>
+<details><summary>Código fuente HTML</summary><pre>{{ m.html }}</pre></details>
+{% endif %}
+{% endblock %}""",
+}
+
+
+def enlazar(texto: str) -> Markup:
+    """Escapa el texto y convierte en enlaces las URL que contiene."""
+    partes = []
+    ultimo = 0
+    for encontrado in _URL.finditer(texto):
+        url = encontrado.group(0).rstrip(".,;:)")
+        partes.append(escape(texto[ultimo : encontrado.start()]))
+        partes.append(Markup('<a href="{0}">{0}</a>').format(url))
+        ultimo = encontrado.start() + len(url)
+    partes.append(escape(texto[ultimo:]))
+    return Markup("").join(partes)
+
+
+_entorno = Environment(loader=DictLoader(_PLANTILLAS), autoescape=True)
+_entorno.filters["enlazar"] = enlazar
+
+
+class AplicacionWeb:
+    def __init__(self, almacen: AlmacenCorreo):
+        self.almacen = almacen
+        self.rutas = Map(
+            [
+                Rule("/", endpoint="lista"),
+                Rule("/mensajes/<id_mensaje>", endpoint="detalle"),
+                Rule("/mensajes/<id_mensaje>/html", endpoint="html"),
+                Rule("/mensajes/<id_mensaje>/eml", endpoint="eml"),
+                Rule("/api/mensajes", endpoint="api_lista"),
+                Rule("/api/mensajes/<id_mensaje>", endpoint="api_detalle"),
+            ]
+        )
+
+    def __call__(self, environ, start_response):
+        peticion = Request(environ)
+        adaptador = self.rutas.bind_to_environ(environ)
+        try:
+            endpoint, argumentos = adaptador.match()
+            respuesta = getattr(self, endpoint)(peticion, **argumentos)
+        except HTTPException as error:
+            respuesta = error
+        return respuesta(environ, start_response)
+
+    def lista(self, peticion):
+        para = peticion.args.get("para") or None
+        return _html(_entorno.get_template("lista.html").render(mensajes=self.almacen.mensajes(para), para=para))
+
+    def detalle(self, peticion, id_mensaje):
+        return _html(_entorno.get_template("detalle.html").render(m=self._buscar(id_mensaje)))
+
+    def html(self, peticion, id_mensaje):
+        mensaje = self._buscar(id_mensaje)
+        if mensaje["html"] is None:
+            raise NotFound()
+        respuesta = _html(mensaje["html"])
+        # Aunque se abra fuera del iframe, el HTML del mensaje no ejecuta scripts ni comparte el origen.
+        respuesta.headers["Content-Security-Policy"] = "sandbox"
+        return respuesta
+
+    def eml(self, peticion, id_mensaje):
+        crudo = self.almacen.crudo(id_mensaje)
+        if crudo is None:
+            raise NotFound()
+        return Response(
+            crudo,
+            mimetype="message/rfc822",
+            headers={"Content-Disposition": f'attachment; filename="{id_mensaje}.eml"'},
+        )
+
+    def api_lista(self, peticion):
+        return _json({"mensajes": self.almacen.mensajes(peticion.args.get("para") or None)})
+
+    def api_detalle(self, peticion, id_mensaje):
+        mensaje = self.almacen.mensaje(id_mensaje)
+        if mensaje is None:
+            return _json({"error": {"codigo": "no_encontrado", "mensaje": "No existe ese mensaje."}}, 404)
+        return _json(mensaje)
+
+    def _buscar(self, id_mensaje):
+        mensaje = self.almacen.mensaje(id_mensaje)
+        if mensaje is None:
+            raise NotFound()
+        return mensaje
+
+
+def _html(cuerpo: str) -> Response:
+    return Response(cuerpo, mimetype="text/html")
+
+
+def _json(datos, estado: int = 200) -> Response:
+    return Response(json.dumps(datos, ensure_ascii=False), status=estado, mimetype="application/json")
+
+
+# --- Sumidero completo --------------------------------------------------------------------------------------------
+
+
+class SumideroCorreo:
+    """Servidor SMTP y página web sobre la misma carpeta; el puerto 0 elige uno libre."""
+
+    def __init__(self, carpeta, host: str = "127.0.0.1", puerto_smtp: int = 0, puerto_web: int = 0):
+        self.almacen = AlmacenCorreo(carpeta)
+        self.host = host
+        self.puerto_smtp = puerto_smtp
+        self.puerto_web = puerto_web
+        self._smtp = None
+        self._web = None
+        self._hilo_web = None
+
+    @property
+    def carpeta(self) -> Path:
+        return self.almacen.carpeta
+
+    @property
+    def url_web(self) -> str:
+        return f"http://{self.host}:{self.puerto_web}/"
+
+    def iniciar(self) -> "SumideroCorreo":
+        self.almacen.carpeta.mkdir(parents=True, exist_ok=True)
+        self._smtp = _ControladorSmtp(_ManejadorSmtp(self.almacen), hostname=self.host, port=self.puerto_smtp)
+        self._smtp.start()
+        self.puerto_smtp = self._smtp.port
+        try:
+            self._web = make_server(self.host, self.puerto_web, AplicacionWeb(self.almacen), threaded=True)
+        except BaseException:
+            self._smtp.stop()
+            raise
+        self.puerto_web = self._web.server_port
+        self._hilo_web = threading.Thread(
+            target=self._web.serve_forever, kwargs={"poll_interval": POLL_S}, name="correo-web", daemon=True
+        )
+        self._hilo_web.start()
+        return self
+
+    def detener(self) -> None:
+        if self._web is not None:
+            self._web.shutdown()
+            self._web.server_close()
+            self._hilo_web.join()
+            self._web = None
+        if self._smtp is not None:
+            self._smtp.stop()
+            self._smtp = None
+
+    def mensajes(self, para: str | None = None) -> list[dict]:
+        return self.almacen.mensajes(para)
+
+    def __enter__(self):
+        return self.iniciar()
+
+    def __exit__(self, *exc):
+        self.detener()
+
+
+# --- CLI ----------------------------------------------------------------------------------------------------------
+
+
+def registrar_cli(subparsers) -> None:
+    correo = subparsers.add_parser("correo", help="sumidero de correo (SMTP de desarrollo)")
+    acciones = correo.add_subparsers(dest="accion", required=True, metavar="ACCION")
+    ayuda_carpeta = "carpeta de los mensajes (predeterminada: $BUZON_DATA_DIR/correo, o var/correo)"
+
+    servir = acciones.add_parser("servir", help="recibe correo por SMTP y lo muestra en una página web")
+    servir.add_argument("--carpeta", help=ayuda_carpeta)
+    servir.add_argument("--host", default="127.0.0.1")
+    servir.add_argument("--puerto-smtp", type=int, default=8025)
+    servir.add_argument("--puerto-web", type=int, default=8103)
+    servir.set_defaults(func=_servir)
+
+    leer = acciones.add_parser("leer", help="muestra en la terminal los mensajes recibidos")
+    leer.add_argument("--carpeta", help=ayuda_carpeta)
+    leer.add_argument("--para", help="solo los mensajes a esta dirección")
+    leer.add_argument("--ultimo", action="store_true", help="solo el más reciente (sale con 1 si no hay)")
+    leer.add_argument("--json", action="store_true", help="salida JSON, como GET /api/mensajes")
+    leer.set_defaults(func=_leer)
+
+
+def _servir(args) -> int:
+    carpeta = Path(args.carpeta) if args.carpeta else carpeta_predeterminada()
+    sumidero = SumideroCorreo(carpeta, args.host, args.puerto_smtp, args.puerto_web)
+    sumidero.iniciar()
+    print(f"Sumidero de correo: SMTP en {args.host}:{sumidero.puerto_smtp}", flush=True)
+    print(f"Mensajes en {sumidero.url_web} y en {carpeta.resolve()}", flush=True)
+    print("Ctrl-C para detener.", flush=True)
+    try:
+        esperar_senal()
+    finally:
+        sumidero.detener()
+    return 0
+
+
+def esperar_senal() -> None:
+    """Bloquea hasta Ctrl-C o SIGTERM (el que manda `docker stop`)."""
+    terminar = threading.Event()
+    anterior = signal.signal(signal.SIGTERM, lambda *_: terminar.set())
+    try:
+        while not terminar.wait(1):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, anterior)
+
+
+def _leer(args) -> int:
+    carpeta = Path(args.carpeta) if args.carpeta else carpeta_predeterminada()
+    mensajes = AlmacenCorreo(carpeta).mensajes(args.para)
+    if args.ultimo:
+        mensajes = mensajes[:1]
+    if args.json:
+        print(json.dumps({"mensajes": mensajes}, ensure_ascii=False, indent=2))
+    elif not mensajes:
+        print("No hay mensajes.", file=sys.stderr)
+    else:
+        # En la terminal se lee de arriba abajo: el más reciente al final.
+        for mensaje in reversed(mensajes):
+            print(_formato_terminal(mensaje))
+    return 1 if args.ultimo and not mensajes else 0
+
+
+def _formato_terminal(mensaje: dict) -> str:
+    cuerpo = mensaje["texto"] if mensaje["texto"] is not None else "(sin parte de texto)"
+    return (
+        f"── {mensaje['fecha']}  {mensaje['id']}\n"
+        f"De: {mensaje['de']}\n"
+        f"Para: {', '.join(mensaje['para'])}\n"
+        f"Asunto: {mensaje['asunto']}\n\n"
+        f"{cuerpo.rstrip()}\n"
+    )
