@@ -40,3 +40,43 @@ def entorno_bd(url_bd, monkeypatch):
     """Point services started in this test at the test database."""
     monkeypatch.setenv("BUZON_DATABASE_URL", url_bd)
     return url_bd
+
+
+@pytest.fixture(scope="session")
+def pki_dev(tmp_path_factory):
+    """A development PKI with SAT's profile, shared by the whole run (RSA keys are slow to make)."""
+    from buzon_dev.pki import PKI
+
+    return PKI.abrir(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture(scope="session")
+def efirma_dev_fisica(pki_dev):
+    return pki_dev.emitir("MAVA800101RS5", "ANA MARIA MARTINEZ VARGAS", "MAVA800101MDFRRN09")
+
+
+@pytest.fixture(scope="session")
+def efirma_dev_moral(pki_dev):
+    return pki_dev.emitir("EDE0101013A2", "EMPRESA DE DEMOSTRACION SA DE CV",
+                      rfc_representante="MAVA800101RS5", curp_representante="MAVA800101MDFRRN09")
+
+
+@pytest.fixture(scope="session")
+def ocsp_dev(pki_dev):
+    from buzon_dev.ocsp import ServidorOcsp
+
+    with ServidorOcsp(pki_dev) as servidor:
+        yield servidor
+
+
+@pytest.fixture
+def entorno_auth(entorno_bd, pki_dev, ocsp_dev, monkeypatch):
+    """The environment an auth service needs: test database, the dev PKI's CAs and its OCSP responder."""
+    monkeypatch.setenv("BUZON_SAT_CA_DIR", str(pki_dev.carpeta_ca))
+    monkeypatch.setenv("BUZON_OCSP_URL", ocsp_dev.url)
+    monkeypatch.setenv("BUZON_METRICAS_PUERTO", "0")
+
+
+@pytest.fixture
+def config_nameko(rabbit_config):
+    return {**rabbit_config, "max_workers": 10, "serializer": "json"}

@@ -1,0 +1,78 @@
+"""JSON answers and the reading of JSON bodies at the edge, into plain typed values."""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+
+from werkzeug.wrappers import Request, Response
+
+from buzon_comun.errores import ErrorBuzon, SolicitudInvalida
+
+LIMITE_CUERPO = 1024 * 1024  # 1 MiB, the contract's limit
+
+
+class CuerpoDemasiadoGrande(ErrorBuzon):
+    def __init__(self):
+        super().__init__("solicitud_demasiado_grande", "La solicitud excede el tamaño máximo permitido (1 MiB).")
+
+
+def respuesta_json(estado: int, datos, encabezados: dict | None = None) -> Response:
+    cuerpo = json.dumps(datos, ensure_ascii=False)
+    respuesta = Response(cuerpo, status=estado, content_type="application/json; charset=utf-8")
+    respuesta.headers["Cache-Control"] = "no-store"
+    for nombre, valor in (encabezados or {}).items():
+        respuesta.headers[nombre] = valor
+    return respuesta
+
+
+def respuesta_error(estado: int, codigo: str, mensaje: str, extra: dict | None = None) -> Response:
+    return respuesta_json(estado, {"error": {"codigo": codigo, "mensaje": mensaje, **(extra or {})}})
+
+
+def _invalida(mensaje: str) -> SolicitudInvalida:
+    return SolicitudInvalida("solicitud_invalida", mensaje)
+
+
+def leer_cuerpo_crudo(request: Request) -> bytes:
+    if request.content_length is not None and request.content_length > LIMITE_CUERPO:
+        raise CuerpoDemasiadoGrande()
+    datos = request.stream.read(LIMITE_CUERPO + 1)
+    if len(datos) > LIMITE_CUERPO:
+        raise CuerpoDemasiadoGrande()
+    return datos
+
+
+def leer_json(request: Request, campos: dict[str, type], base64_en: tuple[str, ...] = ()) -> dict:
+    """The body as a JSON object with every named field present, of its type and non-empty."""
+    crudo = leer_cuerpo_crudo(request)
+    try:
+        cuerpo = json.loads(crudo.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise _invalida("El cuerpo de la solicitud debe ser JSON válido en UTF-8.") from None
+    if not isinstance(cuerpo, dict):
+        raise _invalida("El cuerpo de la solicitud debe ser un objeto JSON.")
+    valores = {}
+    for nombre, tipo in campos.items():
+        valor = cuerpo.get(nombre)
+        if valor is None:
+            raise _invalida(f"Falta el campo «{nombre}».")
+        if not isinstance(valor, tipo) or isinstance(valor, bool) and tipo is not bool:
+            raise _invalida(f"El campo «{nombre}» no tiene el tipo esperado.")
+        if isinstance(valor, str) and not valor.strip():
+            raise _invalida(f"El campo «{nombre}» no puede estar vacío.")
+        valores[nombre] = valor
+    for nombre in base64_en:
+        try:
+            base64.b64decode(valores[nombre], validate=True)
+        except (binascii.Error, ValueError):
+            raise _invalida(f"El campo «{nombre}» debe venir en base64.") from None
+    return valores
+
+
+def token_bearer(request: Request) -> str | None:
+    encabezado = request.headers.get("Authorization", "")
+    tipo, _, token = encabezado.partition(" ")
+    if tipo.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()

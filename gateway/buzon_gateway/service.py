@@ -1,0 +1,136 @@
+"""The gateway: every route of the public API, each a few lines over an RPC.
+
+Handlers read and check the body at the edge (`respuestas.leer_json`), resolve the session with auth, call
+the service that owns the answer and turn any error into the contract's shape (`errores`). Other services
+trust the RFC the gateway resolved from the session, never one the client sends.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+
+import eventlet
+from nameko.rpc import RpcProxy
+from nameko.web.handlers import http
+from prometheus_client import REGISTRY
+from prometheus_client.exposition import choose_encoder
+from werkzeug.wrappers import Response
+
+from buzon_comun.errores import NoAutenticado
+from buzon_comun.metricas import Metricas
+from buzon_gateway.errores import respuesta_de_excepcion
+from buzon_gateway.openapi import documento_openapi
+from buzon_gateway.respuestas import leer_cuerpo_crudo, leer_json, respuesta_error, respuesta_json, token_bearer
+
+log = logging.getLogger(__name__)
+
+SERVICIOS = ("auth", "contactos", "notificaciones", "activacion", "acuses")
+PLAZO_SALUD_S = 3.0
+MENSAJE_SIN_TOKEN = "Falta el token de sesión. Inicie sesión con su e.firma."
+
+
+def contrato(manejador):
+    """Run a handler and answer any failure in the contract's error shape; never let nameko answer."""
+
+    @functools.wraps(manejador)
+    def envoltura(self, request, *args, **kwargs):
+        try:
+            return manejador(self, request, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - every failure gets the contract's shape
+            return respuesta_de_excepcion(exc)
+
+    return envoltura
+
+
+class Gateway:
+    name = "gateway"
+
+    auth = RpcProxy("auth")
+    contactos = RpcProxy("contactos")
+    notificaciones = RpcProxy("notificaciones")
+    activacion = RpcProxy("activacion")
+    acuses = RpcProxy("acuses")
+    metricas = Metricas(servir=False)
+
+    def _token(self, request) -> str:
+        token = token_bearer(request)
+        if token is None:
+            raise NoAutenticado("no_autenticado", MENSAJE_SIN_TOKEN)
+        return token
+
+    # --- Session (e.firma login) ---
+
+    @http("POST", "/api/v1/sesiones/retos")
+    @contrato
+    def crear_reto(self, request):
+        leer_cuerpo_crudo(request)
+        return respuesta_json(201, self.auth.crear_reto(request.remote_addr or "desconocida"))
+
+    @http("POST", "/api/v1/sesiones")
+    @contrato
+    def iniciar_sesion(self, request):
+        cuerpo = leer_json(request, {"certificado": str, "reto": str, "firma": str}, base64_en=("certificado", "firma"))
+        return respuesta_json(201, self.auth.iniciar_sesion(cuerpo["certificado"], cuerpo["reto"], cuerpo["firma"]))
+
+    @http("GET", "/api/v1/sesiones/actual")
+    @contrato
+    def sesion_actual(self, request):
+        sesion = self.auth.sesion(self._token(request))
+        sesion.pop("expira_en", None)
+        return respuesta_json(200, sesion)
+
+    @http("DELETE", "/api/v1/sesiones/actual")
+    @contrato
+    def cerrar_sesion(self, request):
+        self.auth.cerrar_sesion(self._token(request))
+        return Response(status=204)
+
+    # --- Operations ---
+
+    @http("GET", "/health")
+    @contrato
+    def salud(self, request):
+        pendientes, estados = {}, {}
+        for nombre in SERVICIOS:
+            try:
+                pendientes[nombre] = getattr(self, nombre).salud.call_async()
+            except Exception as exc:  # noqa: BLE001 - a service with no queue is simply down
+                log.warning("salud de %s: %s", nombre, exc)
+                estados[nombre] = "error"
+        with eventlet.Timeout(PLAZO_SALUD_S, False):
+            for nombre, respuesta in pendientes.items():
+                try:
+                    respuesta.result()
+                    estados[nombre] = "ok"
+                except Exception as exc:  # noqa: BLE001 - any failure means the service is not healthy
+                    log.warning("salud de %s: %s", nombre, exc)
+                    estados[nombre] = "error"
+        for nombre in SERVICIOS:
+            estados.setdefault(nombre, "sin_respuesta")
+        sanos = all(estado == "ok" for estado in estados.values())
+        cuerpo = {"estado": "ok" if sanos else "degradado", "servicios": estados}
+        if not sanos:
+            caidos = ", ".join(nombre for nombre, estado in estados.items() if estado != "ok")
+            cuerpo["error"] = {"codigo": "servicio_no_disponible", "mensaje": f"No responde: {caidos}."}
+        return respuesta_json(200 if sanos else 503, cuerpo)
+
+    @http("GET", "/metrics")
+    @contrato
+    def metricas_prometheus(self, request):
+        codificador, tipo = choose_encoder(request.headers.get("Accept", ""))
+        return Response(codificador(REGISTRY), status=200, content_type=tipo)
+
+    @http("GET", "/api/v1/openapi.json")
+    @contrato
+    def openapi(self, request):
+        return respuesta_json(200, documento_openapi())
+
+    @http("GET", "/")
+    @contrato
+    def inicio(self, request):
+        return respuesta_json(200, {"servicio": "Buzón IMSS", "api": "/api/v1/openapi.json", "salud": "/health"})
+
+    @http("GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS", "/<path:resto>")
+    @contrato
+    def no_encontrado(self, request, resto):
+        return respuesta_error(404, "no_encontrado", "La dirección solicitada no existe.")

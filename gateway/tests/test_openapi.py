@@ -1,0 +1,49 @@
+"""The OpenAPI document stays in step with the gateway's routes, and keeps the contract's paths."""
+import re
+
+from nameko.web.handlers import HttpRequestHandler
+
+from buzon_gateway.openapi import documento_openapi
+from buzon_gateway.service import Gateway
+
+COMODIN = "/<path:resto>"
+
+
+def rutas_del_gateway() -> set[tuple[str, str]]:
+    rutas = set()
+    for nombre in dir(Gateway):
+        for entrypoint in getattr(getattr(Gateway, nombre), "nameko_entrypoints", ()):
+            if isinstance(entrypoint, HttpRequestHandler) and entrypoint.url != COMODIN:
+                ruta = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", entrypoint.url)
+                for metodo in entrypoint.method.split(","):
+                    rutas.add((metodo.lower(), ruta))
+    return rutas
+
+
+def rutas_documentadas() -> set[tuple[str, str]]:
+    return {(metodo, ruta) for ruta, operaciones in documento_openapi()["paths"].items() for metodo in operaciones}
+
+
+def test_every_route_is_documented_and_every_documented_path_exists():
+    assert rutas_del_gateway() == rutas_documentadas()
+
+
+def test_the_session_calls_of_the_contract_are_there():
+    assert {
+        ("post", "/api/v1/sesiones/retos"),
+        ("post", "/api/v1/sesiones"),
+        ("get", "/api/v1/sesiones/actual"),
+        ("delete", "/api/v1/sesiones/actual"),
+        ("get", "/health"),
+        ("get", "/metrics"),
+        ("get", "/api/v1/openapi.json"),
+    } <= rutas_del_gateway()
+
+
+def test_every_operation_has_an_id_and_answers_and_every_reference_resolves():
+    documento = documento_openapi()
+    ids = [op["operationId"] for ops in documento["paths"].values() for op in ops.values()]
+    assert len(ids) == len(set(ids))
+    texto = repr(documento)
+    for referencia in set(re.findall(r"#/components/schemas/(\w+)", texto)):
+        assert referencia in documento["components"]["schemas"]

@@ -1,0 +1,74 @@
+"""The auth service on real RabbitMQ and PostgreSQL: login, session, logout, and errors as they cross the bus."""
+import pytest
+from nameko.testing.services import entrypoint_hook
+from nameko.standalone.rpc import ServiceRpcProxy
+
+from buzon_auth.service import Servicio
+from buzon_comun.errores import NoAutenticado, ReglaIncumplida
+from buzon_dev.pruebas import b64, firmar
+
+
+@pytest.fixture
+def auth(entorno_auth, container_factory, config_nameko):
+    contenedor = container_factory(Servicio, config_nameko)
+    contenedor.start()
+    return contenedor
+
+
+def llamar(contenedor, metodo, *args):
+    with entrypoint_hook(contenedor, metodo) as hook:
+        return hook(*args)
+
+
+def test_login_logout_with_a_development_efirma(auth, efirma_dev_moral):
+    reto = llamar(auth, "crear_reto", "127.0.0.1")
+    sesion = llamar(auth, "iniciar_sesion", b64(efirma_dev_moral.cer_der), reto["reto"], firmar(efirma_dev_moral, reto["reto"]))
+    assert sesion["rfc"] == "EDE0101013A2"
+    assert sesion["rfc_representante"] == "MAVA800101RS5"
+    assert sesion["curp"] == "MAVA800101MDFRRN09"
+    assert sesion["tipo_persona"] == "moral"
+    assert sesion["numero_certificado"] == efirma_dev_moral.numero_certificado
+    assert sesion["expira_en"].endswith(("-06:00", "-05:00"))
+    actual = llamar(auth, "sesion", sesion["token"])
+    assert actual["rfc"] == "EDE0101013A2" and "token" not in actual
+    llamar(auth, "cerrar_sesion", sesion["token"])
+    with pytest.raises(NoAutenticado):
+        llamar(auth, "sesion", sesion["token"])
+
+
+def test_a_failed_attempt_spends_the_challenge(auth, efirma_dev_fisica):
+    reto = llamar(auth, "crear_reto", "127.0.0.1")["reto"]
+    with pytest.raises(NoAutenticado) as error:
+        llamar(auth, "iniciar_sesion", b64(efirma_dev_fisica.cer_der), reto, firmar(efirma_dev_fisica, "otro texto"))
+    assert error.value.codigo == "firma_invalida"
+    with pytest.raises(NoAutenticado) as error:
+        llamar(auth, "iniciar_sesion", b64(efirma_dev_fisica.cer_der), reto, firmar(efirma_dev_fisica, reto))
+    assert error.value.codigo == "reto_invalido"
+
+
+def test_the_challenge_is_checked_before_the_certificate(auth):
+    with pytest.raises(NoAutenticado) as error:
+        llamar(auth, "iniciar_sesion", b64(b"basura"), "reto-inventado", b64(b"firma"))
+    assert error.value.codigo == "reto_invalido"
+
+
+def test_activation_signatures_are_verified_with_the_login_checks(auth, pki_dev, efirma_dev_fisica):
+    texto = "||cadena original de prueba||"
+    identidad = llamar(auth, "verificar_efirma", b64(efirma_dev_fisica.cer_der), texto, firmar(efirma_dev_fisica, texto))
+    assert identidad["rfc"] == "MAVA800101RS5"
+    csd = pki_dev.emitir("MAVA800101RS5", "ANA MARIA MARTINEZ VARGAS", "MAVA800101MDFRRN09", tipo="csd")
+    with pytest.raises(ReglaIncumplida) as error:
+        llamar(auth, "verificar_efirma", b64(csd.cer_der), texto, firmar(csd, texto))
+    assert error.value.codigo == "no_es_efirma"
+
+
+def test_errors_keep_their_class_and_code_across_the_bus(auth, config_nameko):
+    with ServiceRpcProxy("auth", config_nameko) as proxy:
+        with pytest.raises(NoAutenticado) as error:
+            proxy.sesion("token-inexistente")
+    assert error.value.codigo == "no_autenticado"
+    assert "sesión" in error.value.mensaje
+
+
+def test_health(auth):
+    assert llamar(auth, "salud") == {"estado": "ok", "servicio": "auth"}
