@@ -67,7 +67,14 @@ def main(argv=None) -> int:
     runner = ServiceRunner(nameko_config)
     runner.add_service(clase)
 
+    deteniendo = []
+
     def detener(signum, _frame):
+        # Ctrl-C reaches the whole process group and the launcher then sends SIGTERM too: stop only once;
+        # the grace period bounds the stop whatever signals follow.
+        if deteniendo:
+            return
+        deteniendo.append(signum)
         log.info("señal %s: deteniendo %s", signum, args.nombre)
         eventlet.spawn_n(_detener_con_plazo, runner, args.gracia)
 
