@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from nameko.extensions import DependencyProvider
+from nameko.events import EventDispatcher
 from nameko.rpc import rpc
+from nameko.timer import timer
 from sqlalchemy import text
 
+from buzon_comun.bandeja_salida import publicar_pendientes
 from buzon_comun.config import Config
 from buzon_comun.db import BaseDatos
 from buzon_comun.metricas import Metricas
@@ -38,3 +41,21 @@ class ServicioBase:
     def salud(self) -> dict:
         self.db.execute(text("SELECT 1"))
         return {"estado": "ok", "servicio": self.name}
+
+
+class ConEventos:
+    """For services that announce events through their outbox (`buzon_comun.bandeja_salida`).
+
+    The service names its `salida` table in `tabla_salida`, calls `publicar_eventos()` after committing a change,
+    and the timer relays whatever an earlier attempt (or another replica) left behind.
+    """
+
+    tabla_salida = None
+    despachar = EventDispatcher()
+
+    def publicar_eventos(self) -> int:
+        return publicar_pendientes(self.db, self.tabla_salida, self.despachar, ahora=self.reloj.ahora())
+
+    @timer(interval=2)
+    def retransmitir_eventos(self) -> None:
+        self.publicar_eventos()

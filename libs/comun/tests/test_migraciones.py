@@ -27,7 +27,7 @@ def test_migrating_again_is_a_no_op(url_bd):
     engine = crear_engine(config, "auth")
     try:
         with engine.connect() as conexion:
-            assert conexion.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+            assert conexion.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
     finally:
         engine.dispose()
 

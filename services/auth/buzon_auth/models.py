@@ -2,6 +2,7 @@
 from sqlalchemy import Column, Integer, MetaData, String, Table
 
 from buzon_comun.db import FechaUtc
+from buzon_comun.bandeja_salida import tabla_salida
 from buzon_comun.limites import tabla_limites
 
 metadata = MetaData()
@@ -33,3 +34,6 @@ sesiones = Table(
 )
 
 limites = tabla_limites(metadata)
+
+# Events waiting to be published (the outbox): committed with the change they announce.
+salida = tabla_salida(metadata)

@@ -16,7 +16,8 @@ from buzon_auth.verificacion import verificar_efirma
 from buzon_comun.config import Config
 from buzon_comun.errores import NoAutenticado, ReglaIncumplida, ServicioNoDisponible, SolicitudInvalida
 from buzon_comun.reloj import iso_mexico
-from buzon_comun.servicio import ServicioBase
+from buzon_auth.models import salida
+from buzon_comun.servicio import ConEventos, ServicioBase
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +61,10 @@ def _identidad_publica(identidad: dict) -> dict:
     return {campo: identidad[campo] for campo in sesiones.CAMPOS_IDENTIDAD}
 
 
-class Servicio(ServicioBase):
+class Servicio(ConEventos, ServicioBase):
     name = "auth"
     verificador = ProveedorVerificador()
+    tabla_salida = salida
 
     @rpc
     def crear_reto(self, ip: str) -> dict:
@@ -83,6 +85,7 @@ class Servicio(ServicioBase):
                 raise ServicioNoDisponible(rechazo.codigo, rechazo.mensaje) from None
             raise NoAutenticado(rechazo.codigo, rechazo.mensaje) from None
         abierta = sesiones.abrir_sesion(self.db, identidad, ahora=ahora, duracion_s=self.config.sesion_duracion_s)
+        self.publicar_eventos()
         log.info("sesión iniciada para %s", identidad["rfc"])
         return {"token": abierta.token, "expira_en": iso_mexico(abierta.expira_en), **_identidad_publica(identidad)}
 
@@ -94,6 +97,7 @@ class Servicio(ServicioBase):
     @rpc
     def cerrar_sesion(self, token: str) -> None:
         sesiones.cerrar_sesion(self.db, token, ahora=self.reloj.ahora())
+        self.publicar_eventos()
 
     @rpc
     def verificar_efirma(self, certificado: str, texto: str, firma: str) -> dict:

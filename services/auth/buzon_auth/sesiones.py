@@ -14,8 +14,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from buzon_auth.models import limites, retos, sesiones
+from buzon_auth.models import limites, retos, salida, sesiones
 from buzon_comun import limites as limitador
+from buzon_comun.bandeja_salida import encolar
+from buzon_comun.eventos import SesionCerrada, SesionIniciada
 from buzon_comun.errores import NoAutenticado
 
 BYTES_RETO = 32  # 256 bits
@@ -89,6 +91,9 @@ def abrir_sesion(db: Session, identidad: dict, *, ahora: datetime, duracion_s: i
             expira_en=expira,
         )
     )
+    encolar(db, salida, SesionIniciada(rfc=identidad["rfc"], tipo_persona=identidad["tipo_persona"],
+                                       numero_certificado=identidad["numero_certificado"],
+                                       rfc_representante=identidad["rfc_representante"]), ahora=ahora)
     db.commit()
     return SesionAbierta(token, expira)
 
@@ -114,8 +119,9 @@ def sesion_vigente(db: Session, token: str, *, ahora: datetime) -> dict:
 
 
 def cerrar_sesion(db: Session, token: str, *, ahora: datetime) -> None:
-    sesion_vigente(db, token, ahora=ahora)
+    vigente = sesion_vigente(db, token, ahora=ahora)
     db.execute(update(sesiones).where(sesiones.c.token_hash == _hash(token)).values(cerrada_en=ahora))
+    encolar(db, salida, SesionCerrada(rfc=vigente["rfc"]), ahora=ahora)
     db.commit()
 
 
@@ -124,5 +130,6 @@ def purgar(db: Session, *, ahora: datetime, conservar: timedelta = timedelta(day
     limite = ahora - conservar
     db.execute(delete(retos).where(retos.c.expira_en < limite))
     db.execute(delete(sesiones).where(sesiones.c.expira_en < limite))
+    db.execute(delete(salida).where(salida.c.publicado_en < limite))
     db.commit()
     limitador.purgar(db, limites, ahora=ahora, ventana_s=60)

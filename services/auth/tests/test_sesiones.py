@@ -25,7 +25,7 @@ IDENTIDAD = {
 def db(url_bd):
     engine = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": url_bd}), "auth")
     with engine.begin() as conexion:
-        conexion.execute(text("TRUNCATE retos, sesiones, limites"))
+        conexion.execute(text("TRUNCATE retos, sesiones, limites, salida"))
     sesion = Session(engine)
     yield sesion
     sesion.close()

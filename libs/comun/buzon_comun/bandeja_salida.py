@@ -1,0 +1,70 @@
+"""Transactional outbox: a state change and the event that announces it are committed together.
+
+A service writes the event into its own `salida` table in the same transaction as the change (`encolar`), and a
+relay publishes what is pending (`publicar_pendientes`), right after the change and from a timer as a safety net.
+Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several replicas relay without sending one event twice at
+the same time; an event may still be published twice if a replica dies between publishing and marking it, which
+is why consumers are idempotent on the event id.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy import Column, Integer, String, Table, Text, select, update
+from sqlalchemy.orm import Session
+
+from buzon_comun.db import FechaUtc
+from buzon_comun.eventos import Evento, mensaje
+
+log = logging.getLogger(__name__)
+
+
+def tabla_salida(metadata) -> Table:
+    return Table(
+        "salida",
+        metadata,
+        Column("id", String(36), primary_key=True),
+        Column("tipo", String(100), nullable=False),
+        Column("mensaje", Text, nullable=False),
+        Column("creado_en", FechaUtc, nullable=False, index=True),
+        Column("publicado_en", FechaUtc, nullable=True),
+        Column("intentos", Integer, nullable=False, default=0),
+    )
+
+
+def encolar(db: Session, tabla: Table, evento: Evento, *, ahora: datetime) -> str:
+    """Add the event to the caller's transaction (the caller commits both together)."""
+    contenido = mensaje(evento, ahora=ahora)
+    db.execute(tabla.insert().values(id=contenido["id"], tipo=evento.TIPO, mensaje=json.dumps(contenido),
+                                     creado_en=ahora, intentos=0))
+    return contenido["id"]
+
+
+def publicar_pendientes(db: Session, tabla: Table, publicar: Callable[[str, dict], None], *, ahora: datetime,
+                        lote: int = 100) -> int:
+    """Publish up to `lote` pending events in order; return how many went out. Stops at the first failure."""
+    consulta = (
+        select(tabla.c.id, tabla.c.tipo, tabla.c.mensaje)
+        .where(tabla.c.publicado_en.is_(None))
+        .order_by(tabla.c.creado_en)
+        .limit(lote)
+    )
+    if db.bind.dialect.name == "postgresql":
+        consulta = consulta.with_for_update(skip_locked=True)
+    publicados = 0
+    try:
+        for fila in db.execute(consulta).all():
+            try:
+                publicar(fila.tipo, json.loads(fila.mensaje))
+            except Exception:  # noqa: BLE001 - the broker may be down: keep the event and try later
+                log.warning("no se pudo publicar el evento %s; se reintentará", fila.id, exc_info=True)
+                db.execute(update(tabla).where(tabla.c.id == fila.id).values(intentos=tabla.c.intentos + 1))
+                break
+            db.execute(update(tabla).where(tabla.c.id == fila.id).values(publicado_en=ahora))
+            publicados += 1
+    finally:
+        db.commit()
+    return publicados
