@@ -10,21 +10,11 @@ from __future__ import annotations
 
 from nameko.exceptions import deserialize_to_instance
 
+from buzon_comun.rechazo import Rechazo
 
-class ErrorBuzon(Exception):
-    """Base of every error with a contract code."""
 
-    def __init__(self, codigo: str, mensaje: str, extra: dict | None = None):
-        super().__init__(codigo, mensaje, dict(extra or {}))
-        self.codigo = codigo
-        self.mensaje = mensaje
-        self.extra = dict(extra or {})
-
-    def __str__(self) -> str:
-        return f"{self.codigo}: {self.mensaje}"
-
-    def como_dict(self) -> dict:
-        return {"codigo": self.codigo, "mensaje": self.mensaje, **self.extra}
+class ErrorBuzon(Rechazo):
+    """Base of every error that crosses the bus with a contract code."""
 
 
 def _registrada(cls):

@@ -11,19 +11,15 @@ import datetime as _dt
 import logging
 import re
 
+from buzon_comun.rechazo import Rechazo
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["ValorInvalido", "Rfc", "Curp", "RegistroPatronal"]
 
 
-class ValorInvalido(ValueError):
-    def __init__(self, codigo: str, mensaje: str):
-        super().__init__(codigo, mensaje)
-        self.codigo = codigo
-        self.mensaje = mensaje
-
-    def __str__(self) -> str:
-        return f"{self.codigo}: {self.mensaje}"
+class ValorInvalido(Rechazo, ValueError):
+    """Text that is not of the identifier's form."""
 
 
 def _normalizar(texto: object, codigo: str, nombre: str) -> str:

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from buzon_comun.rechazo import Rechazo
 from buzon_comun.tipos import Curp, Rfc, ValorInvalido
 
 logger = logging.getLogger(__name__)
@@ -38,16 +39,8 @@ OID_X500_UNIQUE_ID = "2.5.4.45"
 _PROFUNDIDAD_MAX = 8
 
 
-class CertificadoRechazado(Exception):
+class CertificadoRechazado(Rechazo):
     """A certificate or signature that the login or the activation must refuse, with its contract code."""
-
-    def __init__(self, codigo: str, mensaje: str):
-        super().__init__(codigo, mensaje)
-        self.codigo = codigo
-        self.mensaje = mensaje
-
-    def __str__(self) -> str:
-        return f"{self.codigo}: {self.mensaje}"
 
 
 def _invalido(detalle: str | None = None) -> CertificadoRechazado:

@@ -43,7 +43,13 @@ class Verificador:
 class ProveedorVerificador(DependencyProvider):
     def setup(self):
         config = Config.desde_entorno()
-        almacen = AlmacenCA.desde_carpeta(config.sat_ca_dir)
+        try:
+            almacen = AlmacenCA.desde_carpeta(config.sat_ca_dir)
+        except FileNotFoundError:
+            log.critical("no existe la carpeta de AC de SAT %s (BUZON_SAT_CA_DIR)", config.sat_ca_dir)
+            raise
+        if len(almacen) == 0:
+            log.error("la carpeta %s no tiene certificados de AC: toda e.firma será no confiable", config.sat_ca_dir)
         self.verificador = Verificador(almacen, ClienteOcsp(config.ocsp_url, timeout=config.ocsp_timeout_s))
 
     def get_dependency(self, worker_ctx) -> Verificador:
