@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import json
 
 from werkzeug.wrappers import Request, Response
@@ -76,3 +77,30 @@ def token_bearer(request: Request) -> str | None:
     if tipo.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
+
+
+def redes(texto: str | None) -> tuple:
+    """Parse a comma-separated list of addresses or CIDR networks (BUZON_PROXIES_CONFIABLES)."""
+    return tuple(ipaddress.ip_network(parte.strip(), strict=False) for parte in (texto or "").split(",") if parte.strip())
+
+
+def _en(direccion: str, confiables: tuple) -> bool:
+    try:
+        ip = ipaddress.ip_address(direccion)
+    except ValueError:
+        return False
+    return any(ip in red for red in confiables)
+
+
+def ip_cliente(request: Request, confiables: tuple = ()) -> str:
+    """The client's address for rate limits. Behind trusted proxies (a load balancer) every request would
+    share the proxy's address, so walk X-Forwarded-For from the right past the trusted hops; a client can
+    prepend anything to that header, so nothing left of the first untrusted hop is believed."""
+    direccion = request.remote_addr or "desconocida"
+    if not confiables or not _en(direccion, confiables):
+        return direccion
+    saltos = [parte.strip() for parte in request.headers.get("X-Forwarded-For", "").split(",") if parte.strip()]
+    for salto in reversed(saltos):
+        if not _en(salto, confiables):
+            return salto
+    return saltos[0] if saltos else direccion

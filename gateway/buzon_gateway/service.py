@@ -18,9 +18,12 @@ from werkzeug.wrappers import Response
 
 from buzon_comun.errores import NoAutenticado
 from buzon_comun.metricas import Metricas
+from buzon_comun.servicio import ProveedorConfig
 from buzon_gateway.errores import respuesta_de_excepcion
 from buzon_gateway.openapi import documento_openapi
-from buzon_gateway.respuestas import leer_cuerpo_crudo, leer_json, respuesta_error, respuesta_json, token_bearer
+from buzon_gateway.respuestas import (
+    ip_cliente, leer_cuerpo_crudo, leer_json, redes, respuesta_error, respuesta_json, token_bearer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,7 @@ class Gateway:
     activacion = RpcProxy("activacion")
     acuses = RpcProxy("acuses")
     metricas = Metricas(servir=False)
+    config = ProveedorConfig()
 
     def _token(self, request) -> str:
         token = token_bearer(request)
@@ -64,7 +68,8 @@ class Gateway:
     @contrato
     def crear_reto(self, request):
         leer_cuerpo_crudo(request)
-        return respuesta_json(201, self.auth.crear_reto(request.remote_addr or "desconocida"))
+        ip = ip_cliente(request, redes(self.config.proxies_confiables))
+        return respuesta_json(201, self.auth.crear_reto(ip))
 
     @http("POST", "/api/v1/sesiones")
     @contrato

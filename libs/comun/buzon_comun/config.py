@@ -67,6 +67,7 @@ class Config:
     ventana_validacion_s: int
     padron_csv: str | None
     max_workers: int
+    proxies_confiables: str | None
     sesion_duracion_s: int
     reto_duracion_s: int
     limite_retos_por_minuto: int
@@ -105,6 +106,7 @@ class Config:
             ventana_validacion_s=_entero(e, "BUZON_VENTANA_VALIDACION_S", 259200),
             padron_csv=_texto(e, "BUZON_PADRON_CSV"),
             max_workers=_entero(e, "BUZON_MAX_WORKERS", 10),
+            proxies_confiables=_texto(e, "BUZON_PROXIES_CONFIABLES"),
             sesion_duracion_s=_entero(e, "BUZON_SESION_DURACION_S", 3600),
             reto_duracion_s=min(_entero(e, "BUZON_RETO_DURACION_S", 300), 300),
             limite_retos_por_minuto=max(_entero(e, "BUZON_LIMITE_RETOS_POR_MINUTO", 120), 60),
