@@ -2,9 +2,10 @@
 
 A service writes the event into its own `salida` table in the same transaction as the change (`encolar`), and a
 relay publishes what is pending (`publicar_pendientes`), right after the change and from a timer as a safety net.
-Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several replicas relay without sending one event twice at
-the same time; an event may still be published twice if a replica dies between publishing and marking it, which
-is why consumers are idempotent on the event id.
+A published event's row is deleted: some events carry a secret for one delivery (a validation link, an SMS code)
+that must not stay in the database. Rows are claimed with `FOR UPDATE SKIP LOCKED`, so several replicas relay
+without sending one event twice at the same time; an event may still be published twice if a replica dies
+between publishing and deleting it, which is why consumers are idempotent on the event id.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import logging
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import Column, Integer, String, Table, Text, select, update
+from sqlalchemy import Column, Integer, String, Table, Text, delete, select, update
 from sqlalchemy.orm import Session
 
 from buzon_comun.db import FechaUtc
@@ -30,7 +31,6 @@ def tabla_salida(metadata) -> Table:
         Column("tipo", String(100), nullable=False),
         Column("mensaje", Text, nullable=False),
         Column("creado_en", FechaUtc, nullable=False, index=True),
-        Column("publicado_en", FechaUtc, nullable=True),
         Column("intentos", Integer, nullable=False, default=0),
     )
 
@@ -43,12 +43,10 @@ def encolar(db: Session, tabla: Table, evento: Evento, *, ahora: datetime) -> st
     return contenido["id"]
 
 
-def publicar_pendientes(db: Session, tabla: Table, publicar: Callable[[str, dict], None], *, ahora: datetime,
-                        lote: int = 100) -> int:
+def publicar_pendientes(db: Session, tabla: Table, publicar: Callable[[str, dict], None], lote: int = 100) -> int:
     """Publish up to `lote` pending events in order; return how many went out. Stops at the first failure."""
     consulta = (
         select(tabla.c.id, tabla.c.tipo, tabla.c.mensaje)
-        .where(tabla.c.publicado_en.is_(None))
         .order_by(tabla.c.creado_en)
         .limit(lote)
     )
@@ -63,7 +61,7 @@ def publicar_pendientes(db: Session, tabla: Table, publicar: Callable[[str, dict
                 log.warning("no se pudo publicar el evento %s; se reintentará", fila.id, exc_info=True)
                 db.execute(update(tabla).where(tabla.c.id == fila.id).values(intentos=tabla.c.intentos + 1))
                 break
-            db.execute(update(tabla).where(tabla.c.id == fila.id).values(publicado_en=ahora))
+            db.execute(delete(tabla).where(tabla.c.id == fila.id))
             publicados += 1
     finally:
         db.commit()

@@ -79,3 +79,102 @@ class SesionCerrada(Evento):
     TIPO: ClassVar[str] = "sesion_cerrada"
 
     rfc: str
+
+
+# Messages to people. Any service may ask for one; `notificaciones` renders the template named in `plantilla`
+# with `datos` and sends it. `id_mensaje` is stable for the life of the message (it is the SMS provider's message
+# id and the email's Message-ID), so a retried or redelivered request is never sent twice. `referencia` lets the
+# requester recognise the answer events (e.g. the medio de contacto's id).
+
+@dataclass(frozen=True)
+class CorreoSolicitado(Evento):
+    ORIGEN: ClassVar[str] = "contactos"
+    TIPO: ClassVar[str] = "correo_solicitado"
+
+    id_mensaje: str
+    para: str
+    plantilla: str          # validacion_correo | confirmacion_correo
+    datos: dict
+    referencia: str
+
+
+@dataclass(frozen=True)
+class SmsSolicitado(Evento):
+    ORIGEN: ClassVar[str] = "contactos"
+    TIPO: ClassVar[str] = "sms_solicitado"
+
+    id_mensaje: str
+    para: str               # +52 and 10 digits
+    plantilla: str          # codigo_sms | confirmacion_sms
+    datos: dict
+    referencia: str
+
+
+@dataclass(frozen=True)
+class MensajeEnviado(Evento):
+    """A message was handed to the mail server or the SMS provider (the phone's validation window starts then)."""
+
+    ORIGEN: ClassVar[str] = "notificaciones"
+    TIPO: ClassVar[str] = "mensaje_enviado"
+
+    id_mensaje: str
+    canal: str              # correo | sms
+    referencia: str
+    plantilla: str
+    enviado_en: str         # ISO 8601
+
+
+@dataclass(frozen=True)
+class MensajeFallido(Evento):
+    """A message could not be delivered after its last try (it is also in the dead-letter queue)."""
+
+    ORIGEN: ClassVar[str] = "notificaciones"
+    TIPO: ClassVar[str] = "mensaje_fallido"
+
+    id_mensaje: str
+    canal: str
+    referencia: str
+    plantilla: str
+    error: str
+
+
+# Acuses. Whoever does the act asks `acuses` for its receipt, with the folio it gave the person; acuses stores
+# the request and renders it. Every field printed on the acuse travels in the request, so the acuse never
+# depends on a later state of the requester.
+
+@dataclass(frozen=True)
+class AcuseSolicitado(Evento):
+    ORIGEN: ClassVar[str] = "contactos"
+    TIPO: ClassVar[str] = "acuse_solicitado"
+
+    folio: str
+    tipo: str               # registro_medio | validacion_medio | baja_medio
+    rfc: str
+    emitido_en: str         # ISO 8601, the moment of the act
+    titular: dict           # rfc, nombre, curp, rfc_representante, tipo_persona (from the session)
+    datos: dict             # what was done: mecanismo, valor, estado, registros_patronales, medio_id
+
+
+# The life of contact means, for other services (activation requirements, the Buzón's notices).
+
+@dataclass(frozen=True)
+class MedioValidado(Evento):
+    ORIGEN: ClassVar[str] = "contactos"
+    TIPO: ClassVar[str] = "medio_validado"
+
+    rfc: str
+    medio_id: str
+    mecanismo: str
+    registros_patronales: list
+
+
+@dataclass(frozen=True)
+class MedioDadoDeBaja(Evento):
+    ORIGEN: ClassVar[str] = "contactos"
+    TIPO: ClassVar[str] = "medio_dado_de_baja"
+
+    rfc: str
+    medio_id: str
+    mecanismo: str
+    estado: str             # baja | baja_vencimiento
+    registros_patronales: list

@@ -54,7 +54,7 @@ class ConEventos:
     despachar = EventDispatcher()
 
     def publicar_eventos(self) -> int:
-        return publicar_pendientes(self.db, self.tabla_salida, self.despachar, ahora=self.reloj.ahora())
+        return publicar_pendientes(self.db, self.tabla_salida, self.despachar)
 
     @timer(interval=2)
     def retransmitir_eventos(self) -> None:

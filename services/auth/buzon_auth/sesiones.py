@@ -130,6 +130,5 @@ def purgar(db: Session, *, ahora: datetime, conservar: timedelta = timedelta(day
     limite = ahora - conservar
     db.execute(delete(retos).where(retos.c.expira_en < limite))
     db.execute(delete(sesiones).where(sesiones.c.expira_en < limite))
-    db.execute(delete(salida).where(salida.c.publicado_en < limite))
     db.commit()
     limitador.purgar(db, limites, ahora=ahora, ventana_s=60)

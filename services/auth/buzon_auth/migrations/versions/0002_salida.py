@@ -22,7 +22,6 @@ def upgrade():
         sa.Column("tipo", sa.String(100), nullable=False),
         sa.Column("mensaje", sa.Text, nullable=False),
         sa.Column("creado_en", FechaUtc, nullable=False),
-        sa.Column("publicado_en", FechaUtc, nullable=True),
         sa.Column("intentos", sa.Integer, nullable=False),
     )
     op.create_index("ix_salida_creado_en", "salida", ["creado_en"])
