@@ -35,7 +35,7 @@ class Evento:
             raise TypeError(f"contrato de evento repetido: {clave}")
         _REGISTRO[clave] = cls
 
-    def datos(self) -> dict:
+    def carga(self) -> dict:
         return dataclasses.asdict(self)
 
 
@@ -45,7 +45,7 @@ def mensaje(evento: Evento, *, ahora: datetime, id_evento: str | None = None) ->
         "tipo": evento.TIPO,
         "version": evento.VERSION,
         "ocurrido_en": iso_mexico(ahora),
-        "datos": evento.datos(),
+        "datos": evento.carga(),
     }
 
 
