@@ -42,6 +42,18 @@ def _texto(entorno, nombre, defecto=None):
     return valor or defecto
 
 
+def _reintentos(entorno) -> tuple:
+    """Delays before each retry of a message. A person waits for a code: the first retry within 5 s."""
+    texto = _texto(entorno, "BUZON_REINTENTOS_S", "3,15,60,300,900,1800,3600")
+    try:
+        demoras = tuple(float(parte) for parte in texto.split(",") if parte.strip())
+    except ValueError:
+        raise ValueError(f"BUZON_REINTENTOS_S debe ser una lista de segundos separados por comas, no {texto!r}") from None
+    if not demoras or demoras[0] > 5 or any(d <= 0 for d in demoras):
+        raise ValueError("BUZON_REINTENTOS_S: el primer reintento debe ocurrir dentro de 5 segundos")
+    return demoras
+
+
 @dataclass(frozen=True)
 class Config:
     amqp_uri: str
@@ -71,6 +83,13 @@ class Config:
     sesion_duracion_s: int
     reto_duracion_s: int
     limite_retos_por_minuto: int
+    intentos_codigo: int = 5
+    limite_registros_por_hora: int = 30
+    limite_mensajes_por_destino: int = 10
+    reintentos_s: tuple = (3, 15, 60, 300, 900, 1800, 3600)
+    smtp_timeout_s: float = 10.0
+    sms_timeout_s: float = 10.0
+    correo_remitente: str = "Buzón IMSS <no-responder@buzon.imss.gob.mx>"
     metricas_puertos: dict = field(default_factory=dict)
 
     @classmethod
@@ -110,5 +129,14 @@ class Config:
             sesion_duracion_s=_entero(e, "BUZON_SESION_DURACION_S", 3600),
             reto_duracion_s=min(_entero(e, "BUZON_RETO_DURACION_S", 300), 300),
             limite_retos_por_minuto=max(_entero(e, "BUZON_LIMITE_RETOS_POR_MINUTO", 120), 60),
+            # Wrong SMS codes allowed per code: the contract allows the 3rd to the 10th to be the last.
+            intentos_codigo=min(max(_entero(e, "BUZON_INTENTOS_CODIGO", 5), 3), 10),
+            # Never tighter than the floors of API.md's Conventions.
+            limite_registros_por_hora=max(_entero(e, "BUZON_LIMITE_REGISTROS_POR_HORA", 30), 30),
+            limite_mensajes_por_destino=max(_entero(e, "BUZON_LIMITE_MENSAJES_POR_DESTINO", 10), 5),
+            reintentos_s=_reintentos(e),
+            smtp_timeout_s=float(_texto(e, "BUZON_SMTP_TIMEOUT_S", "10")),
+            sms_timeout_s=float(_texto(e, "BUZON_SMS_TIMEOUT_S", "10")),
+            correo_remitente=_texto(e, "BUZON_CORREO_REMITENTE", "Buzón IMSS <no-responder@buzon.imss.gob.mx>"),
             metricas_puertos=metricas,
         )

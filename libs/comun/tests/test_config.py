@@ -1,0 +1,37 @@
+import pytest
+
+from buzon_comun.config import Config
+
+
+def test_defaults_are_those_of_the_contract(tmp_path):
+    config = Config.desde_entorno({"BUZON_DATA_DIR": str(tmp_path)})
+    assert config.amqp_uri == "amqp://guest:guest@127.0.0.1:5672/"
+    assert config.gateway_port == 8000 and config.public_url == "http://127.0.0.1:8000"
+    assert config.ventana_validacion_s == 259200
+    assert config.database_url is None
+    assert config.sat_ca_dir == tmp_path / "pki" / "ca"
+
+
+def test_the_public_url_follows_the_port_unless_given():
+    assert Config.desde_entorno({"BUZON_GATEWAY_PORT": "9000"}).public_url == "http://127.0.0.1:9000"
+    assert Config.desde_entorno({"BUZON_PUBLIC_URL": "https://buzon.example/"}).public_url == "https://buzon.example"
+
+
+def test_limits_never_go_below_the_contract_floors():
+    config = Config.desde_entorno({"BUZON_LIMITE_RETOS_POR_MINUTO": "1", "BUZON_LIMITE_REGISTROS_POR_HORA": "2",
+                                   "BUZON_LIMITE_MENSAJES_POR_DESTINO": "1", "BUZON_INTENTOS_CODIGO": "50",
+                                   "BUZON_RETO_DURACION_S": "3600"})
+    assert (config.limite_retos_por_minuto, config.limite_registros_por_hora, config.limite_mensajes_por_destino) == (60, 30, 5)
+    assert config.intentos_codigo == 10 and config.reto_duracion_s == 300
+
+
+def test_retry_schedule_starts_within_five_seconds():
+    assert Config.desde_entorno({"BUZON_REINTENTOS_S": "1, 2,4"}).reintentos_s == (1.0, 2.0, 4.0)
+    for malo in ("10,20", "x", "3,-1"):
+        with pytest.raises(ValueError):
+            Config.desde_entorno({"BUZON_REINTENTOS_S": malo})
+
+
+def test_a_bad_number_is_a_clear_error():
+    with pytest.raises(ValueError, match="BUZON_GATEWAY_PORT"):
+        Config.desde_entorno({"BUZON_GATEWAY_PORT": "ocho mil"})
