@@ -9,45 +9,36 @@ from __future__ import annotations
 
 import email
 import email.policy
-import json
-import os
 import re
 import secrets
-import signal
-import sys
-import threading
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from aiosmtpd.controller import Controller
-from jinja2 import DictLoader, Environment
 from markupsafe import Markup, escape
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Response
 
-ZONA_MEXICO = ZoneInfo("America/Mexico_City")
+from buzon_dev import sumidero
+from buzon_dev.sumidero import ZONA_MEXICO, AlmacenJsonl, ServidorWeb, respuesta_error, respuesta_html, respuesta_json
+
+NOMBRE = "correo"
 INDICE = "indice.jsonl"
-# detener() espera como mucho este intervalo a que el servidor web lo note; el 0.5 s de serie alarga las pruebas.
-POLL_S = 0.05
 _URL = re.compile(r"https?://[^\s<>\"']+")
 
 
 def carpeta_predeterminada() -> Path:
-    return Path(os.environ.get("BUZON_DATA_DIR", "var")) / "correo"
+    return sumidero.carpeta_predeterminada(NOMBRE)
 
 
 # --- Almacén en disco -------------------------------------------------------------------------------------------
 
 
-class AlmacenCorreo:
+class AlmacenCorreo(AlmacenJsonl):
     """Carpeta con un `.eml` por mensaje y un índice que solo se extiende (una línea JSON por mensaje)."""
 
-    def __init__(self, carpeta: str | os.PathLike):
-        self.carpeta = Path(carpeta)
-        self._candado = threading.Lock()
+    archivo = INDICE
 
     def guardar(self, contenido: bytes, de: str, para: list[str]) -> dict:
         self.carpeta.mkdir(parents=True, exist_ok=True)
@@ -62,28 +53,10 @@ class AlmacenCorreo:
             "para": list(para),
             "asunto": _encabezado(mensaje, "Subject"),
         }
-        with self._candado:
-            (self.carpeta / f"{id_mensaje}.eml").write_bytes(contenido)
-            # El .eml se escribe antes que su línea: quien lea el índice desde otro proceso siempre lo encuentra.
-            with open(self.carpeta / INDICE, "a", encoding="utf-8") as indice:
-                indice.write(json.dumps(entrada, ensure_ascii=False) + "\n")
+        (self.carpeta / f"{id_mensaje}.eml").write_bytes(contenido)
+        # El .eml se escribe antes que su línea: quien lea el índice desde otro proceso siempre lo encuentra.
+        self.agregar(entrada)
         return entrada
-
-    def entradas(self) -> list[dict]:
-        """Entradas del índice, la más reciente primero."""
-        try:
-            lineas = (self.carpeta / INDICE).read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return []
-        entradas = []
-        for linea in lineas:
-            try:
-                entradas.append(json.loads(linea))
-            except ValueError:
-                # Una línea a medio escribir por el servidor mientras otro proceso lee.
-                continue
-        entradas.reverse()
-        return entradas
 
     def mensajes(self, para: str | None = None) -> list[dict]:
         entradas = self.entradas()
@@ -161,17 +134,11 @@ class _ControladorSmtp(Controller):
 # --- Web ----------------------------------------------------------------------------------------------------------
 
 _PLANTILLAS = {
-    "base.html": """<!doctype html>
-<html lang="es"><head><meta charset="utf-8"><title>{% block titulo %}{% endblock %} · Sumidero de correo</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
-table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}
-pre{white-space:pre-wrap;background:#f6f6f6;padding:1rem}
-iframe{width:100%;height:32rem;border:1px solid #ccc}
-.nota{color:#666}
-</style></head><body>{% block cuerpo %}{% endblock %}</body></html>""",
-    "lista.html": """{% extends "base.html" %}{% block titulo %}Mensajes{% endblock %}{% block cuerpo %}
+    "base.html": """{% extends "sumidero.html" %}
+{%- block titulo %}{% block pagina %}{% endblock %} · Sumidero de correo{% endblock %}
+{%- block estilo %}pre{white-space:pre-wrap;background:#f6f6f6;padding:1rem}
+iframe{width:100%;height:32rem;border:1px solid #ccc}{% endblock %}""",
+    "lista.html": """{% extends "base.html" %}{% block pagina %}Mensajes{% endblock %}{% block cuerpo %}
 <h1>Sumidero de correo</h1>
 <p class="nota">Correos recibidos por el servidor SMTP de desarrollo, el más reciente primero.
 {% if para %}Solo los enviados a <strong>{{ para }}</strong> (<a href="/">ver todos</a>).{% endif %}</p>
@@ -183,7 +150,7 @@ iframe{width:100%;height:32rem;border:1px solid #ccc}
 {% endfor %}</tbody></table>
 {% else %}<p>No hay mensajes.</p>{% endif %}
 {% endblock %}""",
-    "detalle.html": """{% extends "base.html" %}{% block titulo %}{{ m.asunto }}{% endblock %}{% block cuerpo %}
+    "detalle.html": """{% extends "base.html" %}{% block pagina %}{{ m.asunto }}{% endblock %}{% block cuerpo %}
 <p><a href="/">← Todos los mensajes</a></p>
 <h1>{{ m.asunto or "(sin asunto)" }}</h1>
 <table>
@@ -216,11 +183,11 @@ def enlazar(texto: str) -> Markup:
     return Markup("").join(partes)
 
 
-_entorno = Environment(loader=DictLoader(_PLANTILLAS), autoescape=True)
+_entorno = sumidero.entorno(_PLANTILLAS)
 _entorno.filters["enlazar"] = enlazar
 
 
-class AplicacionWeb:
+class AplicacionWeb(sumidero.AplicacionWsgi):
     def __init__(self, almacen: AlmacenCorreo):
         self.almacen = almacen
         self.rutas = Map(
@@ -234,28 +201,19 @@ class AplicacionWeb:
             ]
         )
 
-    def __call__(self, environ, start_response):
-        peticion = Request(environ)
-        adaptador = self.rutas.bind_to_environ(environ)
-        try:
-            endpoint, argumentos = adaptador.match()
-            respuesta = getattr(self, endpoint)(peticion, **argumentos)
-        except HTTPException as error:
-            respuesta = error
-        return respuesta(environ, start_response)
-
     def lista(self, peticion):
         para = peticion.args.get("para") or None
-        return _html(_entorno.get_template("lista.html").render(mensajes=self.almacen.mensajes(para), para=para))
+        pagina = _entorno.get_template("lista.html").render(mensajes=self.almacen.mensajes(para), para=para)
+        return respuesta_html(pagina)
 
     def detalle(self, peticion, id_mensaje):
-        return _html(_entorno.get_template("detalle.html").render(m=self._buscar(id_mensaje)))
+        return respuesta_html(_entorno.get_template("detalle.html").render(m=self._buscar(id_mensaje)))
 
     def html(self, peticion, id_mensaje):
         mensaje = self._buscar(id_mensaje)
         if mensaje["html"] is None:
             raise NotFound()
-        respuesta = _html(mensaje["html"])
+        respuesta = respuesta_html(mensaje["html"])
         # Aunque se abra fuera del iframe, el HTML del mensaje no ejecuta scripts ni comparte el origen.
         respuesta.headers["Content-Security-Policy"] = "sandbox"
         return respuesta
@@ -271,13 +229,13 @@ class AplicacionWeb:
         )
 
     def api_lista(self, peticion):
-        return _json({"mensajes": self.almacen.mensajes(peticion.args.get("para") or None)})
+        return respuesta_json({"mensajes": self.almacen.mensajes(peticion.args.get("para") or None)})
 
     def api_detalle(self, peticion, id_mensaje):
         mensaje = self.almacen.mensaje(id_mensaje)
         if mensaje is None:
-            return _json({"error": {"codigo": "no_encontrado", "mensaje": "No existe ese mensaje."}}, 404)
-        return _json(mensaje)
+            return respuesta_error(404, "no_encontrado", "No existe ese mensaje.")
+        return respuesta_json(mensaje)
 
     def _buscar(self, id_mensaje):
         mensaje = self.almacen.mensaje(id_mensaje)
@@ -286,18 +244,10 @@ class AplicacionWeb:
         return mensaje
 
 
-def _html(cuerpo: str) -> Response:
-    return Response(cuerpo, mimetype="text/html")
-
-
-def _json(datos, estado: int = 200) -> Response:
-    return Response(json.dumps(datos, ensure_ascii=False), status=estado, mimetype="application/json")
-
-
 # --- Sumidero completo --------------------------------------------------------------------------------------------
 
 
-class SumideroCorreo:
+class SumideroCorreo(sumidero.Sumidero):
     """Servidor SMTP y página web sobre la misma carpeta; el puerto 0 elige uno libre."""
 
     def __init__(self, carpeta, host: str = "127.0.0.1", puerto_smtp: int = 0, puerto_web: int = 0):
@@ -307,11 +257,6 @@ class SumideroCorreo:
         self.puerto_web = puerto_web
         self._smtp = None
         self._web = None
-        self._hilo_web = None
-
-    @property
-    def carpeta(self) -> Path:
-        return self.almacen.carpeta
 
     @property
     def url_web(self) -> str:
@@ -323,22 +268,16 @@ class SumideroCorreo:
         self._smtp.start()
         self.puerto_smtp = self._smtp.port
         try:
-            self._web = make_server(self.host, self.puerto_web, AplicacionWeb(self.almacen), threaded=True)
+            self._web = ServidorWeb(self.host, self.puerto_web, AplicacionWeb(self.almacen), "correo-web")
         except BaseException:
             self._smtp.stop()
             raise
-        self.puerto_web = self._web.server_port
-        self._hilo_web = threading.Thread(
-            target=self._web.serve_forever, kwargs={"poll_interval": POLL_S}, name="correo-web", daemon=True
-        )
-        self._hilo_web.start()
+        self.puerto_web = self._web.puerto
         return self
 
     def detener(self) -> None:
         if self._web is not None:
-            self._web.shutdown()
-            self._web.server_close()
-            self._hilo_web.join()
+            self._web.detener()
             self._web = None
         if self._smtp is not None:
             self._smtp.stop()
@@ -347,77 +286,27 @@ class SumideroCorreo:
     def mensajes(self, para: str | None = None) -> list[dict]:
         return self.almacen.mensajes(para)
 
-    def __enter__(self):
-        return self.iniciar()
-
-    def __exit__(self, *exc):
-        self.detener()
-
 
 # --- CLI ----------------------------------------------------------------------------------------------------------
 
 
 def registrar_cli(subparsers) -> None:
-    correo = subparsers.add_parser("correo", help="sumidero de correo (SMTP de desarrollo)")
-    acciones = correo.add_subparsers(dest="accion", required=True, metavar="ACCION")
-    ayuda_carpeta = "carpeta de los mensajes (predeterminada: $BUZON_DATA_DIR/correo, o var/correo)"
-
-    servir = acciones.add_parser("servir", help="recibe correo por SMTP y lo muestra en una página web")
-    servir.add_argument("--carpeta", help=ayuda_carpeta)
-    servir.add_argument("--host", default="127.0.0.1")
+    cli = sumidero.AccionesCli(subparsers, NOMBRE, "sumidero de correo (SMTP de desarrollo)")
+    servir = cli.servir("recibe correo por SMTP y lo muestra en una página web", _servir)
     servir.add_argument("--puerto-smtp", type=int, default=8025)
     servir.add_argument("--puerto-web", type=int, default=8103)
-    servir.set_defaults(func=_servir)
-
-    leer = acciones.add_parser("leer", help="muestra en la terminal los mensajes recibidos")
-    leer.add_argument("--carpeta", help=ayuda_carpeta)
-    leer.add_argument("--para", help="solo los mensajes a esta dirección")
-    leer.add_argument("--ultimo", action="store_true", help="solo el más reciente (sale con 1 si no hay)")
-    leer.add_argument("--json", action="store_true", help="salida JSON, como GET /api/mensajes")
-    leer.set_defaults(func=_leer)
+    cli.leer("muestra en la terminal los mensajes recibidos", "--para", "solo los mensajes a esta dirección", _leer)
 
 
 def _servir(args) -> int:
-    carpeta = Path(args.carpeta) if args.carpeta else carpeta_predeterminada()
-    sumidero = SumideroCorreo(carpeta, args.host, args.puerto_smtp, args.puerto_web)
-    sumidero.iniciar()
-    print(f"Sumidero de correo: SMTP en {args.host}:{sumidero.puerto_smtp}", flush=True)
-    print(f"Mensajes en {sumidero.url_web} y en {carpeta.resolve()}", flush=True)
-    print("Ctrl-C para detener.", flush=True)
-    try:
-        esperar_senal()
-    finally:
-        sumidero.detener()
-    return 0
-
-
-def esperar_senal() -> None:
-    """Bloquea hasta Ctrl-C o SIGTERM (el que manda `docker stop`)."""
-    terminar = threading.Event()
-    anterior = signal.signal(signal.SIGTERM, lambda *_: terminar.set())
-    try:
-        while not terminar.wait(1):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        signal.signal(signal.SIGTERM, anterior)
+    carpeta = sumidero.carpeta_elegida(args, NOMBRE)
+    abierto = SumideroCorreo(carpeta, args.host, args.puerto_smtp, args.puerto_web).iniciar()
+    return sumidero.servir_hasta_senal(abierto, f"Sumidero de correo: SMTP en {args.host}:{abierto.puerto_smtp}")
 
 
 def _leer(args) -> int:
-    carpeta = Path(args.carpeta) if args.carpeta else carpeta_predeterminada()
-    mensajes = AlmacenCorreo(carpeta).mensajes(args.para)
-    if args.ultimo:
-        mensajes = mensajes[:1]
-    if args.json:
-        print(json.dumps({"mensajes": mensajes}, ensure_ascii=False, indent=2))
-    elif not mensajes:
-        print("No hay mensajes.", file=sys.stderr)
-    else:
-        # En la terminal se lee de arriba abajo: el más reciente al final.
-        for mensaje in reversed(mensajes):
-            print(_formato_terminal(mensaje))
-    return 1 if args.ultimo and not mensajes else 0
+    mensajes = AlmacenCorreo(sumidero.carpeta_elegida(args, NOMBRE)).mensajes(args.para)
+    return sumidero.imprimir_mensajes(mensajes, args, _formato_terminal)
 
 
 def _formato_terminal(mensaje: dict) -> str:

@@ -8,25 +8,20 @@ reintentos.
 from __future__ import annotations
 
 import hmac
-import json
 import os
 import re
-import sys
 import threading
 import time
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from jinja2 import Environment
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import make_server
-from werkzeug.wrappers import Request, Response
 
-from buzon_dev.correo import POLL_S, esperar_senal
+from buzon_dev import sumidero
+from buzon_dev.sumidero import ZONA_MEXICO, AlmacenJsonl, ServidorWeb, respuesta_error, respuesta_html, respuesta_json
 
-ZONA_MEXICO = ZoneInfo("America/Mexico_City")
+NOMBRE = "sms"
 ARCHIVO = "mensajes.jsonl"
 TELEFONO = re.compile(r"\+52\d{10}")
 # Un proveedor real rechaza cuerpos grandes; uno de SMS legítimo cabe de sobra.
@@ -34,7 +29,7 @@ MAXIMO_CUERPO = 64 * 1024
 
 
 def carpeta_predeterminada() -> Path:
-    return Path(os.environ.get("BUZON_DATA_DIR", "var")) / "sms"
+    return sumidero.carpeta_predeterminada(NOMBRE)
 
 
 def solo_digitos(telefono: str) -> str:
@@ -42,12 +37,10 @@ def solo_digitos(telefono: str) -> str:
     return re.sub(r"\D", "", telefono)
 
 
-class AlmacenSms:
+class AlmacenSms(AlmacenJsonl):
     """Una línea JSON por petición aceptada, en el orden de llegada."""
 
-    def __init__(self, carpeta: str | os.PathLike):
-        self.carpeta = Path(carpeta)
-        self._candado = threading.Lock()
+    archivo = ARCHIVO
 
     def guardar(self, cuerpo: dict) -> dict:
         entrada = {
@@ -57,28 +50,15 @@ class AlmacenSms:
             "from": cuerpo["from"],
             "text": cuerpo["text"],
         }
-        self.carpeta.mkdir(parents=True, exist_ok=True)
-        with self._candado, open(self.carpeta / ARCHIVO, "a", encoding="utf-8") as archivo:
-            archivo.write(json.dumps(entrada, ensure_ascii=False) + "\n")
+        self.agregar(entrada)
         return entrada
 
     def mensajes(self, to: str | None = None) -> list[dict]:
         """Los mensajes, el más reciente primero."""
-        try:
-            lineas = (self.carpeta / ARCHIVO).read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return []
-        mensajes = []
-        for linea in lineas:
-            try:
-                mensajes.append(json.loads(linea))
-            except ValueError:
-                # Una línea a medio escribir por el servidor mientras otro proceso lee.
-                continue
+        mensajes = self.entradas()
         if to:
             buscado = solo_digitos(to)
             mensajes = [m for m in mensajes if solo_digitos(m["to"]) == buscado]
-        mensajes.reverse()
         return mensajes
 
 
@@ -120,16 +100,10 @@ def validar_envio(cuerpo) -> str | None:
     return None
 
 
-_PAGINA = Environment(autoescape=True).from_string(
-    """<!doctype html>
-<html lang="es"><head><meta charset="utf-8"><title>Sumidero de SMS</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
-table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #ddd;vertical-align:top}
-td.texto{white-space:pre-wrap}
-.nota{color:#666}
-</style></head><body>
+_PAGINA = sumidero.entorno(
+    {
+        "pagina.html": """{% extends "sumidero.html" %}{% block titulo %}Sumidero de SMS{% endblock %}
+{%- block estilo %}td.texto{white-space:pre-wrap}{% endblock %}{% block cuerpo %}
 <h1>Sumidero de SMS</h1>
 <p class="nota">Mensajes recibidos por el proveedor de SMS de desarrollo, el más reciente primero; los reenvíos
 del mismo id aparecen cada vez.
@@ -143,11 +117,14 @@ del mismo id aparecen cada vez.
 <td>{{ m.id }}</td></tr>
 {% endfor %}</tbody></table>
 {% else %}<p>No hay mensajes.</p>{% endif %}
-</body></html>"""
-)
+{% endblock %}"""
+    }
+).get_template("pagina.html")
 
 
-class AplicacionSms:
+class AplicacionSms(sumidero.AplicacionWsgi):
+    maximo_cuerpo = MAXIMO_CUERPO
+
     def __init__(self, almacen: AlmacenSms, fallas: _Fallas, token: str | None = None):
         self.almacen = almacen
         self.fallas = fallas
@@ -161,52 +138,46 @@ class AplicacionSms:
             ]
         )
 
-    def __call__(self, environ, start_response):
-        peticion = Request(environ)
-        peticion.max_content_length = MAXIMO_CUERPO
-        adaptador = self.rutas.bind_to_environ(environ)
-        try:
-            endpoint, argumentos = adaptador.match()
-            respuesta = getattr(self, endpoint)(peticion, **argumentos)
-        except HTTPException as error:
-            respuesta = _error(error.code, _codigo_http(error.code), error.description or error.name)
-        return respuesta(environ, start_response)
+    def respuesta_http(self, error: HTTPException):
+        return respuesta_error(error.code, _codigo_http(error.code), error.description or error.name)
 
     def pagina(self, peticion):
         to = peticion.args.get("to") or None
         html = _PAGINA.render(mensajes=self.almacen.mensajes(to), to=to, fallas=self.fallas.como_dict())
-        return Response(html, mimetype="text/html")
+        return respuesta_html(html)
 
     def recibir(self, peticion):
         estado = self.fallas.tomar()
         if estado is not None:
             # Simula un proveedor caído o lento: no toca la autorización ni el cuerpo, y no guarda nada.
             time.sleep(self.fallas.demora_s)
-            return _error(estado, "falla_simulada", "Falla simulada por el sumidero de SMS.")
+            return respuesta_error(estado, "falla_simulada", "Falla simulada por el sumidero de SMS.")
         if self.token is not None and not _bearer_valido(peticion, self.token):
-            respuesta = _error(401, "no_autenticado", "Falta la cabecera Authorization o el token no es válido.")
+            respuesta = respuesta_error(
+                401, "no_autenticado", "Falta la cabecera Authorization o el token no es válido."
+            )
             respuesta.headers["WWW-Authenticate"] = "Bearer"
             return respuesta
         if peticion.mimetype != "application/json":
-            return _error(415, "tipo_no_admitido", "El cuerpo debe enviarse como application/json.")
+            return respuesta_error(415, "tipo_no_admitido", "El cuerpo debe enviarse como application/json.")
         cuerpo = peticion.get_json(silent=True)
         problema = validar_envio(cuerpo)
         if problema is not None:
-            return _error(400, "solicitud_invalida", problema)
+            return respuesta_error(400, "solicitud_invalida", problema)
         self.almacen.guardar(cuerpo)
-        return _json({"id": cuerpo["id"]}, 202)
+        return respuesta_json({"id": cuerpo["id"]}, 202)
 
     def control(self, peticion):
         if peticion.method == "POST":
             cuerpo = peticion.get_json(silent=True, force=True)
             problema = _validar_control(cuerpo)
             if problema is not None:
-                return _error(400, "solicitud_invalida", problema)
+                return respuesta_error(400, "solicitud_invalida", problema)
             self.fallas.configurar(cuerpo["fallar"], cuerpo.get("estado", 503), cuerpo.get("demora_s", 0))
-        return _json(self.fallas.como_dict())
+        return respuesta_json(self.fallas.como_dict())
 
     def api_mensajes(self, peticion):
-        return _json({"mensajes": self.almacen.mensajes(peticion.args.get("to") or None)})
+        return respuesta_json({"mensajes": self.almacen.mensajes(peticion.args.get("to") or None)})
 
 
 def _validar_control(cuerpo) -> str | None:
@@ -237,15 +208,7 @@ def _codigo_http(estado: int) -> str:
     )
 
 
-def _error(estado: int, codigo: str, mensaje: str) -> Response:
-    return _json({"error": {"codigo": codigo, "mensaje": mensaje}}, estado)
-
-
-def _json(datos, estado: int = 200) -> Response:
-    return Response(json.dumps(datos, ensure_ascii=False), status=estado, mimetype="application/json")
-
-
-class SumideroSms:
+class SumideroSms(sumidero.Sumidero):
     """Proveedor de SMS de desarrollo en su propio hilo; el puerto 0 elige uno libre."""
 
     def __init__(self, carpeta, host: str = "127.0.0.1", puerto: int = 0, token: str | None = None):
@@ -255,11 +218,6 @@ class SumideroSms:
         self.token = token
         self._fallas = _Fallas()
         self._servidor = None
-        self._hilo = None
-
-    @property
-    def carpeta(self) -> Path:
-        return self.almacen.carpeta
 
     @property
     def url(self) -> str:
@@ -272,19 +230,13 @@ class SumideroSms:
     def iniciar(self) -> "SumideroSms":
         self.almacen.carpeta.mkdir(parents=True, exist_ok=True)
         aplicacion = AplicacionSms(self.almacen, self._fallas, self.token)
-        self._servidor = make_server(self.host, self.puerto, aplicacion, threaded=True)
-        self.puerto = self._servidor.server_port
-        self._hilo = threading.Thread(
-            target=self._servidor.serve_forever, kwargs={"poll_interval": POLL_S}, name="sms-web", daemon=True
-        )
-        self._hilo.start()
+        self._servidor = ServidorWeb(self.host, self.puerto, aplicacion, "sms-web")
+        self.puerto = self._servidor.puerto
         return self
 
     def detener(self) -> None:
         if self._servidor is not None:
-            self._servidor.shutdown()
-            self._servidor.server_close()
-            self._hilo.join()
+            self._servidor.detener()
             self._servidor = None
 
     def mensajes(self, to: str | None = None) -> list[dict]:
@@ -294,66 +246,35 @@ class SumideroSms:
         """Las próximas `n` peticiones a /sms responden `estado` sin guardarse; `fallar(0)` lo anula."""
         self._fallas.configurar(n, estado, demora_s)
 
-    def __enter__(self):
-        return self.iniciar()
-
-    def __exit__(self, *exc):
-        self.detener()
-
 
 # --- CLI ----------------------------------------------------------------------------------------------------------
 
 
 def registrar_cli(subparsers) -> None:
-    sms = subparsers.add_parser("sms", help="sumidero de SMS (proveedor HTTP de desarrollo)")
-    acciones = sms.add_subparsers(dest="accion", required=True, metavar="ACCION")
-    ayuda_carpeta = "carpeta de los mensajes (predeterminada: $BUZON_DATA_DIR/sms, o var/sms)"
-
-    servir = acciones.add_parser("servir", help="recibe SMS por HTTP (POST /sms) y los muestra en una página web")
-    servir.add_argument("--carpeta", help=ayuda_carpeta)
-    servir.add_argument("--host", default="127.0.0.1")
+    cli = sumidero.AccionesCli(subparsers, NOMBRE, "sumidero de SMS (proveedor HTTP de desarrollo)")
+    servir = cli.servir("recibe SMS por HTTP (POST /sms) y los muestra en una página web", _servir)
     servir.add_argument("--puerto", type=int, default=8102)
     servir.add_argument("--token", help="exige Authorization: Bearer TOKEN (predeterminado: $BUZON_SMS_TOKEN)")
     servir.add_argument("--fallar", type=int, default=0, metavar="N", help="las primeras N peticiones fallan")
     servir.add_argument("--estado", type=int, default=503, help="estado HTTP de las fallas (predeterminado: 503)")
-    servir.set_defaults(func=_servir)
-
-    leer = acciones.add_parser("leer", help="muestra en la terminal los SMS recibidos")
-    leer.add_argument("--carpeta", help=ayuda_carpeta)
-    leer.add_argument("--to", help="solo los enviados a este número (+52 y 10 dígitos)")
-    leer.add_argument("--ultimo", action="store_true", help="solo el más reciente (sale con 1 si no hay)")
-    leer.add_argument("--json", action="store_true", help="salida JSON, como GET /api/mensajes")
-    leer.set_defaults(func=_leer)
+    ayuda_to = "solo los enviados a este número (+52 y 10 dígitos)"
+    cli.leer("muestra en la terminal los SMS recibidos", "--to", ayuda_to, _leer)
 
 
 def _servir(args) -> int:
-    carpeta = Path(args.carpeta) if args.carpeta else carpeta_predeterminada()
     token = args.token if args.token is not None else os.environ.get("BUZON_SMS_TOKEN") or None
-    sumidero = SumideroSms(carpeta, args.host, args.puerto, token)
+    abierto = SumideroSms(sumidero.carpeta_elegida(args, NOMBRE), args.host, args.puerto, token)
     if args.fallar:
-        sumidero.fallar(args.fallar, args.estado)
-    sumidero.iniciar()
-    print(f"Sumidero de SMS: POST {sumidero.url}" + (" (con token)" if token else ""), flush=True)
-    print(f"Mensajes en {sumidero.url_web} y en {carpeta.resolve()}", flush=True)
-    print("Ctrl-C para detener.", flush=True)
-    try:
-        esperar_senal()
-    finally:
-        sumidero.detener()
-    return 0
+        abierto.fallar(args.fallar, args.estado)
+    abierto.iniciar()
+    presentacion = f"Sumidero de SMS: POST {abierto.url}" + (" (con token)" if token else "")
+    return sumidero.servir_hasta_senal(abierto, presentacion)
 
 
 def _leer(args) -> int:
-    carpeta = Path(args.carpeta) if args.carpeta else carpeta_predeterminada()
-    mensajes = AlmacenSms(carpeta).mensajes(args.to)
-    if args.ultimo:
-        mensajes = mensajes[:1]
-    if args.json:
-        print(json.dumps({"mensajes": mensajes}, ensure_ascii=False, indent=2))
-    elif not mensajes:
-        print("No hay mensajes.", file=sys.stderr)
-    else:
-        # En la terminal se lee de arriba abajo: el más reciente al final.
-        for m in reversed(mensajes):
-            print(f"── {m['fecha']}  {m['id']}\nPara: {m['to']}  De: {m['from']}\n{m['text']}\n")
-    return 1 if args.ultimo and not mensajes else 0
+    mensajes = AlmacenSms(sumidero.carpeta_elegida(args, NOMBRE)).mensajes(args.to)
+    return sumidero.imprimir_mensajes(mensajes, args, _formato_terminal)
+
+
+def _formato_terminal(m: dict) -> str:
+    return f"── {m['fecha']}  {m['id']}\nPara: {m['to']}  De: {m['from']}\n{m['text']}\n"
