@@ -2,12 +2,14 @@
 
 import shutil
 import subprocess
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import yaml
 
 RAIZ = Path(__file__).resolve().parents[1]
-SERVICIOS = {"auth", "contactos", "notificaciones", "activacion", "acuses", "gateway"}
+# Every service the code declares (buzon-servicio NAME) must run in the deployment.
+SERVICIOS = {ep.name for ep in entry_points(group="buzon.servicios")}
 INFRAESTRUCTURA = {"rabbitmq", "postgres", "prometheus", "migraciones"}
 SUSTITUTOS = {"pki", "ocsp", "correo", "sms"}
 
@@ -29,6 +31,7 @@ def test_docker_compose_valida_el_archivo():
 
 
 def test_estan_todos_los_servicios_del_diseno():
+    assert {"auth", "contactos", "notificaciones", "activacion", "acuses", "gateway"} <= SERVICIOS
     faltan = (SERVICIOS | INFRAESTRUCTURA | SUSTITUTOS) - set(compose()["services"])
     assert not faltan, f"missing from docker-compose.yml: {sorted(faltan)}"
 

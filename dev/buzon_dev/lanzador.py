@@ -18,10 +18,22 @@ from pathlib import Path
 
 from buzon_comun.config import PUERTOS_DESARROLLO, Config
 
-SERVICIOS = ("auth", "contactos", "notificaciones", "activacion", "acuses", "gateway")
+def servicios() -> list[str]:
+    """Every service the packages declare, the gateway last (it answers /health once the rest are up)."""
+    from importlib.metadata import entry_points
+
+    return sorted((ep.name for ep in entry_points(group="buzon.servicios")), key=lambda n: (n == "gateway", n))
 PLAZO_ARRANQUE_S = 90
 PLAZO_PARADA_S = 15
 PASSWORD_DESARROLLO = "12345678a"
+
+# The development padrón: the persona moral is a Patrón with three Registros Patronales; the persona física
+# has none, so she goes through the flow as a Particular.
+PADRON_DESARROLLO = (
+    ("EDE0101013A2", "Y6012345107", "EMPRESA DE DEMOSTRACION SA DE CV"),
+    ("EDE0101013A2", "Y6012346105", "EMPRESA DE DEMOSTRACION SA DE CV"),
+    ("EDE0101013A2", "E8512345100", "EMPRESA DE DEMOSTRACION SA DE CV"),
+)
 
 # The development e.firmas the launcher issues so that a person can log in at once.
 EFIRMAS_DESARROLLO = (
@@ -81,6 +93,13 @@ class Sistema:
                 self.avisos.append(f"Respondedor OCSP de desarrollo: {e['BUZON_OCSP_URL']}")
         elif not os.environ.get("BUZON_OCSP_URL"):
             raise SystemExit("Con BUZON_SAT_CA_DIR configurado hace falta BUZON_OCSP_URL (el respondedor OCSP de SAT).")
+        if not os.environ.get("BUZON_PADRON_CSV"):
+            ruta = datos / "padron-desarrollo.csv"
+            datos.mkdir(parents=True, exist_ok=True)
+            ruta.write_text("rfc,registro_patronal,razon_social\n"
+                            + "".join(f"{rfc},{rp},{razon}\n" for rfc, rp, razon in PADRON_DESARROLLO), encoding="utf-8")
+            e["BUZON_PADRON_CSV"] = str(ruta)
+            self.avisos.append(f"Padrón de desarrollo: {ruta}")
         if not os.environ.get("BUZON_SMTP_HOST"):
             smtp, web = PUERTOS_DESARROLLO["correo_smtp"], PUERTOS_DESARROLLO["correo_web"]
             self.lanzar("correo", _bin("buzon-dev"), "correo", "servir", "--carpeta", str(datos / "correo"),
@@ -99,7 +118,7 @@ class Sistema:
             raise SystemExit("Las migraciones fallaron; el sistema no se inicia.")
 
     def iniciar_servicios(self) -> None:
-        for servicio in SERVICIOS:
+        for servicio in servicios():
             self.lanzar(servicio, _bin("buzon-servicio"), servicio)
 
     def caido(self):

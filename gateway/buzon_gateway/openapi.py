@@ -80,6 +80,56 @@ ESQUEMAS = {
     },
 }
 
+MEDIO = {
+    "type": "object",
+    "required": ["id", "mecanismo", "valor", "estado", "folio", "registrado_en", "vence_en", "validado_en",
+                 "registros_patronales"],
+    "properties": {
+        "id": {"type": "string"},
+        "mecanismo": {"type": "string", "enum": ["correo", "telefono"]},
+        "valor": {"type": "string", "description": "el correo en minúsculas o el teléfono a 10 dígitos"},
+        "estado": {"type": "string", "enum": ["pendiente", "validado", "baja_vencimiento", "baja"]},
+        "folio": {"type": "string", "description": "folio del acuse de registro"},
+        "registrado_en": {"type": "string", "format": "date-time"},
+        "vence_en": {"type": ["string", "null"], "format": "date-time"},
+        "validado_en": {"type": ["string", "null"], "format": "date-time"},
+        "registros_patronales": {"type": "array", "items": {"type": "string"},
+                                 "description": "vacío: medio del RFC"},
+        "acuses": {"type": "object", "description": "folio de cada acuse del medio (null mientras no existe)",
+                   "properties": {t: {"type": ["string", "null"]} for t in ("registro", "validacion", "baja")}},
+        "aviso": {"type": "string", "description": "al eliminar, si el Buzón activo queda sin un medio validado"},
+    },
+}
+
+ESQUEMAS.update({
+    "Medio": MEDIO,
+    "Medios": {"type": "object", "required": ["medios"],
+               "properties": {"medios": {"type": "array", "items": {"$ref": "#/components/schemas/Medio"}}}},
+    "SolicitudMedio": {
+        "type": "object",
+        "required": ["mecanismo", "valor"],
+        "properties": {
+            "mecanismo": {"type": "string", "enum": ["correo", "telefono"]},
+            "valor": {"type": "string"},
+            "registros_patronales": {"type": "array", "items": {"type": "string"},
+                                     "description": "RP del RFC, o [\"*\"] para todos; omitido: medio del RFC"},
+        },
+    },
+    "ValidacionCorreo": {"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}},
+    "CodigoSms": {"type": "object", "required": ["codigo"],
+                  "properties": {"codigo": {"type": "string", "pattern": "^[0-9]{5}$"}}},
+    "RegistrosPatronales": {
+        "type": "object",
+        "required": ["registros_patronales"],
+        "properties": {"registros_patronales": {"type": "array", "items": {
+            "type": "object", "required": ["registro_patronal", "razon_social"],
+            "properties": {"registro_patronal": {"type": "string"}, "razon_social": {"type": "string"}}}}},
+    },
+})
+
+ID_MEDIO = {"name": "medio_id", "in": "path", "required": True, "schema": {"type": "string"}}
+PDF = {"description": "El acuse en PDF", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
+
 CODIGOS_LOGIN = ("reto_invalido, firma_invalida, certificado_invalido, certificado_no_confiable, certificado_vencido, "
                  "certificado_no_vigente, certificado_revocado, no_es_efirma")
 
@@ -117,6 +167,92 @@ RUTAS = {
             "operationId": "cerrar_sesion",
             "responses": {"204": {"description": "Sesión cerrada; el token deja de funcionar"}, **ERRORES_SESION},
         },
+    },
+    "/api/v1/medios-contacto": {
+        "get": {
+            "summary": "Mis medios de contacto (pendientes y validados; ?estado=todos agrega las bajas)",
+            "operationId": "listar_medios",
+            "parameters": [{"name": "estado", "in": "query", "required": False,
+                            "schema": {"type": "string", "enum": ["todos"]}}],
+            "responses": {"200": _json("Los medios", "Medios"), **ERRORES_SESION},
+        },
+        "post": {
+            "summary": "Nuevo medio de contacto: envía el correo o el SMS de validación",
+            "operationId": "registrar_medio",
+            "requestBody": _cuerpo("SolicitudMedio"),
+            "responses": {
+                "201": _json("El medio, pendiente, con su folio", "Medio"),
+                "422": _error("correo_invalido, telefono_invalido, mecanismo_invalido, limite_correos, "
+                              "limite_telefonos, medio_duplicado, registro_patronal_ajeno, sin_registros_patronales"),
+                "429": _error("demasiadas_solicitudes"),
+                **ERRORES_SESION, **ERRORES_COMUNES,
+            },
+        },
+    },
+    "/api/v1/medios-contacto/validaciones": {
+        "post": {
+            "summary": "Valida un correo con el token de su enlace (para clientes de la API)",
+            "operationId": "validar_correo",
+            **SIN_LOGIN,
+            "requestBody": _cuerpo("ValidacionCorreo"),
+            "responses": {"200": _json("El medio validado", "Medio"), "404": _error("token_invalido"),
+                          "409": _error("ya_validado"), "410": _error("validacion_vencida"), **ERRORES_COMUNES},
+        }
+    },
+    "/medios-contacto/validar/{token}": {
+        "get": {
+            "summary": "La página que abre el enlace del correo de validación",
+            "operationId": "pagina_validar_correo",
+            **SIN_LOGIN,
+            "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {
+                "200": {"description": "Página que confirma la validación", "content": {"text/html": {}}},
+                "404": {"description": "Enlace desconocido o ya usado", "content": {"text/html": {}}},
+                "409": {"description": "Ya validado", "content": {"text/html": {}}},
+                "410": {"description": "Enlace vencido (el medio queda en baja_vencimiento)", "content": {"text/html": {}}},
+            },
+        }
+    },
+    "/api/v1/medios-contacto/{medio_id}/validacion": {
+        "post": {
+            "summary": "Valida un celular con el código de 5 dígitos del SMS",
+            "operationId": "validar_telefono",
+            "parameters": [ID_MEDIO],
+            "requestBody": _cuerpo("CodigoSms"),
+            "responses": {
+                "200": _json("El medio validado", "Medio"),
+                "404": _error("no_encontrado"),
+                "409": _error("ya_validado"),
+                "410": _error("validacion_vencida"),
+                "422": _error("codigo_incorrecto (con intentos_restantes)"),
+                "423": _error("intentos_agotados: el medio queda en baja"),
+                **ERRORES_SESION, **ERRORES_COMUNES,
+            },
+        }
+    },
+    "/api/v1/medios-contacto/{medio_id}": {
+        "delete": {
+            "summary": "Elimina un medio de contacto",
+            "operationId": "eliminar_medio",
+            "parameters": [ID_MEDIO],
+            "responses": {"200": _json("El medio, en baja", "Medio"), "404": _error("no_encontrado"), **ERRORES_SESION},
+        }
+    },
+    "/api/v1/medios-contacto/{medio_id}/acuses/{tipo}": {
+        "get": {
+            "summary": "Descarga un acuse del medio",
+            "operationId": "acuse_de_medio",
+            "parameters": [ID_MEDIO, {"name": "tipo", "in": "path", "required": True,
+                                      "schema": {"type": "string", "enum": ["registro", "validacion", "baja"]}}],
+            "responses": {"200": PDF, "404": _error("no_encontrado: el acuse aún no existe"), **ERRORES_SESION},
+        }
+    },
+    "/api/v1/registros-patronales": {
+        "get": {
+            "summary": "Los Registros Patronales del RFC según el padrón",
+            "operationId": "registros_patronales",
+            "responses": {"200": _json("Los RP", "RegistrosPatronales"), **ERRORES_SESION},
+        }
     },
     "/api/v1/openapi.json": {
         "get": {

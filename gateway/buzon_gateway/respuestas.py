@@ -27,6 +27,14 @@ def respuesta_json(estado: int, datos, encabezados: dict | None = None) -> Respo
     return respuesta
 
 
+def respuesta_pdf(contenido_b64: str, nombre: str) -> Response:
+    """A PDF that crossed the bus in base64 (the JSON serializer carries no bytes)."""
+    respuesta = Response(base64.b64decode(contenido_b64), status=200, content_type="application/pdf")
+    respuesta.headers["Content-Disposition"] = f'attachment; filename="{nombre}"'
+    respuesta.headers["Cache-Control"] = "private, no-store"
+    return respuesta
+
+
 def respuesta_error(estado: int, codigo: str, mensaje: str, extra: dict | None = None) -> Response:
     return respuesta_json(estado, {"error": {"codigo": codigo, "mensaje": mensaje, **(extra or {})}})
 
@@ -44,8 +52,10 @@ def leer_cuerpo_crudo(request: Request) -> bytes:
     return datos
 
 
-def leer_json(request: Request, campos: dict[str, type], base64_en: tuple[str, ...] = ()) -> dict:
-    """The body as a JSON object with every named field present, of its type and non-empty."""
+def leer_json(request: Request, campos: dict[str, type], base64_en: tuple[str, ...] = (),
+              opcionales: dict[str, type] | None = None) -> dict:
+    """The body as a JSON object with every named field present, of its type and non-empty; optional fields
+    are checked for type when present (a list's items must be strings)."""
     crudo = leer_cuerpo_crudo(request)
     try:
         cuerpo = json.loads(crudo.decode("utf-8"))
@@ -54,14 +64,18 @@ def leer_json(request: Request, campos: dict[str, type], base64_en: tuple[str, .
     if not isinstance(cuerpo, dict):
         raise _invalida("El cuerpo de la solicitud debe ser un objeto JSON.")
     valores = {}
-    for nombre, tipo in campos.items():
+    for nombre, tipo in {**campos, **(opcionales or {})}.items():
         valor = cuerpo.get(nombre)
         if valor is None:
-            raise _invalida(f"Falta el campo «{nombre}».")
+            if nombre in campos:
+                raise _invalida(f"Falta el campo «{nombre}».")
+            continue
         if not isinstance(valor, tipo) or isinstance(valor, bool) and tipo is not bool:
             raise _invalida(f"El campo «{nombre}» no tiene el tipo esperado.")
         if isinstance(valor, str) and not valor.strip():
             raise _invalida(f"El campo «{nombre}» no puede estar vacío.")
+        if isinstance(valor, list) and not all(isinstance(elemento, str) for elemento in valor):
+            raise _invalida(f"El campo «{nombre}» debe ser una lista de textos.")
         valores[nombre] = valor
     for nombre in base64_en:
         try:

@@ -16,18 +16,31 @@ from prometheus_client import REGISTRY
 from prometheus_client.exposition import choose_encoder
 from werkzeug.wrappers import Response
 
-from buzon_comun.errores import NoAutenticado
+from buzon_comun.errores import ErrorBuzon, NoAutenticado, NoEncontrado
 from buzon_comun.metricas import Metricas
 from buzon_comun.servicio import ProveedorConfig
-from buzon_gateway.errores import respuesta_de_excepcion
+from buzon_gateway.errores import ESTADO_HTTP, respuesta_de_excepcion
 from buzon_gateway.openapi import documento_openapi
+from buzon_gateway.paginas import respuesta_html
 from buzon_gateway.respuestas import (
-    ip_cliente, leer_cuerpo_crudo, leer_json, redes, respuesta_error, respuesta_json, token_bearer,
+    ip_cliente, leer_cuerpo_crudo, leer_json, redes, respuesta_error, respuesta_json, respuesta_pdf, token_bearer,
 )
 
 log = logging.getLogger(__name__)
 
-SERVICIOS = ("auth", "contactos", "notificaciones", "activacion", "acuses")
+SERVICIOS = ("auth", "contactos", "notificaciones", "notificaciones_correo", "notificaciones_sms", "activacion",
+             "acuses")
+TIPOS_ACUSE_MEDIO = ("registro", "validacion", "baja")
+CAMPOS_TITULAR = ("rfc", "nombre", "curp", "rfc_representante", "tipo_persona")
+PAGINAS_VALIDACION = {
+    "token_invalido": (404, "Enlace no válido",
+                       "El enlace de validación no es válido o ya fue utilizado. Si aún no valida su correo "
+                       "electrónico, regístrelo de nuevo en su Buzón IMSS."),
+    "validacion_vencida": (410, "El enlace venció",
+                           "Pasaron más de 72 horas desde el registro y el medio de contacto fue cancelado. "
+                           "Regístrelo de nuevo en su Buzón IMSS."),
+    "ya_validado": (409, "Correo ya validado", "Este correo electrónico ya había sido validado."),
+}
 PLAZO_SALUD_S = 3.0
 MENSAJE_SIN_TOKEN = "Falta el token de sesión. Inicie sesión con su e.firma."
 
@@ -53,6 +66,8 @@ class Gateway:
     notificaciones = RpcProxy("notificaciones")
     activacion = RpcProxy("activacion")
     acuses = RpcProxy("acuses")
+    notificaciones_correo = RpcProxy("notificaciones_correo")
+    notificaciones_sms = RpcProxy("notificaciones_sms")
     metricas = Metricas(servir=False)
     config = ProveedorConfig()
 
@@ -89,6 +104,82 @@ class Gateway:
     def cerrar_sesion(self, request):
         self.auth.cerrar_sesion(self._token(request))
         return Response(status=204)
+
+    def _titular(self, request) -> dict:
+        """The session's identity, resolved by auth: the only RFC other services ever act for."""
+        sesion = self.auth.sesion(self._token(request))
+        return {campo: sesion[campo] for campo in CAMPOS_TITULAR}
+
+    # --- Contact means ---
+
+    @http("GET", "/api/v1/medios-contacto")
+    @contrato
+    def listar_medios(self, request):
+        titular = self._titular(request)
+        todos = request.args.get("estado") == "todos"
+        return respuesta_json(200, self.contactos.listar(titular, todos))
+
+    @http("POST", "/api/v1/medios-contacto")
+    @contrato
+    def registrar_medio(self, request):
+        titular = self._titular(request)
+        cuerpo = leer_json(request, {"mecanismo": str, "valor": str}, opcionales={"registros_patronales": list})
+        medio = self.contactos.registrar(titular, cuerpo["mecanismo"], cuerpo["valor"],
+                                         cuerpo.get("registros_patronales"))
+        return respuesta_json(201, medio)
+
+    @http("POST", "/api/v1/medios-contacto/validaciones")
+    @contrato
+    def validar_correo(self, request):
+        cuerpo = leer_json(request, {"token": str})
+        return respuesta_json(200, self.contactos.validar_correo(cuerpo["token"]))
+
+    @http("GET", "/medios-contacto/validar/<token>")
+    def pagina_validar_correo(self, request, token):
+        """The page the link in the validation email opens (the guide's "Cerrar" window)."""
+        try:
+            medio = self.contactos.validar_correo(token)
+        except ErrorBuzon as error:
+            estado, titulo, mensaje = PAGINAS_VALIDACION.get(
+                error.codigo, (ESTADO_HTTP.get(type(error), 400), "No fue posible validar", error.mensaje))
+            return respuesta_html(estado, "validacion_correo.html", exito=False, titulo=titulo, mensaje=mensaje)
+        except Exception as exc:  # noqa: BLE001 - a person gets a page, never a traceback
+            log.exception("validación de correo", exc_info=exc)
+            return respuesta_html(503, "validacion_correo.html", exito=False, titulo="Servicio no disponible",
+                                  mensaje="No fue posible validar en este momento. Intente de nuevo más tarde.")
+        return respuesta_html(200, "validacion_correo.html", exito=True, titulo="Correo electrónico validado",
+                              mensaje="Su correo electrónico fue validado correctamente. Recibirá un correo "
+                                      "que confirma la conclusión de la validación.",
+                              valor=medio["valor"])
+
+    @http("POST", "/api/v1/medios-contacto/<medio_id>/validacion")
+    @contrato
+    def validar_telefono(self, request, medio_id):
+        titular = self._titular(request)
+        cuerpo = leer_json(request, {"codigo": str})
+        return respuesta_json(200, self.contactos.validar_telefono(titular, medio_id, cuerpo["codigo"]))
+
+    @http("DELETE", "/api/v1/medios-contacto/<medio_id>")
+    @contrato
+    def eliminar_medio(self, request, medio_id):
+        titular = self._titular(request)
+        return respuesta_json(200, self.contactos.eliminar(titular, medio_id))
+
+    @http("GET", "/api/v1/medios-contacto/<medio_id>/acuses/<tipo>")
+    @contrato
+    def acuse_de_medio(self, request, medio_id, tipo):
+        titular = self._titular(request)
+        if tipo not in TIPOS_ACUSE_MEDIO:
+            raise NoEncontrado("no_encontrado", "La dirección solicitada no existe.")
+        folio = self.contactos.obtener(titular, medio_id)["acuses"].get(tipo)
+        if not folio:
+            raise NoEncontrado("no_encontrado", "Ese acuse no existe para este medio de contacto.")
+        return respuesta_pdf(self.acuses.pdf(folio, titular["rfc"]), f"acuse-{tipo}-{folio}.pdf")
+
+    @http("GET", "/api/v1/registros-patronales")
+    @contrato
+    def registros_patronales(self, request):
+        return respuesta_json(200, self.contactos.registros_patronales(self._titular(request)))
 
     # --- Operations ---
 

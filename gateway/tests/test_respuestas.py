@@ -43,3 +43,11 @@ def test_client_ip_behind_trusted_proxies_is_the_first_untrusted_hop_from_the_ri
     assert ip_cliente(desde_balanceador, confiables) == "198.51.100.9"
     directo = peticion(cabeceras={"X-Forwarded-For": "6.6.6.6"}, ip="203.0.113.7")
     assert ip_cliente(directo, confiables) == "203.0.113.7"
+
+
+def test_optional_fields_are_checked_only_when_present():
+    assert leer_json(peticion(b'{"a": "x"}'), {"a": str}, opcionales={"l": list}) == {"a": "x"}
+    assert leer_json(peticion(b'{"a": "x", "l": ["1"]}'), {"a": str}, opcionales={"l": list})["l"] == ["1"]
+    for malo in (b'{"a": "x", "l": "1"}', b'{"a": "x", "l": [1]}'):
+        with pytest.raises(SolicitudInvalida):
+            leer_json(peticion(malo), {"a": str}, opcionales={"l": list})

@@ -24,6 +24,8 @@ PUERTOS_METRICAS = {
     "notificaciones": 9103,
     "activacion": 9104,
     "acuses": 9105,
+    "notificaciones_correo": 9106,
+    "notificaciones_sms": 9107,
 }
 
 
