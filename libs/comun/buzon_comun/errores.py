@@ -8,6 +8,8 @@ gateway's business.
 """
 from __future__ import annotations
 
+import json
+
 from nameko.exceptions import deserialize_to_instance
 
 from buzon_comun.rechazo import Rechazo
@@ -15,6 +17,14 @@ from buzon_comun.rechazo import Rechazo
 
 class ErrorBuzon(Rechazo):
     """Base of every error that crosses the bus with a contract code."""
+
+    def __init__(self, codigo: str, mensaje: str, extra: dict | str | None = None):
+        if isinstance(extra, str):
+            extra = json.loads(extra)
+        super().__init__(codigo, mensaje, extra)
+        # nameko stringifies every non-text value in an exception's args (4 would arrive as "4"), so the extra
+        # fields travel as one JSON text and come back with their types.
+        self.args = (codigo, mensaje, json.dumps(self.extra, ensure_ascii=False))
 
 
 def _registrada(cls):

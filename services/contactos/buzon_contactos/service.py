@@ -1,6 +1,133 @@
-"""The contactos service: its entrypoints (each a few lines over the rules in the sibling modules)."""
-from buzon_comun.servicio import ServicioBase
+"""The contactos service: its entrypoints, each a few lines over the rules in `medios` and `padron`."""
+from __future__ import annotations
+
+import logging
+
+from nameko.events import event_handler
+from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
+from nameko.timer import timer
+from sqlalchemy.orm import Session
+
+from buzon_comun.config import Config
+from buzon_comun.db import crear_engine
+from buzon_comun.errores import SolicitudInvalida
+from buzon_comun.eventos import ContratoDesconocido, MensajeEnviado, leer
+from buzon_comun.reloj import Reloj
+from buzon_comun.servicio import ConEventos, ServicioBase
+from buzon_comun.tipos import Rfc, ValorInvalido
+from buzon_contactos import medios
+from buzon_contactos.models import salida
+from buzon_contactos.padron import importar_csv, registros_de
+
+log = logging.getLogger(__name__)
 
 
-class Servicio(ServicioBase):
+class ImportadorPadron(DependencyProvider):
+    """Imports BUZON_PADRON_CSV before the service takes calls, so no RP lookup ever sees a half-empty padrón.
+
+    The import is idempotent, so every replica may run it at its start. A missing file is logged, not fatal:
+    RFC-level contact means still work, and the log says why RPs are missing.
+    """
+
+    def setup(self):
+        config = Config.desde_entorno()
+        if not config.padron_csv:
+            log.info("sin padrón de Registros Patronales que importar (BUZON_PADRON_CSV)")
+            return
+        engine = crear_engine(config, self.container.service_name, pool_size=1)
+        try:
+            with Session(engine) as db:
+                resultado = importar_csv(db, config.padron_csv, ahora=Reloj().ahora())
+            log.info("padrón %s importado: %d registros, %d descartados", config.padron_csv,
+                     resultado.importados, resultado.rechazados)
+        except FileNotFoundError:
+            log.error("no existe el padrón %s (BUZON_PADRON_CSV): no se importó", config.padron_csv)
+        except UnicodeDecodeError:
+            log.error("el padrón %s no está en UTF-8: no se importó", config.padron_csv)
+        finally:
+            engine.dispose()
+
+
+class Servicio(ConEventos, ServicioBase):
     name = "contactos"
+    tabla_salida = salida
+    importador_padron = ImportadorPadron()
+
+    @rpc
+    def listar(self, titular: dict, incluir_bajas: bool = False) -> dict:
+        resultado = medios.listar(self.db, titular, ahora=self.reloj.ahora(), incluir_bajas=bool(incluir_bajas))
+        self.publicar_eventos()
+        return {"medios": resultado}
+
+    @rpc
+    def registrar(self, titular: dict, mecanismo: str, valor: str, registros_patronales: list | None = None) -> dict:
+        medio = medios.registrar(self.db, titular, mecanismo, valor, registros_patronales,
+                                 ahora=self.reloj.ahora(), config=self.config)
+        self.publicar_eventos()
+        return medio
+
+    @rpc
+    def validar_correo(self, token: str) -> dict:
+        try:
+            return medios.validar_correo(self.db, token, ahora=self.reloj.ahora())
+        finally:
+            # A lapsed medio is announced too, not only a validated one.
+            self.publicar_eventos()
+
+    @rpc
+    def validar_telefono(self, titular: dict, medio_id: str, codigo: str) -> dict:
+        try:
+            return medios.validar_telefono(self.db, titular, medio_id, codigo, ahora=self.reloj.ahora(),
+                                           config=self.config)
+        finally:
+            self.publicar_eventos()
+
+    @rpc
+    def eliminar(self, titular: dict, medio_id: str) -> dict:
+        medio = medios.eliminar(self.db, titular, medio_id, ahora=self.reloj.ahora())
+        self.publicar_eventos()
+        return medio
+
+    @rpc
+    def obtener(self, titular: dict, medio_id: str) -> dict:
+        medio = medios.obtener(self.db, titular, medio_id, ahora=self.reloj.ahora())
+        self.publicar_eventos()
+        return medio
+
+    @rpc
+    def registros_patronales(self, titular: dict) -> dict:
+        return {"registros_patronales": registros_de(self.db, medios.rfc_de(titular))}
+
+    @rpc
+    def padron(self, rfc: str) -> dict:
+        return {"registros_patronales": registros_de(self.db, _rfc(rfc))}
+
+    @rpc
+    def requisitos(self, rfc: str) -> dict:
+        """{"correo_validado", "telefono_validado"}: the RFC-level validated medios the activation needs."""
+        return medios.requisitos(self.db, _rfc(rfc))
+
+    # Every failure but the database's is handled inside, so a requeued message is one worth retrying.
+    @event_handler("notificaciones", "mensaje_enviado", requeue_on_error=True)
+    def al_enviar_mensaje(self, contenido: dict) -> None:
+        try:
+            _, evento = leer(contenido)
+        except ContratoDesconocido:
+            log.warning("evento mensaje_enviado no reconocido: %r", contenido)
+            return
+        if isinstance(evento, MensajeEnviado):
+            medios.registrar_envio(self.db, evento, ahora=self.reloj.ahora(),
+                                   ventana_s=self.config.ventana_validacion_s)
+
+    @timer(interval=60)
+    def vencer_pendientes(self) -> None:
+        medios.vencer_pendientes(self.db, ahora=self.reloj.ahora())
+        self.publicar_eventos()
+
+
+def _rfc(texto: str) -> str:
+    try:
+        return str(Rfc.parse(texto))
+    except ValorInvalido as error:
+        raise SolicitudInvalida(error.codigo, error.mensaje) from None

@@ -1,0 +1,98 @@
+"""Fixtures of the contactos tests: the service's tables on PostgreSQL, a movable clock and a small padrón."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from buzon_comun.config import Config
+from buzon_comun.db import crear_engine
+from buzon_comun.reloj import RelojFijo
+
+TABLAS = "medio_registros_patronales, medios, padron, limites, folios, salida"
+
+RP1, RP2, RP3 = "A1234567890", "B1234567890", "C1234567890"
+RP_AJENO = "Z9999999999"
+
+PADRON_CSV = (
+    "rfc,registro_patronal,razon_social\n"
+    f"EDE0101013A2,{RP2},EMPRESA DE DEMOSTRACION SA DE CV PLANTA 2\n"
+    f"EDE0101013A2,{RP1},EMPRESA DE DEMOSTRACION SA DE CV\n"
+    f"ede0101013a2,{RP3.lower()},EMPRESA DE DEMOSTRACION SA DE CV PLANTA 3\n"
+    f"GOCJ750505AB1,{RP_AJENO},JUAN GOMEZ CRUZ\n"
+    "NO-ES-RFC,D1234567890,MALA\n"
+    "EDE0101013A2,123,MALA\n"
+    "EDE0101013A2,E1234567890,\n"
+)
+
+
+def limpiar(url: str) -> None:
+    engine = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": url}), "contactos")
+    try:
+        with engine.begin() as conexion:
+            conexion.execute(text(f"TRUNCATE {TABLAS}"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def db(url_bd):
+    limpiar(url_bd)
+    engine = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": url_bd}), "contactos")
+    sesion = Session(engine)
+    yield sesion
+    sesion.close()
+    engine.dispose()
+
+
+@pytest.fixture
+def reloj():
+    return RelojFijo(datetime(2026, 11, 28, 18, 0, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+def config():
+    return Config.desde_entorno({"BUZON_PUBLIC_URL": "https://buzon.imss.example/", "BUZON_INTENTOS_CODIGO": "3"})
+
+
+@pytest.fixture
+def archivo_padron(tmp_path):
+    ruta = tmp_path / "padron.csv"
+    ruta.write_text(PADRON_CSV, encoding="utf-8")
+    return ruta
+
+
+@pytest.fixture
+def con_padron(db, archivo_padron, reloj):
+    from buzon_contactos.padron import importar_csv
+
+    importar_csv(db, archivo_padron, ahora=reloj.ahora())
+    return db
+
+
+@pytest.fixture
+def eventos(db):
+    """The outbox's pending events of a type (what a publish would send)."""
+
+    def leer(tipo: str | None = None) -> list[dict]:
+        return _eventos(db, tipo)
+
+    return leer
+
+
+def _eventos(db, tipo: str | None = None) -> list[dict]:
+    filas = db.execute(text("SELECT tipo, mensaje FROM salida ORDER BY creado_en")).all()
+    db.commit()
+    return [json.loads(f.mensaje) for f in filas if tipo is None or f.tipo == tipo]
+
+
+@pytest.fixture
+def vaciar_salida(db):
+    def vaciar() -> None:
+        db.execute(text("DELETE FROM salida"))
+        db.commit()
+
+    return vaciar
