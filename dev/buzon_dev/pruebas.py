@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import time
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
@@ -15,3 +16,14 @@ def firmar(emitido, texto: str) -> str:
     """RSA PKCS#1 v1.5 with SHA-256 over the UTF-8 text, with the .key opened by its password."""
     llave = serialization.load_der_private_key(emitido.key_der, emitido.password.encode())
     return b64(llave.sign(texto.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256()))
+
+
+def esperar(condicion, plazo: float = 30, paso: float = 0.2):
+    """Poll until `condicion()` gives something truthy: work that goes over the bus finishes a moment later."""
+    limite = time.monotonic() + plazo
+    while time.monotonic() < limite:
+        resultado = condicion()
+        if resultado:
+            return resultado
+        time.sleep(paso)
+    raise AssertionError(f"no ocurrió en {plazo} s")

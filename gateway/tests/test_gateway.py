@@ -1,6 +1,7 @@
 """The gateway over real RabbitMQ and PostgreSQL: the Session calls of API.md, its error shapes and limits."""
 import datetime as dt
 import json
+from importlib.metadata import entry_points
 
 import pytest
 import requests
@@ -10,13 +11,7 @@ from buzon_auth.service import Servicio as Auth
 from buzon_dev.pruebas import b64, firmar
 from buzon_gateway.service import Gateway
 
-OTROS = ("contactos", "notificaciones", "activacion", "acuses")
-
-
-def _clase_de(nombre):
-    from importlib.metadata import entry_points
-
-    return next(ep for ep in entry_points(group="buzon.servicios") if ep.name == nombre).load()
+SERVICIOS = {ep.name: ep for ep in entry_points(group="buzon.servicios") if ep.name not in ("auth", "gateway")}
 
 
 @pytest.fixture
@@ -25,8 +20,8 @@ def sistema(entorno_auth, container_factory, config_nameko):
     puerto = find_free_port()
     config = {**config_nameko, "WEB_SERVER_ADDRESS": f"127.0.0.1:{puerto}"}
     contenedores = {"auth": container_factory(Auth, config)}
-    for nombre in OTROS:
-        contenedores[nombre] = container_factory(_clase_de(nombre), config)
+    for nombre, ep in SERVICIOS.items():
+        contenedores[nombre] = container_factory(ep.load(), config)
     contenedores["gateway"] = container_factory(Gateway, config)
     for contenedor in contenedores.values():
         contenedor.start()
@@ -178,7 +173,9 @@ def test_health_names_every_service_and_the_one_that_is_down(sistema):
     url, contenedores = sistema
     respuesta = requests.get(f"{url}/health")
     assert respuesta.status_code == 200
-    assert respuesta.json() == {"estado": "ok", "servicios": {n: "ok" for n in ("auth", *OTROS)}}
+    nombres = {"auth"} | {ep.load().name for ep in SERVICIOS.values()}
+    assert respuesta.json() == {"estado": "ok", "servicios": {n: "ok" for n in nombres}}
+    assert {"auth", "contactos", "notificaciones", "activacion", "acuses"} <= nombres
     contenedores["acuses"].stop()
     caido = requests.get(f"{url}/health")
     assert caido.status_code == 503

@@ -1,0 +1,215 @@
+"""Deliveries: a requested message from its request to enviado or fallido, with retries on a schedule.
+
+Plain functions over a SQLAlchemy session and an `ahora`, free of nameko. The caller sends through `enviar`, a
+function that hands one entrega to the mail server or SMS provider and raises FallaTemporal or FallaPermanente.
+Every state change commits together with the event that announces it (the outbox `salida`); a message given up
+also leaves its original request in the outbox, addressed to the channel's dead-letter queue.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session
+
+from buzon_comun.bandeja_salida import encolar
+from buzon_comun.errores import NoEncontrado
+from buzon_comun.eventos import CorreoSolicitado, MensajeEnviado, MensajeFallido, SmsSolicitado, leer
+from buzon_comun.reloj import iso_mexico
+from buzon_notificaciones import metricas
+from buzon_notificaciones.fallas import FallaPermanente, FallaTemporal
+from buzon_notificaciones.models import entregas, salida
+from buzon_notificaciones.plantillas import Mensaje, renderizar
+
+log = logging.getLogger(__name__)
+
+EN_COLA = "en_cola"
+ENVIADO = "enviado"
+FALLIDO = "fallido"
+CANALES = {CorreoSolicitado: "correo", SmsSolicitado: "sms"}
+# The outbox row type of a dead letter; the relay publishes it to the queue of the same name.
+PREFIJO_FALLIDAS = "notificaciones.fallidas."
+
+Enviar = Callable[[Row], None]
+
+
+class SolicitudAjena(ValueError):
+    """A request of another channel or kind reached this worker."""
+
+
+@dataclass(frozen=True)
+class Resultado:
+    id_mensaje: str
+    estado: str
+    intentos: int
+
+
+def tipo_fallida(canal: str) -> str:
+    return PREFIJO_FALLIDAS + canal
+
+
+def registrar(db: Session, solicitud: dict, *, canal: str, ahora: datetime,
+              renderizar_mensaje: Callable[[str, str, dict], Mensaje] = renderizar) -> str | None:
+    """Store the entrega of a request, rendered and due now; None if its id_mensaje is known already.
+
+    A request the templates cannot honour is stored as fallido at once.
+    """
+    _, evento = leer(solicitud)
+    if CANALES.get(type(evento)) != canal:
+        raise SolicitudAjena(f"{type(evento).__name__} no es una solicitud de {canal}")
+    try:
+        mensaje, error = renderizar_mensaje(canal, evento.plantilla, evento.datos), None
+    except FallaPermanente as falla:
+        mensaje, error = None, str(falla)
+    valores = dict(
+        id_mensaje=evento.id_mensaje,
+        canal=canal,
+        para=evento.para,
+        plantilla=evento.plantilla,
+        referencia=evento.referencia,
+        origen=evento.ORIGEN,
+        solicitud=json.dumps(solicitud, ensure_ascii=False),
+        asunto=mensaje.asunto if mensaje else None,
+        texto=mensaje.texto if mensaje else None,
+        html=mensaje.html if mensaje else None,
+        estado=EN_COLA,
+        intentos=0,
+        proximo_intento=ahora,
+        solicitado_en=_fecha(solicitud.get("ocurrido_en"), ahora),
+    )
+    if not _insertar_si_no_existe(db, valores):
+        db.rollback()
+        log.info("solicitud repetida del mensaje %s: ya se atiende", evento.id_mensaje)
+        return None
+    if error is not None:
+        fila = db.execute(select(entregas).where(entregas.c.id_mensaje == evento.id_mensaje)).one()
+        _dar_por_fallido(db, fila, error, ahora=ahora)
+    db.commit()
+    if error is not None:
+        metricas.FALLIDOS.labels(canal).inc()
+        log.warning("mensaje %s fallido sin enviarse: %s", evento.id_mensaje, error)
+    return evento.id_mensaje
+
+
+def intentar(db: Session, *, canal: str, ahora: datetime, enviar: Enviar, reintentos: tuple,
+             id_mensaje: str | None = None) -> Resultado | None:
+    """Claim one due entrega of the channel (that one if `id_mensaje` is given), try it and record the outcome.
+
+    None when nothing is due. The claim is `FOR UPDATE SKIP LOCKED` and holds until the outcome commits, so no
+    two workers ever try one message at the same time, and a message once enviado is never tried again.
+    """
+    consulta = (
+        select(entregas)
+        .where(entregas.c.canal == canal, entregas.c.estado == EN_COLA, entregas.c.proximo_intento <= ahora)
+        .order_by(entregas.c.proximo_intento)
+        .limit(1)
+    )
+    if id_mensaje is not None:
+        consulta = consulta.where(entregas.c.id_mensaje == id_mensaje)
+    if db.bind.dialect.name == "postgresql":
+        consulta = consulta.with_for_update(skip_locked=True)
+    fila = db.execute(consulta).first()
+    if fila is None:
+        db.rollback()
+        return None
+    intentos = fila.intentos + 1
+    try:
+        enviar(fila)
+    except FallaPermanente as falla:
+        return _cerrar(db, fila, FALLIDO, intentos, ahora=ahora, error=str(falla))
+    except Exception as falla:  # noqa: BLE001 - anything but a permanent refusal deserves another try
+        if not isinstance(falla, FallaTemporal):
+            log.exception("falla inesperada al enviar el mensaje %s", fila.id_mensaje)
+        error = str(falla) or type(falla).__name__
+        demora = proxima_demora(reintentos, intentos)
+        if demora is None:
+            return _cerrar(db, fila, FALLIDO, intentos, ahora=ahora, error=f"{error} (tras {intentos} intentos)")
+        db.execute(update(entregas).where(entregas.c.id_mensaje == fila.id_mensaje).values(
+            intentos=intentos, ultimo_error=error, proximo_intento=ahora + timedelta(seconds=demora)))
+        db.commit()
+        metricas.REINTENTOS.labels(canal).inc()
+        log.info("mensaje %s: falla temporal en el intento %s (%s); nuevo intento en %s s",
+                 fila.id_mensaje, intentos, error, demora)
+        return Resultado(fila.id_mensaje, EN_COLA, intentos)
+    return _cerrar(db, fila, ENVIADO, intentos, ahora=ahora)
+
+
+def proxima_demora(reintentos: tuple, intentos: int) -> float | None:
+    """Seconds before the next try after `intentos` tries, or None when the schedule is spent."""
+    if intentos <= len(reintentos):
+        return float(reintentos[intentos - 1])
+    return None
+
+
+def consultar(db: Session, id_mensaje: str) -> dict:
+    fila = db.execute(select(entregas).where(entregas.c.id_mensaje == id_mensaje)).first()
+    if fila is None:
+        raise NoEncontrado("no_encontrado", "No existe ese mensaje.")
+    return {
+        "id_mensaje": fila.id_mensaje,
+        "estado": fila.estado,
+        "canal": fila.canal,
+        "plantilla": fila.plantilla,
+        "referencia": fila.referencia,
+        "intentos": fila.intentos,
+        "ultimo_error": fila.ultimo_error,
+        "proximo_intento": iso_mexico(fila.proximo_intento) if fila.proximo_intento else None,
+        "solicitado_en": iso_mexico(fila.solicitado_en),
+        "enviado_en": iso_mexico(fila.enviado_en) if fila.enviado_en else None,
+    }
+
+
+def _cerrar(db: Session, fila: Row, estado: str, intentos: int, *, ahora: datetime, error: str | None = None) -> Resultado:
+    if estado == ENVIADO:
+        db.execute(update(entregas).where(entregas.c.id_mensaje == fila.id_mensaje).values(
+            estado=ENVIADO, intentos=intentos, enviado_en=ahora, proximo_intento=None,
+            solicitud=None, texto=None, html=None))
+        encolar(db, salida, MensajeEnviado(id_mensaje=fila.id_mensaje, canal=fila.canal, referencia=fila.referencia,
+                                           plantilla=fila.plantilla, enviado_en=iso_mexico(ahora)), ahora=ahora)
+        db.commit()
+        metricas.ENVIADOS.labels(fila.canal).inc()
+        metricas.DEMORA.labels(fila.canal).observe(max((ahora - fila.solicitado_en).total_seconds(), 0))
+        log.info("mensaje %s enviado por %s en el intento %s", fila.id_mensaje, fila.canal, intentos)
+    else:
+        db.execute(update(entregas).where(entregas.c.id_mensaje == fila.id_mensaje).values(intentos=intentos))
+        _dar_por_fallido(db, fila, error, ahora=ahora)
+        db.commit()
+        metricas.FALLIDOS.labels(fila.canal).inc()
+        log.warning("mensaje %s fallido por %s tras %s intentos: %s", fila.id_mensaje, fila.canal, intentos, error)
+    return Resultado(fila.id_mensaje, estado, intentos)
+
+
+def _dar_por_fallido(db: Session, fila: Row, error: str, *, ahora: datetime) -> None:
+    """Mark it fallido in the caller's transaction, announce it and leave the request for the dead-letter queue."""
+    db.execute(update(entregas).where(entregas.c.id_mensaje == fila.id_mensaje).values(
+        estado=FALLIDO, ultimo_error=error, proximo_intento=None, solicitud=None, texto=None, html=None))
+    encolar(db, salida, MensajeFallido(id_mensaje=fila.id_mensaje, canal=fila.canal, referencia=fila.referencia,
+                                       plantilla=fila.plantilla, error=error), ahora=ahora)
+    db.execute(salida.insert().values(id=str(uuid.uuid4()), tipo=tipo_fallida(fila.canal), mensaje=fila.solicitud,
+                                      creado_en=ahora, intentos=0))
+
+
+def _insertar_si_no_existe(db: Session, valores: dict) -> bool:
+    dialecto = db.bind.dialect.name
+    if dialecto == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialecto == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - the system runs on PostgreSQL, or SQLite locally
+        raise RuntimeError(f"base de datos no admitida: {dialecto}")
+    resultado = db.execute(insert(entregas).values(**valores).on_conflict_do_nothing(index_elements=["id_mensaje"]))
+    return resultado.rowcount == 1
+
+
+def _fecha(texto: str | None, defecto: datetime) -> datetime:
+    try:
+        fecha = datetime.fromisoformat(texto)
+    except (TypeError, ValueError):
+        return defecto
+    return fecha if fecha.tzinfo else defecto

@@ -1,0 +1,74 @@
+"""nameko dependencies that bind the three services of this package to one schema, one event origin and the
+dead-letter queues, whatever each service's own name."""
+from __future__ import annotations
+
+from kombu import Exchange, Queue
+from nameko.events import EventDispatcher
+from nameko.extensions import DependencyProvider
+from nameko.messaging import Publisher
+from nameko.standalone.events import get_event_exchange
+from sqlalchemy.orm import sessionmaker
+
+from buzon_comun.config import Config
+from buzon_comun.db import BaseDatos, crear_engine
+from buzon_notificaciones import correo, sms
+from buzon_notificaciones.entregas import tipo_fallida
+
+ESQUEMA = "notificaciones"
+CANALES = ("correo", "sms")
+
+INTERCAMBIO_FALLIDAS = Exchange("notificaciones.fallidas", type="direct", durable=True)
+COLAS_FALLIDAS = {
+    canal: Queue(tipo_fallida(canal), exchange=INTERCAMBIO_FALLIDAS, routing_key=canal, durable=True)
+    for canal in CANALES
+}
+
+
+class BaseDatosNotificaciones(BaseDatos):
+    """The schema `notificaciones` for every service of the package (BaseDatos would use the service's name)."""
+
+    def setup(self):
+        config = Config.desde_entorno()
+        self.engine = crear_engine(config, ESQUEMA, self.container.max_workers)
+        self._fabrica = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+
+class DespachadorNotificaciones(EventDispatcher):
+    """Events of the workers go out on `notificaciones.events`, the origin their contracts name."""
+
+    def setup(self):
+        self.exchange = get_event_exchange(ESQUEMA, self.container.config)
+        self.declare.append(self.exchange)
+        Publisher.setup(self)
+
+
+def publicador_fallidas() -> Publisher:
+    # Both queues are declared by every worker: a replica relays whichever dead letter the shared outbox holds.
+    return Publisher(exchange=INTERCAMBIO_FALLIDAS, declare=list(COLAS_FALLIDAS.values()))
+
+
+class EnviadorCanal(DependencyProvider):
+    """Injects `enviar(entrega)` for the channel: SMTP for correo, the SMS provider (and its backup) for sms."""
+
+    def __init__(self, canal: str):
+        self.canal = canal
+
+    def setup(self):
+        config = Config.desde_entorno()
+        if self.canal == "correo":
+            smtp = correo.EnviadorSmtp(config)
+
+            def enviar(entrega):
+                smtp.enviar(correo.construir(entrega.id_mensaje, remitente=smtp.remitente, para=entrega.para,
+                                             asunto=entrega.asunto, texto=entrega.texto, html=entrega.html,
+                                             fecha=entrega.solicitado_en))
+        else:
+            proveedor = sms.proveedor_desde(config)
+
+            def enviar(entrega):
+                proveedor.enviar(entrega.id_mensaje, entrega.para, entrega.texto)
+
+        self.enviar = enviar
+
+    def get_dependency(self, worker_ctx):
+        return self.enviar

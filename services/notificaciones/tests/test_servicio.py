@@ -1,0 +1,218 @@
+"""The three services on real RabbitMQ and PostgreSQL, sending to the development mail and SMS sinks."""
+import email
+import email.policy
+import json
+import re
+import time
+import uuid
+
+import eventlet
+import pytest
+from kombu import Connection
+from nameko.events import event_handler
+from nameko.standalone.events import event_dispatcher
+from nameko.testing.services import entrypoint_hook
+
+from buzon_comun.errores import NoEncontrado
+from buzon_comun.reloj import Reloj
+from buzon_dev.correo import SumideroCorreo
+from buzon_dev.sms import SumideroSms
+from buzon_notificaciones.extensiones import COLAS_FALLIDAS
+from buzon_notificaciones.service import Servicio, TrabajadorCorreo, TrabajadorSms
+
+
+@pytest.fixture
+def entorno(entorno_bd, limpiar_bd, monkeypatch, url_publica):
+    monkeypatch.setenv("BUZON_METRICAS_PUERTO", "0")
+    monkeypatch.setenv("BUZON_METRICAS_PUERTO_NOTIFICACIONES_CORREO", "0")
+    monkeypatch.setenv("BUZON_METRICAS_PUERTO_NOTIFICACIONES_SMS", "0")
+    monkeypatch.setenv("BUZON_PUBLIC_URL", url_publica)
+    monkeypatch.setenv("BUZON_REINTENTOS_S", "0.2,0.2,0.2")
+    monkeypatch.setenv("BUZON_SMS_TIMEOUT_S", "3")
+    monkeypatch.setenv("BUZON_SMTP_TIMEOUT_S", "3")
+    return monkeypatch
+
+
+@pytest.fixture
+def buzon_correo(entorno, tmp_path):
+    with SumideroCorreo(tmp_path / "correo") as sumidero:
+        entorno.setenv("BUZON_SMTP_HOST", "127.0.0.1")
+        entorno.setenv("BUZON_SMTP_PORT", str(sumidero.puerto_smtp))
+        yield sumidero
+
+
+@pytest.fixture
+def proveedor_sms(entorno, tmp_path):
+    with SumideroSms(tmp_path / "sms") as sumidero:
+        entorno.setenv("BUZON_SMS_URL", sumidero.url)
+        yield sumidero
+
+
+@pytest.fixture
+def iniciar(container_factory, config_nameko):
+    def iniciar(clase):
+        contenedor = container_factory(clase, config_nameko)
+        contenedor.start()
+        return contenedor
+    return iniciar
+
+
+@pytest.fixture
+def publicar(config_nameko):
+    """Publish a request as contactos does."""
+    despachar = event_dispatcher(config_nameko)
+
+    def publicar(solicitud):
+        despachar("contactos", solicitud["tipo"], solicitud)
+    return publicar
+
+
+def llamar(contenedor, metodo, *args):
+    with entrypoint_hook(contenedor, metodo) as hook:
+        return hook(*args)
+
+
+def esperar(condicion, plazo=20.0, mensaje="no ocurrió a tiempo"):
+    fin = time.monotonic() + plazo
+    while time.monotonic() < fin:
+        valor = condicion()
+        if valor:
+            return valor
+        eventlet.sleep(0.05)
+    raise AssertionError(mensaje)
+
+
+def esperar_estado(consulta, id_mensaje, estados=("enviado", "fallido"), plazo=20.0):
+    def estado():
+        try:
+            datos = llamar(consulta, "entrega", id_mensaje)
+        except NoEncontrado:
+            return None
+        return datos if datos["estado"] in estados else None
+    return esperar(estado, plazo, f"el mensaje {id_mensaje} no llegó a {estados}")
+
+
+def leer_fallida(config_nameko, canal, plazo=5.0):
+    with Connection(config_nameko["AMQP_URI"]) as conexion:
+        cola = COLAS_FALLIDAS[canal](conexion.default_channel)
+        recibido = esperar(lambda: cola.get(no_ack=True), plazo, f"nada en la cola de fallidas de {canal}")
+        return json.loads(recibido.body)
+
+
+def test_an_email_request_is_sent_once_with_its_link(buzon_correo, iniciar, publicar, solicitud_correo, url_publica):
+    consulta = iniciar(Servicio)
+    iniciar(TrabajadorCorreo)
+    solicitud = solicitud_correo(para="ana.correo@example.com", ahora=Reloj().ahora())
+    publicar(solicitud)
+    [recibido] = esperar(lambda: buzon_correo.mensajes(para="ana.correo@example.com"))
+    enlace = solicitud["datos"]["datos"]["enlace"]
+    assert recibido["asunto"] == "Buzón IMSS: valida tu correo electrónico"
+    assert re.findall(re.escape(url_publica) + r"\S*", recibido["texto"]) == [enlace]
+    assert enlace in recibido["html"]
+    crudo = email.message_from_bytes(buzon_correo.almacen.crudo(recibido["id"]), policy=email.policy.default)
+    assert crudo["Message-ID"] == f"<{solicitud['datos']['id_mensaje']}@buzon.imss.gob.mx>"
+    assert "no-responder@buzon.imss.gob.mx" in crudo["From"]
+    estado = esperar_estado(consulta, solicitud["datos"]["id_mensaje"])
+    assert estado["estado"] == "enviado" and estado["canal"] == "correo" and estado["intentos"] == 1
+    assert estado["enviado_en"] is not None
+
+
+def test_an_sms_retried_after_two_503_arrives_once_with_the_same_id(proveedor_sms, iniciar, publicar, solicitud_sms):
+    consulta = iniciar(Servicio)
+    iniciar(TrabajadorSms)
+    proveedor_sms.fallar(2, 503)
+    solicitud = solicitud_sms(para="+525511110001", datos={"codigo": "73915"}, ahora=Reloj().ahora())
+    id_mensaje = solicitud["datos"]["id_mensaje"]
+    publicar(solicitud)
+    estado = esperar_estado(consulta, id_mensaje)
+    assert estado["estado"] == "enviado" and estado["intentos"] == 3 and "503" in estado["ultimo_error"]
+    eventlet.sleep(1.5)  # a timer tick or two: nothing else may go out
+    [recibido] = proveedor_sms.mensajes(to="+525511110001")
+    assert recibido["id"] == id_mensaje and "73915" in recibido["text"] and recibido["from"] == "BUZON IMSS"
+
+
+def test_the_same_request_twice_is_sent_once(proveedor_sms, iniciar, publicar, solicitud_sms):
+    consulta = iniciar(Servicio)
+    iniciar(TrabajadorSms)
+    solicitud = solicitud_sms(para="+525511110002", ahora=Reloj().ahora())
+    publicar(solicitud)
+    publicar(solicitud)
+    publicar({**solicitud, "id": str(uuid.uuid4())})
+    esperar_estado(consulta, solicitud["datos"]["id_mensaje"])
+    eventlet.sleep(1.5)
+    assert len(proveedor_sms.mensajes(to="+525511110002")) == 1
+
+
+def test_a_refused_sms_fails_at_once_into_the_dead_letter_queue(proveedor_sms, iniciar, publicar, solicitud_sms,
+                                                                config_nameko):
+    consulta = iniciar(Servicio)
+    iniciar(TrabajadorSms)
+    proveedor_sms.fallar(1, 400)
+    solicitud = solicitud_sms(para="+525511110003", ahora=Reloj().ahora())
+    publicar(solicitud)
+    estado = esperar_estado(consulta, solicitud["datos"]["id_mensaje"])
+    assert estado["estado"] == "fallido" and estado["intentos"] == 1 and "400" in estado["ultimo_error"]
+    assert leer_fallida(config_nameko, "sms") == solicitud
+    assert proveedor_sms.mensajes(to="+525511110003") == []
+
+
+def test_an_sms_that_always_fails_gives_up_after_the_last_retry(proveedor_sms, iniciar, publicar, solicitud_sms,
+                                                               config_nameko, entorno):
+    entorno.setenv("BUZON_REINTENTOS_S", "0.2,0.2")
+    consulta = iniciar(Servicio)
+    iniciar(TrabajadorSms)
+    proveedor_sms.fallar(100, 503)
+    solicitud = solicitud_sms(para="+525511110004", ahora=Reloj().ahora())
+    publicar(solicitud)
+    estado = esperar_estado(consulta, solicitud["datos"]["id_mensaje"], estados=("fallido",))
+    assert estado["intentos"] == 3 and "tras 3 intentos" in estado["ultimo_error"]
+    assert leer_fallida(config_nameko, "sms") == solicitud
+
+
+class Oyente:
+    name = "oyente_notificaciones"
+    recibidos = []
+
+    @event_handler("notificaciones", "mensaje_enviado")
+    def mensaje_enviado(self, evento):
+        Oyente.recibidos.append(evento)
+
+
+def test_a_sent_message_is_announced(proveedor_sms, iniciar, publicar, solicitud_sms):
+    Oyente.recibidos = []
+    iniciar(Oyente)
+    iniciar(TrabajadorSms)
+    solicitud = solicitud_sms(para="+525511110005", ahora=Reloj().ahora())
+    publicar(solicitud)
+    [evento] = esperar(lambda: Oyente.recibidos)
+    assert evento["tipo"] == "mensaje_enviado" and evento["version"] == 1
+    assert evento["datos"]["id_mensaje"] == solicitud["datos"]["id_mensaje"]
+    assert evento["datos"]["referencia"] == solicitud["datos"]["referencia"]
+    assert evento["datos"]["canal"] == "sms" and evento["datos"]["plantilla"] == "codigo_sms"
+
+
+def test_each_channel_has_its_own_workers(buzon_correo, proveedor_sms, iniciar, publicar, solicitud_correo,
+                                          solicitud_sms):
+    """With the email workers down, the SMS worker leaves email requests in their queue for them."""
+    consulta = iniciar(Servicio)
+    iniciar(TrabajadorCorreo).stop()  # its queue stays, as when every email worker is down
+    trabajador_sms = iniciar(TrabajadorSms)
+    assert llamar(trabajador_sms, "salud") == {"estado": "ok", "servicio": "notificaciones_sms"}
+    correo = solicitud_correo(para="ana.canales@example.com", ahora=Reloj().ahora())
+    sms = solicitud_sms(para="+525511110006", ahora=Reloj().ahora())
+    publicar(correo)
+    publicar(sms)
+    esperar_estado(consulta, sms["datos"]["id_mensaje"])
+    eventlet.sleep(1.5)
+    with pytest.raises(NoEncontrado):
+        llamar(consulta, "entrega", correo["datos"]["id_mensaje"])
+    assert buzon_correo.mensajes() == []
+    iniciar(TrabajadorCorreo)
+    esperar(lambda: buzon_correo.mensajes(para="ana.canales@example.com"))
+    assert esperar_estado(consulta, correo["datos"]["id_mensaje"])["estado"] == "enviado"
+
+
+def test_every_service_answers_health_under_its_own_name(entorno, iniciar):
+    for clase, nombre in ((Servicio, "notificaciones"), (TrabajadorCorreo, "notificaciones_correo"),
+                          (TrabajadorSms, "notificaciones_sms")):
+        assert llamar(iniciar(clase), "salud") == {"estado": "ok", "servicio": nombre}

@@ -1,0 +1,141 @@
+"""The system started with `make up` for the end-to-end tests, as an integrator sees it.
+
+The stand-ins run as their own processes on free ports and reach the system only through the variables of
+API.md, so the tests also prove that `make up` honours them. One system serves every end-to-end test.
+"""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from buzon_dev.pki import PKI
+from buzon_dev.pruebas import b64, firmar
+
+RAIZ = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+VENTANA_S = 15
+
+
+def puerto_libre() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def esperar_puerto(puerto: int, plazo: float = 20) -> None:
+    limite = time.monotonic() + plazo
+    while time.monotonic() < limite:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", puerto)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"nada escucha en {puerto}")
+
+
+class Sistema:
+    def __init__(self, datos: Path, url_bd: str):
+        self.datos = datos
+        self.ventana_s = VENTANA_S
+        self.pki = PKI.abrir(datos / "pki-sat")
+        self.puertos = {n: puerto_libre() for n in ("gateway", "ocsp", "smtp", "correo_web", "sms", "metricas_auth")}
+        self.url = f"http://127.0.0.1:{self.puertos['gateway']}"
+        self.api = f"{self.url}/api/v1"
+        self.padron = datos / "padron.csv"
+        self.padron.write_text("rfc,registro_patronal,razon_social\n"
+                               "EDE0101013A2,Y6012345107,EMPRESA DE DEMOSTRACION SA DE CV\n"
+                               "EDE0101013A2,E8512345100,EMPRESA DE DEMOSTRACION SA DE CV\n", encoding="utf-8")
+        self.entorno = {
+            **os.environ,
+            "BUZON_DATA_DIR": str(datos / "var"),
+            "BUZON_DATABASE_URL": url_bd,
+            "BUZON_GATEWAY_PORT": str(self.puertos["gateway"]),
+            "BUZON_PUBLIC_URL": self.url,
+            "BUZON_SAT_CA_DIR": str(self.pki.carpeta_ca),
+            "BUZON_OCSP_URL": f"http://127.0.0.1:{self.puertos['ocsp']}/",
+            "BUZON_SMTP_HOST": "127.0.0.1",
+            "BUZON_SMTP_PORT": str(self.puertos["smtp"]),
+            "BUZON_SMS_URL": f"http://127.0.0.1:{self.puertos['sms']}/sms",
+            "BUZON_PADRON_CSV": str(self.padron),
+            "BUZON_VENTANA_VALIDACION_S": str(VENTANA_S),
+            "BUZON_REINTENTOS_S": "1,2,5,10,60",
+            "BUZON_METRICAS_PUERTO": "0",
+            "BUZON_METRICAS_PUERTO_AUTH": str(self.puertos["metricas_auth"]),
+        }
+        self.sustitutos = {}
+
+    def lanzar_sustituto(self, nombre: str) -> None:
+        comandos = {
+            "ocsp": ["ocsp", "--carpeta", str(self.pki.carpeta), "--puerto", str(self.puertos["ocsp"])],
+            "correo": ["correo", "servir", "--carpeta", str(self.datos / "correo"),
+                       "--puerto-smtp", str(self.puertos["smtp"]), "--puerto-web", str(self.puertos["correo_web"])],
+            "sms": ["sms", "servir", "--carpeta", str(self.datos / "sms"), "--puerto", str(self.puertos["sms"])],
+        }
+        self.sustitutos[nombre] = subprocess.Popen([str(BIN / "buzon-dev"), *comandos[nombre]], env=self.entorno,
+                                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        esperar_puerto(self.puertos["smtp" if nombre == "correo" else nombre])
+
+    def detener_sustituto(self, nombre: str) -> None:
+        proceso = self.sustitutos.pop(nombre)
+        if proceso.poll() is None:
+            proceso.send_signal(signal.SIGTERM)
+            proceso.wait(timeout=10)
+
+    def make(self, objetivo: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["make", "-s", objetivo], cwd=RAIZ, env=self.entorno, capture_output=True, text=True,
+                              timeout=300)
+
+    # --- as a person or an integrator ---
+
+    def login(self, emitido) -> dict:
+        reto = requests.post(f"{self.api}/sesiones/retos").json()["reto"]
+        respuesta = requests.post(f"{self.api}/sesiones", json={
+            "certificado": b64(emitido.cer_der), "reto": reto, "firma": firmar(emitido, reto)})
+        assert respuesta.status_code == 201, respuesta.text
+        sesion = respuesta.json()
+        return {"Authorization": f"Bearer {sesion['token']}"}
+
+    def correos(self, para: str) -> list[dict]:
+        respuesta = requests.get(f"http://127.0.0.1:{self.puertos['correo_web']}/api/mensajes", params={"para": para})
+        return respuesta.json()["mensajes"]
+
+    def sms(self, para: str) -> list[dict]:
+        respuesta = requests.get(f"http://127.0.0.1:{self.puertos['sms']}/api/mensajes", params={"to": para})
+        return respuesta.json()["mensajes"]
+
+    def fallar_sms(self, veces: int, estado: int = 503) -> None:
+        requests.post(f"http://127.0.0.1:{self.puertos['sms']}/control", json={"fallar": veces, "estado": estado})
+
+    def fallas_sms_pendientes(self) -> int:
+        return requests.get(f"http://127.0.0.1:{self.puertos['sms']}/control").json()["fallar"]
+
+    def enlace_de_validacion(self, correo: dict) -> str:
+        enlaces = set(re.findall(re.escape(self.url) + r"[^\s<>\"']+", correo["texto"]))
+        assert len(enlaces) == 1, enlaces
+        return enlaces.pop()
+
+
+@pytest.fixture(scope="session")
+def sistema(tmp_path_factory, url_bd):
+    sistema = Sistema(tmp_path_factory.mktemp("e2e"), url_bd)
+    for nombre in ("ocsp", "correo", "sms"):
+        sistema.lanzar_sustituto(nombre)
+    try:
+        arriba = sistema.make("up")
+        assert arriba.returncode == 0, arriba.stdout + arriba.stderr
+        yield sistema
+    finally:
+        sistema.make("down")
+        for nombre in list(sistema.sustitutos):
+            sistema.detener_sustituto(nombre)
+    try:
+        viva = requests.get(sistema.url + "/health", timeout=2).status_code == 200
+    except requests.RequestException:
+        viva = False
+    assert not viva, "make down dejó el sistema en marcha"
