@@ -5,6 +5,7 @@ export BUZON_DATA_DIR ?= $(CURDIR)/var
 
 # Tests run on PostgreSQL and RabbitMQ on this machine (preparar.sh test starts and sets them up).
 TEST_DATABASE_URL ?= postgresql://buzon:buzon@127.0.0.1:5432/buzon_test
+TEST_E2E_DATABASE_URL ?= postgresql://buzon:buzon@127.0.0.1:5432/buzon_e2e
 
 .PHONY: run test up down preparar preparar-test lock migrar limpiar
 
@@ -12,7 +13,8 @@ run: preparar
 	$(VENV)/bin/buzon-dev local
 
 test: preparar-test
-	BUZON_TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
+	BUZON_TEST_DATABASE_URL=$(TEST_DATABASE_URL) BUZON_TEST_E2E_DATABASE_URL=$(TEST_E2E_DATABASE_URL) \
+		$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 up: preparar
 	$(VENV)/bin/buzon-dev up

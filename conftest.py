@@ -13,7 +13,22 @@ import pytest  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 URL_PRUEBAS = os.environ.get("BUZON_TEST_DATABASE_URL", "postgresql://buzon:buzon@127.0.0.1:5432/buzon_test")
+# The end-to-end system gets a database of its own, so nothing the other tests leave (a padrón, medios) shows.
+URL_E2E = os.environ.get("BUZON_TEST_E2E_DATABASE_URL", "postgresql://buzon:buzon@127.0.0.1:5432/buzon_e2e")
 SERVICIOS = ("auth", "contactos", "notificaciones", "activacion", "acuses")
+
+
+def vaciar(url: str) -> None:
+    """Drop every service's schema: the next migration starts from nothing."""
+    from buzon_comun.db import normalizar_url
+
+    engine = create_engine(normalizar_url(url))
+    try:
+        with engine.begin() as conexion:
+            for servicio in SERVICIOS:
+                conexion.execute(text(f'DROP SCHEMA IF EXISTS "{servicio}" CASCADE'))
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -22,17 +37,16 @@ def url_bd():
     from buzon_comun.config import Config
     from buzon_comun.migraciones import migrar
 
-    from buzon_comun.db import normalizar_url
-
-    engine = create_engine(normalizar_url(URL_PRUEBAS))
-    try:
-        with engine.begin() as conexion:
-            for servicio in SERVICIOS:
-                conexion.execute(text(f'DROP SCHEMA IF EXISTS "{servicio}" CASCADE'))
-    finally:
-        engine.dispose()
+    vaciar(URL_PRUEBAS)
     migrar(Config.desde_entorno({"BUZON_DATABASE_URL": URL_PRUEBAS}))
     return URL_PRUEBAS
+
+
+@pytest.fixture(scope="session")
+def url_bd_e2e():
+    """An empty database for the system that `make up` starts (it runs the migrations itself)."""
+    vaciar(URL_E2E)
+    return URL_E2E
 
 
 @pytest.fixture

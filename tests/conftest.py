@@ -122,8 +122,8 @@ class Sistema:
 
 
 @pytest.fixture(scope="session")
-def sistema(tmp_path_factory, url_bd):
-    sistema = Sistema(tmp_path_factory.mktemp("e2e"), url_bd)
+def sistema(tmp_path_factory, url_bd_e2e):
+    sistema = Sistema(tmp_path_factory.mktemp("e2e"), url_bd_e2e)
     for nombre in ("ocsp", "correo", "sms"):
         sistema.lanzar_sustituto(nombre)
     try:

@@ -61,10 +61,12 @@ if [ "$modo" = test ]; then
     decir "creando el rol buzon"
     psql_pg "CREATE ROLE buzon LOGIN PASSWORD 'buzon' CREATEDB"
   fi
-  if [ "$(psql_pg "SELECT 1 FROM pg_database WHERE datname='buzon_test'")" != 1 ]; then
-    decir "creando la base de datos buzon_test"
-    psql_pg "CREATE DATABASE buzon_test OWNER buzon"
-  fi
+  for bd in buzon_test buzon_e2e; do
+    if [ "$(psql_pg "SELECT 1 FROM pg_database WHERE datname='$bd'")" != 1 ]; then
+      decir "creando la base de datos $bd"
+      psql_pg "CREATE DATABASE $bd OWNER buzon"
+    fi
+  done
 fi
 
 # The virtualenv, reinstalled only when the requirements change.
