@@ -3,15 +3,24 @@ from __future__ import annotations
 
 from nameko.extensions import DependencyProvider
 from nameko.events import EventDispatcher
-from nameko.rpc import rpc
+from nameko.rpc import rpc as rpc_nameko
 from nameko.timer import timer
 from sqlalchemy import text
 
 from buzon_comun.bandeja_salida import publicar_pendientes
 from buzon_comun.config import Config
 from buzon_comun.db import BaseDatos
+from buzon_comun.errores import ErrorBuzon
 from buzon_comun.metricas import Metricas
 from buzon_comun.reloj import Reloj
+
+
+def rpc(fn=None, **opciones):
+    """nameko's @rpc for our services: a contract error is an expected refusal (logged as a warning), not a
+    fault of the service (logged as an error with its traceback)."""
+    opciones.setdefault("expected_exceptions", (ErrorBuzon,))
+    decorador = rpc_nameko(**opciones)
+    return decorador if fn is None else decorador(fn)
 
 
 class ProveedorReloj(DependencyProvider):

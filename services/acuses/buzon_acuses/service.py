@@ -2,12 +2,11 @@
 import logging
 
 from nameko.events import event_handler
-from nameko.rpc import rpc
 
 from buzon_acuses import solicitudes
 from buzon_comun.errores import NoEncontrado
 from buzon_comun.eventos import ContratoDesconocido, leer
-from buzon_comun.servicio import ServicioBase
+from buzon_comun.servicio import ServicioBase, rpc
 
 log = logging.getLogger(__name__)
 

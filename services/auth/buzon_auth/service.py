@@ -6,7 +6,6 @@ import binascii
 import logging
 
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from buzon_auth import sesiones
@@ -17,7 +16,7 @@ from buzon_comun.config import Config
 from buzon_comun.errores import NoAutenticado, ReglaIncumplida, ServicioNoDisponible, SolicitudInvalida
 from buzon_comun.reloj import iso_mexico
 from buzon_auth.models import salida
-from buzon_comun.servicio import ConEventos, ServicioBase
+from buzon_comun.servicio import ConEventos, ServicioBase, rpc
 
 log = logging.getLogger(__name__)
 

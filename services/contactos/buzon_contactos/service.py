@@ -5,7 +5,6 @@ import logging
 
 from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
-from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy.orm import Session
 
@@ -14,7 +13,7 @@ from buzon_comun.db import crear_engine
 from buzon_comun.errores import SolicitudInvalida
 from buzon_comun.eventos import ContratoDesconocido, MensajeEnviado, leer
 from buzon_comun.reloj import Reloj
-from buzon_comun.servicio import ConEventos, ServicioBase
+from buzon_comun.servicio import ConEventos, ServicioBase, rpc
 from buzon_comun.tipos import Rfc, ValorInvalido
 from buzon_contactos import medios
 from buzon_contactos.models import salida

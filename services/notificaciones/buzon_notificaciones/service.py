@@ -10,12 +10,11 @@ import logging
 import time
 
 from nameko.events import event_handler
-from nameko.rpc import rpc
 from nameko.timer import timer
 
 from buzon_comun.bandeja_salida import publicar_pendientes
 from buzon_comun.eventos import ContratoDesconocido
-from buzon_comun.servicio import ConEventos, ServicioBase
+from buzon_comun.servicio import ConEventos, ServicioBase, rpc
 from buzon_notificaciones import entregas
 from buzon_notificaciones.extensiones import (BaseDatosNotificaciones, DespachadorNotificaciones, EnviadorCanal,
                                               publicador_fallidas)
