@@ -122,8 +122,21 @@ class Sistema:
 
 
 @pytest.fixture(scope="session")
-def sistema(tmp_path_factory, url_bd_e2e):
+def vhost_e2e():
+    """A RabbitMQ vhost of its own, so that no other system running on this broker answers the test's calls."""
+    api = os.environ.get("BUZON_TEST_RABBIT_API", "http://guest:guest@127.0.0.1:15672/api")
+    nombre = f"buzon-e2e-{os.getpid()}"
+    requests.put(f"{api}/vhosts/{nombre}", timeout=10).raise_for_status()
+    requests.put(f"{api}/permissions/{nombre}/guest", json={"configure": ".*", "write": ".*", "read": ".*"},
+                 timeout=10).raise_for_status()
+    yield f"amqp://guest:guest@127.0.0.1:5672/{nombre}"
+    requests.delete(f"{api}/vhosts/{nombre}", timeout=10)
+
+
+@pytest.fixture(scope="session")
+def sistema(tmp_path_factory, url_bd_e2e, vhost_e2e):
     sistema = Sistema(tmp_path_factory.mktemp("e2e"), url_bd_e2e)
+    sistema.entorno["BUZON_AMQP_URI"] = vhost_e2e
     for nombre in ("ocsp", "correo", "sms"):
         sistema.lanzar_sustituto(nombre)
     try:
