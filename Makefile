@@ -13,6 +13,7 @@ run: preparar
 	$(VENV)/bin/buzon-dev local
 
 test: preparar-test
+	$(VENV)/bin/ruff check --quiet .
 	BUZON_TEST_DATABASE_URL=$(TEST_DATABASE_URL) BUZON_TEST_E2E_DATABASE_URL=$(TEST_E2E_DATABASE_URL) \
 		$(VENV)/bin/pytest $(PYTEST_ARGS)
 

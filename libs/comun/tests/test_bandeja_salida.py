@@ -1,11 +1,10 @@
 """The outbox on PostgreSQL: nothing announced that wasn't stored, nothing stored that isn't announced."""
 import eventlet
 import pytest
-from sqlalchemy import MetaData, create_engine, text
+from sqlalchemy import MetaData, text
 from sqlalchemy.orm import Session
 
 from buzon_comun.bandeja_salida import encolar, publicar_pendientes, tabla_salida
-from buzon_comun.db import normalizar_url
 from buzon_comun.eventos import SesionCerrada
 from buzon_comun.reloj import RelojFijo
 from datetime import datetime, timezone
@@ -15,16 +14,8 @@ salida = tabla_salida(metadata)
 
 
 @pytest.fixture
-def engine(url_bd):
-    engine = create_engine(normalizar_url(url_bd), connect_args={"options": "-csearch_path=pruebas_salida"})
-    with engine.begin() as conexion:
-        conexion.execute(text("DROP SCHEMA IF EXISTS pruebas_salida CASCADE"))
-        conexion.execute(text("CREATE SCHEMA pruebas_salida"))
-    metadata.create_all(engine)
-    yield engine
-    with engine.begin() as conexion:
-        conexion.execute(text("DROP SCHEMA pruebas_salida CASCADE"))
-    engine.dispose()
+def engine(esquema_temporal):
+    return esquema_temporal(metadata, "pruebas_salida")
 
 
 @pytest.fixture

@@ -2,10 +2,9 @@ from datetime import datetime, timezone
 
 import eventlet
 import pytest
-from sqlalchemy import MetaData, create_engine, text
+from sqlalchemy import MetaData
 from sqlalchemy.orm import Session
 
-from buzon_comun.db import normalizar_url
 from buzon_comun.folios import siguiente_folio, tabla_folios
 
 metadata = MetaData()
@@ -14,16 +13,8 @@ AHORA = datetime(2026, 11, 28, 18, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def engine(url_bd):
-    engine = create_engine(normalizar_url(url_bd), connect_args={"options": "-csearch_path=pruebas_folios"})
-    with engine.begin() as conexion:
-        conexion.execute(text("DROP SCHEMA IF EXISTS pruebas_folios CASCADE"))
-        conexion.execute(text("CREATE SCHEMA pruebas_folios"))
-    metadata.create_all(engine)
-    yield engine
-    with engine.begin() as conexion:
-        conexion.execute(text("DROP SCHEMA pruebas_folios CASCADE"))
-    engine.dispose()
+def engine(esquema_temporal):
+    return esquema_temporal(metadata, "pruebas_folios")
 
 
 def test_folios_count_per_kind_and_year_in_mexico_city_time(engine):

@@ -1,5 +1,5 @@
 """Tables of the auth service: challenges, sessions and rate-limit counters."""
-from sqlalchemy import Column, Integer, MetaData, String, Table
+from sqlalchemy import Column, MetaData, String, Table
 
 from buzon_comun.db import FechaUtc
 from buzon_comun.bandeja_salida import tabla_salida
