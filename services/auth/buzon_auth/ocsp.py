@@ -81,7 +81,7 @@ class ClienteOcsp:
         self.timeout = timeout
         self.cache_max = cache_max
         self.cache_vigencia_max = cache_vigencia_max
-        self._cache: OrderedDict[bytes, datetime] = OrderedDict()
+        self._cache: OrderedDict[bytes, tuple[datetime, bytes]] = OrderedDict()
         # No I/O ever happens while holding it, so a plain lock cannot stall other (green) threads.
         self._candado = threading.Lock()
 
@@ -92,22 +92,24 @@ class ClienteOcsp:
         # The whole certificate, never issuer + serial: a forged certificate can copy both.
         return hashlib.sha256(cert.der).digest()
 
-    def _en_cache(self, llave: bytes, ahora: datetime) -> bool:
+    def _en_cache(self, llave: bytes, ahora: datetime) -> bytes | None:
+        """The cached "good" response for this certificate, if still within its time."""
         with self._candado:
-            hasta = self._cache.get(llave)
-            if hasta is None:
-                return False
+            guardada = self._cache.get(llave)
+            if guardada is None:
+                return None
+            hasta, respuesta_der = guardada
             if ahora >= hasta:
                 del self._cache[llave]
-                return False
+                return None
             self._cache.move_to_end(llave)
-            return True
+            return respuesta_der
 
-    def _guardar(self, llave: bytes, hasta: datetime) -> None:
+    def _guardar(self, llave: bytes, hasta: datetime, respuesta_der: bytes) -> None:
         if self.cache_max <= 0:
             return
         with self._candado:
-            self._cache[llave] = hasta
+            self._cache[llave] = (hasta, respuesta_der)
             self._cache.move_to_end(llave)
             while len(self._cache) > self.cache_max:
                 self._cache.popitem(last=False)
@@ -118,17 +120,19 @@ class ClienteOcsp:
 
     # -- check ---------------------------------------------------------------------------------------------------
 
-    def verificar(self, cert: CertificadoSat, emisor: x509.Certificate, ahora: datetime) -> None:
-        """Return if the responder says GOOD; raise `CertificadoRechazado` otherwise (see the module doc)."""
+    def verificar(self, cert: CertificadoSat, emisor: x509.Certificate, ahora: datetime) -> bytes:
+        """The responder's signed GOOD answer (DER), kept as evidence; `CertificadoRechazado` otherwise."""
         if ahora.tzinfo is None:
             raise ValueError("ahora debe tener zona horaria")
         llave = self._llave(cert)
-        if self._en_cache(llave, ahora):
-            return
-        hasta = self._consultar(cert, emisor, ahora)
-        self._guardar(llave, hasta)
+        guardada = self._en_cache(llave, ahora)
+        if guardada is not None:
+            return guardada
+        hasta, respuesta_der = self._consultar(cert, emisor, ahora)
+        self._guardar(llave, hasta, respuesta_der)
+        return respuesta_der
 
-    def _consultar(self, cert: CertificadoSat, emisor: x509.Certificate, ahora: datetime) -> datetime:
+    def _consultar(self, cert: CertificadoSat, emisor: x509.Certificate, ahora: datetime) -> tuple[datetime, bytes]:
         try:
             # The issuer's name hash comes from the raw bytes of the certificate's issuer, which equal the CA's
             # subject; `emisor.subject` is never decoded (SAT names may hold Latin-1 T61String).
@@ -172,7 +176,7 @@ class ClienteOcsp:
             raise _no_disponible(f"respuesta ilegible: {e}") from None
 
         try:
-            return self._evaluar(respuesta, cert, emisor, emisor_sujeto_der, clave_emisor, nonce, ahora)
+            return self._evaluar(respuesta, cert, emisor, emisor_sujeto_der, clave_emisor, nonce, ahora), r.content
         except CertificadoRechazado:
             raise
         except Exception as e:

@@ -13,7 +13,7 @@ from buzon_auth.certificados import AlmacenCA, CertificadoRechazado
 from buzon_auth.ocsp import ClienteOcsp
 from buzon_auth.verificacion import verificar_efirma
 from buzon_comun.config import Config
-from buzon_comun.errores import NoAutenticado, ReglaIncumplida, ServicioNoDisponible, SolicitudInvalida
+from buzon_comun.errores import NoAutenticado, Prohibido, ReglaIncumplida, ServicioNoDisponible, SolicitudInvalida
 from buzon_comun.reloj import iso_mexico
 from buzon_auth.models import salida
 from buzon_comun.servicio import ConEventos, ServicioBase, rpc
@@ -28,7 +28,7 @@ class Verificador:
         self.almacen = almacen
         self.ocsp = ocsp
 
-    def verificar(self, certificado_b64: str, datos: bytes, firma_b64: str, ahora):
+    def verificar(self, certificado_b64: str, datos: bytes, firma_b64: str, ahora, rfc_esperado=None):
         return verificar_efirma(
             _base64(certificado_b64, "certificado"),
             datos,
@@ -36,6 +36,7 @@ class Verificador:
             ahora=ahora,
             almacen=self.almacen,
             ocsp=self.ocsp,
+            rfc_esperado=rfc_esperado,
         )
 
 
@@ -83,7 +84,7 @@ class Servicio(ConEventos, ServicioBase):
         ahora = self.reloj.ahora()
         sesiones.consumir_reto(self.db, reto, ahora=ahora)
         try:
-            identidad = self.verificador.verificar(certificado, reto.encode("utf-8"), firma, ahora).como_dict()
+            identidad = self.verificador.verificar(certificado, reto.encode("utf-8"), firma, ahora).identidad.como_dict()
         except CertificadoRechazado as rechazo:
             log.info("inicio de sesión rechazado: %s", rechazo.codigo)
             if rechazo.codigo == "revocacion_no_disponible":
@@ -105,18 +106,27 @@ class Servicio(ConEventos, ServicioBase):
         self.publicar_eventos()
 
     @rpc
-    def verificar_efirma(self, certificado: str, texto: str, firma: str) -> dict:
+    def verificar_efirma(self, certificado: str, texto: str, firma: str, rfc_esperado: str | None = None) -> dict:
         """The login's checks over any signed text, for other services (the activation signs with it).
 
-        Certificate problems here are business refusals (422), not failed logins.
+        Certificate problems here are business refusals (422), not failed logins; a certificate of another RFC
+        than `rfc_esperado` is `certificado_ajeno` (403). The answer carries the evidence to keep: the
+        responder's signed OCSP answer and the moment of the check.
         """
+        ahora = self.reloj.ahora()
         try:
-            identidad = self.verificador.verificar(certificado, texto.encode("utf-8"), firma, self.reloj.ahora())
+            verificacion = self.verificador.verificar(certificado, texto.encode("utf-8"), firma, ahora, rfc_esperado)
         except CertificadoRechazado as rechazo:
             if rechazo.codigo == "revocacion_no_disponible":
                 raise ServicioNoDisponible(rechazo.codigo, rechazo.mensaje) from None
+            if rechazo.codigo == "certificado_ajeno":
+                raise Prohibido(rechazo.codigo, rechazo.mensaje) from None
             raise ReglaIncumplida(rechazo.codigo, rechazo.mensaje) from None
-        return identidad.como_dict()
+        return {
+            **verificacion.identidad.como_dict(),
+            "ocsp": base64.b64encode(verificacion.ocsp_der).decode("ascii"),
+            "verificado_en": iso_mexico(ahora),
+        }
 
     @timer(interval=600)
     def purgar(self) -> None:

@@ -5,6 +5,7 @@ never costs a call to SAT's responder.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from .certificados import (
@@ -13,12 +14,21 @@ from .certificados import (
 )
 from .ocsp import ClienteOcsp
 
-__all__ = ["verificar_efirma", "CertificadoRechazado", "Identidad"]
+__all__ = ["verificar_efirma", "Verificacion", "CertificadoRechazado", "Identidad"]
+
+
+@dataclass(frozen=True)
+class Verificacion:
+    identidad: Identidad
+    ocsp_der: bytes     # the responder's signed answer that vouched for the certificate: evidence to keep
 
 
 def verificar_efirma(der: bytes, datos: bytes, firma: bytes, *, ahora: datetime, almacen: AlmacenCA,
-                     ocsp: ClienteOcsp) -> Identidad:
-    """The identity of a valid, trusted, unrevoked e.firma whose key signed `datos`; else `CertificadoRechazado`."""
+                     ocsp: ClienteOcsp, rfc_esperado: str | None = None) -> Verificacion:
+    """A valid, trusted, unrevoked e.firma whose key signed `datos`; else `CertificadoRechazado`.
+
+    With `rfc_esperado` (the activation: the signer must be the session's RFC), another RFC's certificate is
+    `certificado_ajeno`, found before the remote check."""
     if ahora.tzinfo is None:
         raise ValueError("ahora debe tener zona horaria")
     cert = leer_certificado(der)
@@ -28,5 +38,6 @@ def verificar_efirma(der: bytes, datos: bytes, firma: bytes, *, ahora: datetime,
     verificar_firma(cert, datos, firma)
     # Read before the remote call: a SAT-signed certificate with no usable RFC must not reach the responder either.
     identidad = cert.identidad()
-    ocsp.verificar(cert, emisor, ahora)
-    return identidad
+    if rfc_esperado is not None and identidad.rfc != rfc_esperado:
+        raise CertificadoRechazado("certificado_ajeno", "El certificado pertenece a otro RFC, no al de su sesión.")
+    return Verificacion(identidad, ocsp.verificar(cert, emisor, ahora))

@@ -6,7 +6,7 @@ from nameko.testing.services import entrypoint_hook
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from buzon_auth.service import Servicio
-from buzon_comun.errores import NoAutenticado, ReglaIncumplida
+from buzon_comun.errores import NoAutenticado, Prohibido, ReglaIncumplida
 from buzon_comun.eventos import SesionCerrada, SesionIniciada, leer
 from buzon_dev.pruebas import b64, firmar
 
@@ -57,8 +57,14 @@ def test_the_challenge_is_checked_before_the_certificate(auth):
 
 def test_activation_signatures_are_verified_with_the_login_checks(auth, pki_dev, efirma_dev_fisica):
     texto = "||cadena original de prueba||"
-    identidad = llamar(auth, "verificar_efirma", b64(efirma_dev_fisica.cer_der), texto, firmar(efirma_dev_fisica, texto))
+    identidad = llamar(auth, "verificar_efirma", b64(efirma_dev_fisica.cer_der), texto, firmar(efirma_dev_fisica, texto),
+                       "MAVA800101RS5")
     assert identidad["rfc"] == "MAVA800101RS5"
+    assert identidad["ocsp"] and identidad["verificado_en"]
+    with pytest.raises(Prohibido) as ajeno:
+        llamar(auth, "verificar_efirma", b64(efirma_dev_fisica.cer_der), texto, firmar(efirma_dev_fisica, texto),
+               "EDE0101013A2")
+    assert ajeno.value.codigo == "certificado_ajeno"
     csd = pki_dev.emitir("MAVA800101RS5", "ANA MARIA MARTINEZ VARGAS", "MAVA800101MDFRRN09", tipo="csd")
     with pytest.raises(ReglaIncumplida) as error:
         llamar(auth, "verificar_efirma", b64(csd.cer_der), texto, firmar(csd, texto))

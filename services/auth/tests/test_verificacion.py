@@ -7,7 +7,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from buzon_auth.certificados import AlmacenCA, CertificadoRechazado, Identidad
+from buzon_auth.certificados import AlmacenCA, CertificadoRechazado, Identidad, leer_certificado
 from buzon_auth.ocsp import ClienteOcsp
 from buzon_auth.verificacion import verificar_efirma
 
@@ -18,9 +18,9 @@ def ahora() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def verificar(der, firma, almacen, url, datos=RETO, momento=None, **opciones):
+def verificar(der, firma, almacen, url, datos=RETO, momento=None, rfc_esperado=None, **opciones):
     return verificar_efirma(der, datos, firma, ahora=momento or ahora(), almacen=almacen,
-                            ocsp=ClienteOcsp(url, **opciones))
+                            ocsp=ClienteOcsp(url, **opciones), rfc_esperado=rfc_esperado).identidad
 
 
 def codigo(*args, **kwargs) -> str:
@@ -212,3 +212,29 @@ def test_exige_zona_horaria(efirma_fisica, almacen, servidor_ocsp, firmar):
     with pytest.raises(ValueError):
         verificar(efirma_fisica.cer_der, firmar(efirma_fisica.key_der, RETO), almacen, servidor_ocsp.url,
                   momento=dt.datetime.now())
+
+
+def test_the_signer_must_be_the_expected_rfc_and_that_is_known_before_asking_ocsp(
+        efirma_fisica, almacen, firmar, ocsp_contador):
+    with pytest.raises(CertificadoRechazado) as e:
+        verificar_efirma(efirma_fisica.cer_der, RETO, firmar(efirma_fisica.key_der, RETO), ahora=ahora(),
+                         almacen=almacen, ocsp=ClienteOcsp(ocsp_contador.url), rfc_esperado="EDE0101013A2")
+    assert e.value.codigo == "certificado_ajeno"
+    assert ocsp_contador.solicitudes == []
+
+
+def test_the_responders_signed_answer_is_kept_as_evidence_even_from_the_cache(efirma_fisica, almacen, firmar,
+                                                                             servidor_ocsp):
+    from cryptography.x509 import ocsp as ocsp_x509
+
+    cliente = ClienteOcsp(servidor_ocsp.url)
+    firma = firmar(efirma_fisica.key_der, RETO)
+    rfc = leer_certificado(efirma_fisica.cer_der).identidad().rfc
+    primera = verificar_efirma(efirma_fisica.cer_der, RETO, firma, ahora=ahora(), almacen=almacen, ocsp=cliente,
+                               rfc_esperado=rfc)
+    respuesta = ocsp_x509.load_der_ocsp_response(primera.ocsp_der)
+    assert respuesta.certificate_status == ocsp_x509.OCSPCertStatus.GOOD
+    assert respuesta.serial_number == efirma_fisica.certificado.serial_number
+    segunda = verificar_efirma(efirma_fisica.cer_der, RETO, firma, ahora=ahora(), almacen=almacen, ocsp=cliente)
+    assert segunda.ocsp_der == primera.ocsp_der
+
