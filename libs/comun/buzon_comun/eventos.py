@@ -140,15 +140,16 @@ class MensajeFallido(Evento):
 
 # Acuses. Whoever does the act asks `acuses` for its receipt, with the folio it gave the person; acuses stores
 # the request and renders it. Every field printed on the acuse travels in the request, so the acuse never
-# depends on a later state of the requester.
+# depends on a later state of the requester. Sent by contactos (medios) and activacion (the solicitud), each on
+# its own events exchange.
 
 @dataclass(frozen=True)
 class AcuseSolicitado(Evento):
-    ORIGEN: ClassVar[str] = "contactos"
+    ORIGEN: ClassVar[str] = "contactos, activacion"
     TIPO: ClassVar[str] = "acuse_solicitado"
 
     folio: str
-    tipo: str               # registro_medio | validacion_medio | baja_medio
+    tipo: str               # registro_medio | validacion_medio | baja_medio | activacion
     rfc: str
     emitido_en: str         # ISO 8601, the moment of the act
     titular: dict           # rfc, nombre, curp, rfc_representante, tipo_persona (from the session)
@@ -177,4 +178,21 @@ class MedioDadoDeBaja(Evento):
     medio_id: str
     mecanismo: str
     estado: str             # baja | baja_vencimiento
+    registros_patronales: list
+
+
+# The activation.
+
+@dataclass(frozen=True)
+class BuzonActivado(Evento):
+    """The RFC signed the Solicitud y manifestación: its Buzón IMSS is active (for contactos' notice on deletion,
+    and later the Buzón itself)."""
+
+    ORIGEN: ClassVar[str] = "activacion"
+    TIPO: ClassVar[str] = "buzon_activado"
+
+    rfc: str
+    folio: str
+    tipo: str               # patron | particular
+    activado_en: str        # ISO 8601
     registros_patronales: list
