@@ -92,6 +92,8 @@ class Config:
     smtp_timeout_s: float = 10.0
     sms_timeout_s: float = 10.0
     correo_remitente: str = "Buzón IMSS <no-responder@buzon.imss.gob.mx>"
+    solicitud_plantilla: str | None = None
+    acuses_procesos: int = 2
     metricas_puertos: dict = field(default_factory=dict)
 
     @classmethod
@@ -140,5 +142,7 @@ class Config:
             smtp_timeout_s=float(_texto(e, "BUZON_SMTP_TIMEOUT_S", "10")),
             sms_timeout_s=float(_texto(e, "BUZON_SMS_TIMEOUT_S", "10")),
             correo_remitente=_texto(e, "BUZON_CORREO_REMITENTE", "Buzón IMSS <no-responder@buzon.imss.gob.mx>"),
+            solicitud_plantilla=_texto(e, "BUZON_SOLICITUD_PLANTILLA"),
+            acuses_procesos=max(_entero(e, "BUZON_ACUSES_PROCESOS", 2), 1),
             metricas_puertos=metricas,
         )
