@@ -37,6 +37,7 @@ from buzon_comun.errores import (
 )
 from buzon_comun.eventos import (
     AcuseSolicitado,
+    BuzonActivado,
     CorreoSolicitado,
     MedioDadoDeBaja,
     MedioValidado,
@@ -46,7 +47,9 @@ from buzon_comun.eventos import (
 from buzon_comun.folios import siguiente_folio
 from buzon_comun.reloj import iso_mexico
 from buzon_contactos import valores
-from buzon_contactos.models import folios, limites, medio_registros_patronales as mrp, medios, salida
+from buzon_contactos.models import (
+    buzones_activos, folios, limites, medio_registros_patronales as mrp, medios, salida,
+)
 from buzon_contactos.padron import registros_de
 
 log = logging.getLogger(__name__)
@@ -73,6 +76,8 @@ MENSAJE_TOKEN_INVALIDO = ("El enlace de validación no es válido: no existe o e
 MENSAJE_VENCIDA = ("El plazo de 72 horas para validar el medio de contacto venció y fue dado de baja por "
                    "vencimiento. Regístrelo de nuevo.")
 MENSAJE_YA_VALIDADO = "El medio de contacto ya estaba validado."
+AVISO_REQUISITOS = ("Su Buzón IMSS está activo y ya no cuenta con {faltan} validado para su RFC. Registre y valide "
+                    "uno nuevo para seguir recibiendo los avisos de su Buzón IMSS.")
 _CODIGO = re.compile(r"[0-9]{5}", re.ASCII)
 _FORMA_RFC = re.compile(r"[A-ZÑ&]{3,4}[0-9]{6}[A-Z0-9]{3}")
 
@@ -545,4 +550,30 @@ def eliminar(db: Session, titular: dict, medio_id: object, *, ahora: datetime) -
             encolar(db, salida, MedioDadoDeBaja(rfc=rfc, medio_id=fila["id"], mecanismo=fila["mecanismo"],
                                                 estado=BAJA, registros_patronales=rps), ahora=ahora)
             log.info("medio de contacto %s dado de baja por su titular", fila["id"])
-    return _medio(db, fila["id"])
+    medio = _medio(db, fila["id"])
+    aviso = aviso_tras_baja(db, rfc)
+    if aviso:
+        medio["aviso"] = aviso
+    return medio
+
+
+def aviso_tras_baja(db: Session, rfc: str) -> str | None:
+    """The notice when an active Buzón is left without a validated RFC-level email or mobile."""
+    activo = db.execute(select(buzones_activos.c.rfc).where(buzones_activos.c.rfc == rfc)).first() is not None
+    if not activo:
+        db.commit()
+        return None
+    cumple = requisitos(db, rfc)
+    faltan = [nombre for clave, nombre in (("correo_validado", "un correo electrónico"),
+                                           ("telefono_validado", "un número celular")) if not cumple[clave]]
+    return AVISO_REQUISITOS.format(faltan=" ni ".join(faltan)) if faltan else None
+
+
+def registrar_activacion(db: Session, evento: BuzonActivado) -> bool:
+    """Remember that the RFC's Buzón is active (idempotent: the bus may deliver the event twice)."""
+    existe = db.execute(select(buzones_activos.c.rfc).where(buzones_activos.c.rfc == evento.rfc)).first()
+    if existe is None:
+        db.execute(buzones_activos.insert().values(rfc=evento.rfc, folio=evento.folio,
+                                                   activado_en=datetime.fromisoformat(evento.activado_en)))
+    db.commit()
+    return existe is None

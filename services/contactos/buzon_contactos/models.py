@@ -55,6 +55,16 @@ padron = Table(
     Column("actualizado_en", FechaUtc, nullable=False),
 )
 
+# RFCs whose Buzón IMSS is active (from activacion's buzon_activado): deleting a medio that leaves one without
+# a validated RFC-level email or mobile answers with a notice.
+buzones_activos = Table(
+    "buzones_activos",
+    metadata,
+    Column("rfc", String(13), primary_key=True),
+    Column("folio", String(40), nullable=False),
+    Column("activado_en", FechaUtc, nullable=False),
+)
+
 limites = tabla_limites(metadata)
 folios = tabla_folios(metadata)
 

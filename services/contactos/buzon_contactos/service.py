@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from buzon_comun.config import Config
 from buzon_comun.db import crear_engine
 from buzon_comun.errores import SolicitudInvalida
-from buzon_comun.eventos import ContratoDesconocido, MensajeEnviado, leer
+from buzon_comun.eventos import BuzonActivado, ContratoDesconocido, MensajeEnviado, leer
 from buzon_comun.reloj import Reloj
 from buzon_comun.servicio import ConEventos, ServicioBase, rpc
 from buzon_comun.tipos import Rfc, ValorInvalido
@@ -118,6 +118,16 @@ class Servicio(ConEventos, ServicioBase):
         if isinstance(evento, MensajeEnviado):
             medios.registrar_envio(self.db, evento, ahora=self.reloj.ahora(),
                                    ventana_s=self.config.ventana_validacion_s)
+
+    @event_handler("activacion", "buzon_activado", requeue_on_error=True)
+    def al_activar_buzon(self, contenido: dict) -> None:
+        try:
+            _, evento = leer(contenido)
+        except ContratoDesconocido:
+            log.warning("evento buzon_activado no reconocido: %r", contenido)
+            return
+        if isinstance(evento, BuzonActivado):
+            medios.registrar_activacion(self.db, evento)
 
     @timer(interval=60)
     def vencer_pendientes(self) -> None:

@@ -12,7 +12,7 @@ from buzon_comun.config import Config
 from buzon_comun.db import crear_engine
 from buzon_comun.reloj import RelojFijo
 
-TABLAS = "medio_registros_patronales, medios, padron, limites, folios, salida"
+TABLAS = "medio_registros_patronales, medios, padron, limites, folios, salida, buzones_activos"
 
 RP1, RP2, RP3 = "A1234567890", "B1234567890", "C1234567890"
 RP_AJENO = "Z9999999999"

@@ -16,7 +16,7 @@ from buzon_comun.errores import (
     ReglaIncumplida,
     Vencido,
 )
-from buzon_comun.eventos import MensajeEnviado, leer
+from buzon_comun.eventos import BuzonActivado, MensajeEnviado, leer
 from buzon_comun.reloj import iso_mexico
 from buzon_contactos import medios
 
@@ -505,3 +505,39 @@ def test_requirements_count_validated_rfc_level_medios_only(registrar, con_padro
     assert medios.requisitos(con_padron, "EDE0101013A2") == {"correo_validado": True, "telefono_validado": True}
     medios.eliminar(con_padron, TITULAR, telefono["id"], ahora=reloj.ahora())
     assert medios.requisitos(con_padron, "EDE0101013A2") == {"correo_validado": True, "telefono_validado": False}
+
+
+# -- the notice on deletion once the Buzón is active ------------------------------------------------------------
+
+def _validados(registrar, con_padron, reloj, config, eventos):
+    correo = registrar("correo", "ana@example.mx")
+    medios.validar_correo(con_padron, _token_de(eventos, correo["id"]), ahora=reloj.ahora())
+    telefono = registrar("telefono", "5512345678")
+    medios.validar_telefono(con_padron, TITULAR, telefono["id"], _codigo_de(eventos, telefono["id"]),
+                            ahora=reloj.ahora(), config=config)
+    return correo, telefono
+
+
+def _activar(db, reloj, rfc="EDE0101013A2"):
+    evento = BuzonActivado(rfc=rfc, folio="ACT-2026-00000001", tipo="patron", activado_en=iso_mexico(reloj.ahora()),
+                           registros_patronales=[])
+    assert medios.registrar_activacion(db, evento) is True
+    assert medios.registrar_activacion(db, evento) is False  # a redelivery changes nothing
+
+
+def test_deleting_before_activation_gives_no_notice(registrar, con_padron, reloj, config, eventos):
+    correo, _ = _validados(registrar, con_padron, reloj, config, eventos)
+    assert "aviso" not in medios.eliminar(con_padron, TITULAR, correo["id"], ahora=reloj.ahora())
+
+
+def test_deleting_what_an_active_buzon_needs_says_what_to_register_again(registrar, con_padron, reloj, config,
+                                                                         eventos):
+    correo, telefono = _validados(registrar, con_padron, reloj, config, eventos)
+    otro = registrar("correo", "otro@example.mx")
+    medios.validar_correo(con_padron, _token_de(eventos, otro["id"]), ahora=reloj.ahora())
+    _activar(con_padron, reloj)
+    assert "aviso" not in medios.eliminar(con_padron, TITULAR, correo["id"], ahora=reloj.ahora())
+    sin_correo = medios.eliminar(con_padron, TITULAR, otro["id"], ahora=reloj.ahora())
+    assert "un correo electrónico" in sin_correo["aviso"] and "celular" not in sin_correo["aviso"]
+    sin_nada = medios.eliminar(con_padron, TITULAR, telefono["id"], ahora=reloj.ahora())
+    assert "un correo electrónico ni un número celular" in sin_nada["aviso"]
