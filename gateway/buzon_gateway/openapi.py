@@ -127,6 +127,49 @@ ESQUEMAS.update({
     },
 })
 
+ESQUEMAS.update({
+    "EstadoActivacion": {
+        "type": "object",
+        "required": ["estado", "tipo", "requisitos", "aviso", "folio", "activado_en"],
+        "properties": {
+            "estado": {"type": "string", "enum": ["inactivo", "activo"]},
+            "tipo": {"type": "string", "enum": ["patron", "particular"]},
+            "requisitos": {"type": "object", "required": ["correo_validado", "telefono_validado"],
+                           "properties": {"correo_validado": {"type": "boolean"},
+                                          "telefono_validado": {"type": "boolean"}}},
+            "aviso": {"type": ["string", "null"], "description": "aviso para un RFC sin Registros Patronales"},
+            "folio": {"type": ["string", "null"]},
+            "activado_en": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
+    "Solicitud": {
+        "type": "object",
+        "required": ["texto", "cadena_original"],
+        "properties": {"texto": {"type": "string"},
+                       "cadena_original": {"type": "string", "description": "el texto exacto que se firma"}},
+    },
+    "FirmaActivacion": {
+        "type": "object",
+        "required": ["certificado", "firma"],
+        "properties": {"certificado": {"type": "string", "format": "byte"},
+                       "firma": {"type": "string", "format": "byte",
+                                 "description": "RSA PKCS#1 v1.5 con SHA-256 sobre la cadena original"}},
+    },
+    "Activacion": {
+        "type": "object",
+        "required": ["estado", "folio", "activado_en"],
+        "properties": {"estado": {"type": "string", "enum": ["activo"]}, "folio": {"type": "string"},
+                       "activado_en": {"type": "string", "format": "date-time"}},
+    },
+    "VerificacionAcuse": {
+        "type": "object",
+        "required": ["folio", "tipo", "rfc", "emitido_en", "cadena_original", "sello_valido"],
+        "properties": {"folio": {"type": "string"}, "tipo": {"type": "string"}, "rfc": {"type": "string"},
+                       "emitido_en": {"type": "string", "format": "date-time"},
+                       "cadena_original": {"type": "string"}, "sello_valido": {"type": "boolean"}},
+    },
+})
+
 ID_MEDIO = {"name": "medio_id", "in": "path", "required": True, "schema": {"type": "string"}}
 PDF = {"description": "El acuse en PDF", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
 
@@ -252,6 +295,50 @@ RUTAS = {
             "summary": "Los Registros Patronales del RFC según el padrón",
             "operationId": "registros_patronales",
             "responses": {"200": _json("Los RP", "RegistrosPatronales"), **ERRORES_SESION},
+        }
+    },
+    "/api/v1/activacion": {
+        "get": {
+            "summary": "Estado de la activación del Buzón IMSS y sus requisitos",
+            "operationId": "estado_activacion",
+            "responses": {"200": _json("El estado", "EstadoActivacion"), **ERRORES_SESION},
+        },
+        "post": {
+            "summary": "Firma la Solicitud y manifestación con la e.firma: activa el Buzón IMSS",
+            "operationId": "activar",
+            "requestBody": _cuerpo("FirmaActivacion"),
+            "responses": {
+                "201": _json("El Buzón activo, con el folio de su acuse", "Activacion"),
+                "403": _error("certificado_ajeno"),
+                "409": _error("requisitos_incompletos, ya_activo"),
+                "422": _error("firma_invalida y los códigos de certificado del inicio de sesión"),
+                "503": _error("revocacion_no_disponible"),
+                **ERRORES_SESION, **ERRORES_COMUNES,
+            },
+        },
+    },
+    "/api/v1/activacion/solicitud": {
+        "get": {
+            "summary": "El texto de la Solicitud y manifestación y la cadena original a firmar",
+            "operationId": "solicitud_activacion",
+            "responses": {"200": _json("La solicitud", "Solicitud"), **ERRORES_SESION},
+        }
+    },
+    "/api/v1/activacion/acuse": {
+        "get": {
+            "summary": "Descarga el acuse de la solicitud y manifestación de conformidad",
+            "operationId": "acuse_activacion",
+            "responses": {"200": PDF, "404": _error("no_encontrado: antes de la activación"), **ERRORES_SESION},
+        }
+    },
+    "/api/v1/acuses/{folio}/verificacion": {
+        "get": {
+            "summary": "Verificación pública de un acuse (destino del código QR)",
+            "operationId": "verificar_acuse",
+            **SIN_LOGIN,
+            "parameters": [{"name": "folio", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": _json("El acuse y si su sello es válido", "VerificacionAcuse"),
+                          "404": _error("no_encontrado")},
         }
     },
     "/api/v1/openapi.json": {

@@ -7,6 +7,7 @@ trust the RFC the gateway resolved from the session, never one the client sends.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 
 import eventlet
@@ -180,6 +181,44 @@ class Gateway:
     @contrato
     def registros_patronales(self, request):
         return respuesta_json(200, self.contactos.registros_patronales(self._titular(request)))
+
+    # --- Activation and acuses ---
+
+    def _sesion_id(self, request) -> str:
+        """An opaque id of the login session for the services that scope things to it (the Solicitud's cadena):
+        derived from the token, never the token itself."""
+        return hashlib.sha256(f"sesion:{self._token(request)}".encode()).hexdigest()
+
+    @http("GET", "/api/v1/activacion")
+    @contrato
+    def estado_activacion(self, request):
+        return respuesta_json(200, self.activacion.estado(self._titular(request)))
+
+    @http("GET", "/api/v1/activacion/solicitud")
+    @contrato
+    def solicitud_activacion(self, request):
+        titular = self._titular(request)
+        return respuesta_json(200, self.activacion.solicitud(titular, self._sesion_id(request)))
+
+    @http("POST", "/api/v1/activacion")
+    @contrato
+    def activar(self, request):
+        titular = self._titular(request)
+        cuerpo = leer_json(request, {"certificado": str, "firma": str}, base64_en=("certificado", "firma"))
+        return respuesta_json(201, self.activacion.activar(titular, self._sesion_id(request), cuerpo["certificado"],
+                                                           cuerpo["firma"]))
+
+    @http("GET", "/api/v1/activacion/acuse")
+    @contrato
+    def acuse_activacion(self, request):
+        titular = self._titular(request)
+        folio = self.activacion.folio_acuse(titular)
+        return respuesta_pdf(self.acuses.pdf(folio, titular["rfc"]), f"acuse-activacion-{folio}.pdf")
+
+    @http("GET", "/api/v1/acuses/<folio>/verificacion")
+    @contrato
+    def verificar_acuse(self, request, folio):
+        return respuesta_json(200, self.acuses.verificacion(folio))
 
     # --- Operations ---
 

@@ -28,12 +28,25 @@ def test_every_route_is_documented_and_every_documented_path_exists():
     assert rutas_del_gateway() == rutas_documentadas()
 
 
-def test_the_session_calls_of_the_contract_are_there():
+def test_every_call_of_the_contract_is_there():
+    """API.md's calls, path for path: integrators and acceptance tests hold the system to them."""
     assert {
         ("post", "/api/v1/sesiones/retos"),
         ("post", "/api/v1/sesiones"),
         ("get", "/api/v1/sesiones/actual"),
         ("delete", "/api/v1/sesiones/actual"),
+        ("get", "/api/v1/medios-contacto"),
+        ("post", "/api/v1/medios-contacto"),
+        ("post", "/api/v1/medios-contacto/validaciones"),
+        ("post", "/api/v1/medios-contacto/{medio_id}/validacion"),
+        ("delete", "/api/v1/medios-contacto/{medio_id}"),
+        ("get", "/api/v1/medios-contacto/{medio_id}/acuses/{tipo}"),
+        ("get", "/api/v1/registros-patronales"),
+        ("get", "/api/v1/activacion"),
+        ("get", "/api/v1/activacion/solicitud"),
+        ("post", "/api/v1/activacion"),
+        ("get", "/api/v1/activacion/acuse"),
+        ("get", "/api/v1/acuses/{folio}/verificacion"),
         ("get", "/health"),
         ("get", "/metrics"),
         ("get", "/api/v1/openapi.json"),
