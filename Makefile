@@ -7,7 +7,7 @@ export BUZON_DATA_DIR ?= $(CURDIR)/var
 TEST_DATABASE_URL ?= postgresql://buzon:buzon@127.0.0.1:5432/buzon_test
 TEST_E2E_DATABASE_URL ?= postgresql://buzon:buzon@127.0.0.1:5432/buzon_e2e
 
-.PHONY: run test up down preparar preparar-test lock migrar limpiar
+.PHONY: run test up down demo preparar preparar-test lock migrar limpiar
 
 run: preparar
 	$(VENV)/bin/buzon-dev local
@@ -22,6 +22,11 @@ up: preparar
 
 down:
 	@if [ -x $(VENV)/bin/buzon-dev ]; then $(VENV)/bin/buzon-dev down; else echo "Nada que detener."; fi
+
+# The three steps of the guide for a development Patrón and Particular, against the running system (or one it
+# starts and stops); the acuses end up in var/demo/.
+demo: preparar
+	$(VENV)/bin/buzon-dev demo
 
 migrar: preparar
 	$(VENV)/bin/buzon-migrar
