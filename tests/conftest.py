@@ -50,7 +50,9 @@ class Sistema:
         self.padron = datos / "padron.csv"
         self.padron.write_text("rfc,registro_patronal,razon_social\n"
                                "EDE0101013A2,Y6012345107,EMPRESA DE DEMOSTRACION SA DE CV\n"
-                               "EDE0101013A2,E8512345100,EMPRESA DE DEMOSTRACION SA DE CV\n", encoding="utf-8")
+                               "EDE0101013A2,E8512345100,EMPRESA DE DEMOSTRACION SA DE CV\n"
+                               "PAT020202AB1,B1111111110,PATRONAL DE PRUEBAS SA DE CV\n"
+                               "PAT020202AB1,B2222222220,PATRONAL DE PRUEBAS SA DE CV\n", encoding="utf-8")
         self.entorno = {
             **os.environ,
             "BUZON_DATA_DIR": str(datos / "var"),
@@ -111,6 +113,25 @@ class Sistema:
 
     def fallar_sms(self, veces: int, estado: int = 503) -> None:
         requests.post(f"http://127.0.0.1:{self.puertos['sms']}/control", json={"fallar": veces, "estado": estado})
+
+    def validar_medios(self, cabecera: dict, correo: str, telefono: str) -> list[dict]:
+        """Register an RFC-level email and mobile and validate them as a person would: link and code."""
+        from buzon_dev.pruebas import esperar
+
+        registrados = []
+        for mecanismo, valor in (("correo", correo), ("telefono", telefono)):
+            respuesta = requests.post(f"{self.api}/medios-contacto", headers=cabecera,
+                                      json={"mecanismo": mecanismo, "valor": valor})
+            assert respuesta.status_code == 201, respuesta.text
+            registrados.append(respuesta.json())
+        enlace = self.enlace_de_validacion(esperar(lambda: self.correos(correo))[0])
+        assert requests.get(enlace).status_code == 200
+        sms = esperar(lambda: self.sms("+52" + telefono))[0]
+        [codigo] = re.findall(r"(?<!\d)\d{5}(?!\d)", sms["text"])
+        validado = requests.post(f"{self.api}/medios-contacto/{registrados[1]['id']}/validacion", headers=cabecera,
+                                 json={"codigo": codigo})
+        assert validado.status_code == 200, validado.text
+        return requests.get(f"{self.api}/medios-contacto", headers=cabecera).json()["medios"]
 
     def fallas_sms_pendientes(self) -> int:
         return requests.get(f"http://127.0.0.1:{self.puertos['sms']}/control").json()["fallar"]
