@@ -1,4 +1,51 @@
-"""Tables of the activacion service (it owns them alone). Its tables arrive with the issue that builds it."""
-from sqlalchemy import MetaData
+"""Tables of the activacion service (it owns them alone): issued solicitudes, activations, folios, outbox."""
+from sqlalchemy import Column, MetaData, String, Table, Text, UniqueConstraint
+
+from buzon_comun.bandeja_salida import tabla_salida
+from buzon_comun.db import FechaUtc
+from buzon_comun.folios import tabla_folios
 
 metadata = MetaData()
+
+# The Solicitud y manifestación given to a login session: one live text per session, so that what the person
+# read and signed is what the signature is checked against, however many attempts fail in between.
+solicitudes = Table(
+    "solicitudes",
+    metadata,
+    # SHA-256 of the opaque session id the gateway passes: a copy of this table names no session.
+    Column("sesion_id", String(64), primary_key=True),
+    Column("rfc", String(13), nullable=False, index=True),
+    Column("texto", Text, nullable=False),
+    Column("cadena_original", Text, nullable=False),
+    # What the text states (tipo, registros patronales, medios), JSON: the activation records exactly that.
+    Column("datos", Text, nullable=False),
+    Column("emitida_en", FechaUtc, nullable=False),
+    Column("expira_en", FechaUtc, nullable=False, index=True),
+)
+
+# One row per RFC, ever: the primary key is what stops two replicas or a double click from activating twice.
+activaciones = Table(
+    "activaciones",
+    metadata,
+    Column("rfc", String(13), primary_key=True),
+    Column("folio", String(20), nullable=False),
+    Column("tipo", String(12), nullable=False),
+    Column("registros_patronales", Text, nullable=False),
+    Column("medios", Text, nullable=False),
+    # The evidence: what was signed, the signature, the certificate and the responder's answer at that moment.
+    Column("texto", Text, nullable=False),
+    Column("cadena_original", Text, nullable=False),
+    Column("firma", Text, nullable=False),
+    Column("certificado", Text, nullable=False),
+    Column("ocsp", Text, nullable=False),
+    Column("numero_certificado", String(40), nullable=False),
+    Column("verificado_en", FechaUtc, nullable=False),
+    Column("titular", Text, nullable=False),
+    Column("activado_en", FechaUtc, nullable=False),
+    UniqueConstraint("folio", name="uq_activaciones_folio"),
+)
+
+folios = tabla_folios(metadata)
+
+# Events waiting to be published (the outbox): committed with the activation they announce.
+salida = tabla_salida(metadata)

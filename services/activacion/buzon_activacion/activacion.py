@@ -1,0 +1,268 @@
+"""The activation of the Buzón IMSS, free of nameko so it tests without a broker.
+
+Every function takes a SQLAlchemy session, the moment `ahora` and the other services as plain objects
+(`contactos` with padron/requisitos/listar, `auth` with verificar_efirma): nameko's RPC proxies in the service,
+small fakes in the tests. No database transaction stays open while another service is asked.
+
+A session asks for the Solicitud y manifestación (`solicitud`) and gets one text and cadena original for
+`VIGENCIA` (the same on every ask, whatever attempts fail in between); `activar` verifies the signature over
+that stored cadena, never over a rebuilt one, and records the activation once per RFC with its evidence,
+announcing it through the outbox (BuzonActivado, AcuseSolicitado) in the same transaction.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from datetime import datetime, timedelta
+
+from jinja2 import Template
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from buzon_comun.bandeja_salida import encolar
+from buzon_comun.errores import Conflicto, NoEncontrado, Prohibido, ReglaIncumplida, SolicitudInvalida
+from buzon_comun.eventos import AcuseSolicitado, BuzonActivado
+from buzon_comun.folios import siguiente_folio
+from buzon_comun.reloj import iso_mexico
+from buzon_activacion import solicitud as textos
+from buzon_activacion.models import activaciones, folios, salida, solicitudes
+
+log = logging.getLogger(__name__)
+
+# The contract asks for at least 10 minutes: enough to read the text and find the e.firma's files.
+VIGENCIA = timedelta(minutes=30)
+RETENCION = timedelta(days=1)
+PATRON, PARTICULAR = "patron", "particular"
+ACTIVO, INACTIVO = "activo", "inactivo"
+CAMPOS_TITULAR = ("rfc", "nombre", "curp", "rfc_representante", "tipo_persona")
+_FORMA_RFC = re.compile(r"[A-ZÑ&]{3,4}[0-9]{6}[A-Z0-9]{3}")
+
+MENSAJE_YA_ACTIVO = "El Buzón IMSS de este RFC ya está activo."
+MENSAJE_SIN_SOLICITUD = (
+    "Antes de firmar, lea y acepte la Solicitud y manifestación del solicitante: esta sesión no tiene una "
+    "vigente. Consúltela de nuevo y firme la cadena original que se le entregue."
+)
+MENSAJE_REQUISITOS = (
+    "Para activar el Buzón IMSS debe tener validados un correo electrónico y un número celular del RFC. "
+    "Falta validar {faltan}."
+)
+MENSAJE_NO_ACTIVO = "El Buzón IMSS de este RFC no está activo: aún no hay acuse de activación."
+
+
+# -- helpers ----------------------------------------------------------------------------------------------------
+
+def rfc_de(titular: object) -> str:
+    """The RFC of the session's identity (trusted: the gateway resolved it; only its form is guarded)."""
+    rfc = titular.get("rfc") if isinstance(titular, dict) else None
+    if not isinstance(rfc, str) or not _FORMA_RFC.fullmatch(rfc):
+        raise SolicitudInvalida("solicitud_invalida", "La identidad de la sesión no es válida.")
+    return rfc
+
+
+def _identidad(titular: dict) -> dict:
+    return {**{campo: titular.get(campo) for campo in CAMPOS_TITULAR}, "rfc": rfc_de(titular)}
+
+
+def _clave_sesion(sesion_id: object) -> str:
+    if not isinstance(sesion_id, str) or not sesion_id or len(sesion_id) > 512:
+        raise SolicitudInvalida("solicitud_invalida", "La sesión no es válida.")
+    return hashlib.sha256(sesion_id.encode("utf-8")).hexdigest()
+
+
+def _texto_requerido(valor: object, campo: str) -> str:
+    if not isinstance(valor, str) or not valor:
+        raise SolicitudInvalida("solicitud_invalida", f"El campo «{campo}» es obligatorio y debe ser texto.")
+    return valor
+
+
+def _registros(contactos, rfc: str) -> list[dict]:
+    respuesta = contactos.padron(rfc) or {}
+    return [{"registro_patronal": rp["registro_patronal"], "razon_social": rp["razon_social"]}
+            for rp in respuesta.get("registros_patronales") or []]
+
+
+def _medios_validados(contactos, titular: dict) -> list[dict]:
+    respuesta = contactos.listar(titular) or {}
+    return [{"mecanismo": m["mecanismo"], "valor": m["valor"],
+             "registros_patronales": list(m.get("registros_patronales") or [])}
+            for m in respuesta.get("medios") or [] if m.get("estado") == "validado"]
+
+
+def _requisitos(contactos, rfc: str) -> dict:
+    respuesta = contactos.requisitos(rfc) or {}
+    return {"correo_validado": bool(respuesta.get("correo_validado")),
+            "telefono_validado": bool(respuesta.get("telefono_validado"))}
+
+
+def _activacion(db: Session, rfc: str):
+    return db.execute(select(activaciones).where(activaciones.c.rfc == rfc)).mappings().one_or_none()
+
+
+def _vigente(db: Session, clave: str, rfc: str, ahora: datetime):
+    return db.execute(
+        select(solicitudes).where(solicitudes.c.sesion_id == clave, solicitudes.c.rfc == rfc,
+                                  solicitudes.c.expira_en > ahora)
+    ).mappings().one_or_none()
+
+
+def _fin_lectura(db: Session) -> None:
+    # Reads leave a transaction open; close it before asking another service, which may take seconds.
+    db.commit()
+
+
+# -- estado -----------------------------------------------------------------------------------------------------
+
+def estado(db: Session, titular: dict, *, contactos) -> dict:
+    rfc = rfc_de(titular)
+    fila = _activacion(db, rfc)
+    _fin_lectura(db)
+    tipo = PATRON if _registros(contactos, rfc) else PARTICULAR
+    return {
+        "estado": ACTIVO if fila else INACTIVO,
+        "tipo": tipo,
+        "requisitos": _requisitos(contactos, rfc),
+        "aviso": textos.AVISO_PARTICULAR if tipo == PARTICULAR else None,
+        "folio": fila["folio"] if fila else None,
+        "activado_en": iso_mexico(fila["activado_en"]) if fila else None,
+    }
+
+
+# -- solicitud --------------------------------------------------------------------------------------------------
+
+def solicitud(db: Session, titular: dict, sesion_id: object, *, ahora: datetime, contactos,
+              plantilla: Template | None = None) -> dict:
+    """The text to read and the cadena to sign, the same for this session while it lives.
+
+    After the activation, the text and cadena that were signed (what the acuse certifies).
+    """
+    identidad = _identidad(titular)
+    rfc = identidad["rfc"]
+    clave = _clave_sesion(sesion_id)
+    activa = _activacion(db, rfc)
+    if activa is not None:
+        _fin_lectura(db)
+        return {"texto": activa["texto"], "cadena_original": activa["cadena_original"]}
+    vigente = _vigente(db, clave, rfc, ahora)
+    _fin_lectura(db)
+    if vigente is not None:
+        return {"texto": vigente["texto"], "cadena_original": vigente["cadena_original"]}
+
+    registros = _registros(contactos, rfc)
+    medios = _medios_validados(contactos, identidad)
+    tipo = PATRON if registros else PARTICULAR
+    texto = textos.texto(plantilla or textos.plantilla_por_defecto(), identidad, tipo, registros, medios)
+    cadena = textos.cadena_original(rfc, identidad["nombre"] or "", texto, ahora=ahora)
+    datos = json.dumps({"tipo": tipo, "registros_patronales": registros, "medios": medios}, ensure_ascii=False)
+    valores = dict(sesion_id=clave, rfc=rfc, texto=texto, cadena_original=cadena, datos=datos,
+                   emitida_en=ahora, expira_en=ahora + VIGENCIA)
+    try:
+        # Replace only a lapsed one: when two asks of one session race, the first text issued stays the text.
+        dialecto = postgresql if db.bind.dialect.name == "postgresql" else sqlite
+        sentencia = dialecto.insert(solicitudes).values(**valores)
+        sentencia = sentencia.on_conflict_do_update(
+            index_elements=[solicitudes.c.sesion_id],
+            set_={k: sentencia.excluded[k] for k in valores if k != "sesion_id"},
+            where=(solicitudes.c.expira_en <= ahora) | (solicitudes.c.rfc != rfc),
+        ).returning(solicitudes.c.texto, solicitudes.c.cadena_original)
+        emitida = db.execute(sentencia).mappings().one_or_none()
+        if emitida is None:
+            emitida = _vigente(db, clave, rfc, ahora)
+        # Lapsed texts of other sessions are of no use to anyone (the signed one is kept with the activation).
+        db.execute(delete(solicitudes).where(solicitudes.c.expira_en < ahora - RETENCION))
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    return {"texto": emitida["texto"], "cadena_original": emitida["cadena_original"]}
+
+
+# -- activar ----------------------------------------------------------------------------------------------------
+
+def activar(db: Session, titular: dict, sesion_id: object, certificado: object, firma: object, *,
+            ahora: datetime, contactos, auth) -> dict:
+    """Check in the contract's order, verify the e.firma over the stored cadena, record and announce once."""
+    identidad = _identidad(titular)
+    rfc = identidad["rfc"]
+    clave = _clave_sesion(sesion_id)
+    certificado = _texto_requerido(certificado, "certificado")
+    firma = _texto_requerido(firma, "firma")
+
+    if _activacion(db, rfc) is not None:
+        _fin_lectura(db)
+        raise Conflicto("ya_activo", MENSAJE_YA_ACTIVO)
+    emitida = _vigente(db, clave, rfc, ahora)
+    _fin_lectura(db)
+    if emitida is None:
+        raise ReglaIncumplida("firma_invalida", MENSAJE_SIN_SOLICITUD)
+
+    requisitos = _requisitos(contactos, rfc)
+    faltan = [nombre for campo, nombre in (("correo_validado", "un correo electrónico"),
+                                           ("telefono_validado", "un número celular")) if not requisitos[campo]]
+    if faltan:
+        raise Conflicto("requisitos_incompletos", MENSAJE_REQUISITOS.format(faltan=" y ".join(faltan)),
+                        {"requisitos": requisitos})
+
+    # Any refusal of auth (firma_invalida, certificado_*, revocacion_no_disponible…) reaches the caller as is.
+    verificacion = auth.verificar_efirma(certificado, emitida["cadena_original"], firma, rfc)
+    if verificacion.get("rfc") != rfc:
+        # auth already refuses another RFC's certificate; this guards the record against a contract slip.
+        raise Prohibido("certificado_ajeno", "El certificado no corresponde al RFC de la sesión.")
+
+    datos = json.loads(emitida["datos"])
+    registros = datos["registros_patronales"]
+    medios = [{"mecanismo": m["mecanismo"], "valor": m["valor"]} for m in datos["medios"]]
+    activado_en = iso_mexico(ahora)
+    try:
+        folio = siguiente_folio(db, folios, "activacion", ahora=ahora)
+        db.execute(activaciones.insert().values(
+            rfc=rfc, folio=folio, tipo=datos["tipo"],
+            registros_patronales=json.dumps(registros, ensure_ascii=False),
+            medios=json.dumps(datos["medios"], ensure_ascii=False),
+            texto=emitida["texto"], cadena_original=emitida["cadena_original"], firma=firma,
+            certificado=certificado, ocsp=verificacion.get("ocsp") or "",
+            numero_certificado=verificacion.get("numero_certificado") or "",
+            verificado_en=_momento(verificacion.get("verificado_en"), ahora),
+            titular=json.dumps(identidad, ensure_ascii=False), activado_en=ahora,
+        ))
+        encolar(db, salida, BuzonActivado(rfc=rfc, folio=folio, tipo=datos["tipo"], activado_en=activado_en,
+                                          registros_patronales=registros), ahora=ahora)
+        encolar(db, salida, AcuseSolicitado(
+            folio=folio, tipo="activacion", rfc=rfc, emitido_en=activado_en, titular=identidad,
+            datos={"tipo_usuario": datos["tipo"], "registros_patronales": registros, "medios": medios,
+                   "texto": emitida["texto"], "cadena_original": emitida["cadena_original"], "firma": firma,
+                   "numero_certificado": verificacion.get("numero_certificado")},
+        ), ahora=ahora)
+        # The text has served its purpose; no session of this RFC can sign another one now.
+        db.execute(delete(solicitudes).where(solicitudes.c.rfc == rfc))
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+        # Another replica (or a double click) recorded it first: one activation, and the loser says so.
+        raise Conflicto("ya_activo", MENSAJE_YA_ACTIVO) from None
+    except BaseException:
+        db.rollback()
+        raise
+    log.info("Buzón IMSS activado para %s con folio %s", rfc, folio)
+    return {"estado": ACTIVO, "folio": folio, "activado_en": activado_en}
+
+
+def _momento(texto: object, defecto: datetime) -> datetime:
+    try:
+        momento = datetime.fromisoformat(texto) if isinstance(texto, str) else defecto
+    except ValueError:
+        return defecto
+    return momento if momento.tzinfo is not None else defecto
+
+
+# -- acuse ------------------------------------------------------------------------------------------------------
+
+def folio_acuse(db: Session, titular: dict) -> str:
+    fila = _activacion(db, rfc_de(titular))
+    _fin_lectura(db)
+    if fila is None:
+        raise NoEncontrado("no_encontrado", MENSAJE_NO_ACTIVO)
+    return fila["folio"]
