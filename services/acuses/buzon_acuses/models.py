@@ -1,12 +1,12 @@
 """Tables of the acuses service (it owns them alone)."""
-from sqlalchemy import Column, MetaData, String, Table, Text
+from sqlalchemy import Column, LargeBinary, MetaData, String, Table, Text
 
 from buzon_comun.db import FechaUtc
 
 metadata = MetaData()
 
 # Every acuse someone asked for, as asked: everything printed on it travels in the request, so the acuse
-# never depends on a later state of the requester. Rendering (and the PDF's bytes) arrives with issue 4.
+# never depends on a later state of the requester.
 solicitudes = Table(
     "solicitudes",
     metadata,
@@ -16,4 +16,19 @@ solicitudes = Table(
     Column("emitido_en", String(40), nullable=False),
     Column("solicitud", Text, nullable=False),
     Column("recibida_en", FechaUtc, nullable=False),
+)
+
+# Issued acuses. A row is written once, with the PDF's bytes, and never changed: downloads serve these bytes, so
+# an acuse downloaded twice (or years later) is the same document.
+acuses = Table(
+    "acuses",
+    metadata,
+    Column("folio", String(40), primary_key=True),
+    Column("tipo", String(40), nullable=False),
+    Column("rfc", String(13), nullable=False, index=True),
+    Column("emitido_en", String(40), nullable=False),
+    Column("cadena_original", Text, nullable=False),
+    Column("sello", Text, nullable=False),
+    Column("pdf", LargeBinary, nullable=False),
+    Column("renderizado_en", FechaUtc, nullable=False),
 )

@@ -1,31 +1,76 @@
-"""The acuses service: receives every acuse request; rendering, sealing and verification come in issue 4."""
+"""The acuses service: receives every acuse request, issues its PDF (sealed, once), serves and verifies it."""
+from __future__ import annotations
+
 import logging
 
 from nameko.events import event_handler
+from nameko.extensions import DependencyProvider
+from nameko.timer import timer
 
-from buzon_acuses import solicitudes
-from buzon_comun.errores import NoEncontrado
+from buzon_acuses import acuses, solicitudes
+from buzon_acuses.renderizador import Renderizador
+from buzon_acuses.sello import Sello, cargar
+from buzon_comun.config import Config
 from buzon_comun.eventos import ContratoDesconocido, leer
 from buzon_comun.servicio import ServicioBase, rpc
 
 log = logging.getLogger(__name__)
 
 
+class ProveedorSello(DependencyProvider):
+    """Loads the Institute's seal once per process; a broken configuration stops the start, not the first acuse."""
+
+    def setup(self):
+        self.sello = cargar(Config.desde_entorno())
+        log.info("sello de acuses: certificado %s (%s)", self.sello.numero_certificado,
+                 self.sello.certificado.subject.rfc4514_string())
+
+    def get_dependency(self, worker_ctx) -> Sello:
+        return self.sello
+
+
 class Servicio(ServicioBase):
     name = "acuses"
+    sello = ProveedorSello()
+    renderizar = Renderizador()
 
     @event_handler("contactos", "acuse_solicitado")
-    def al_solicitar_acuse(self, mensaje: dict) -> None:
+    def al_solicitar_acuse_de_medio(self, mensaje: dict) -> None:
+        self._recibir(mensaje)
+
+    @event_handler("activacion", "acuse_solicitado")
+    def al_solicitar_acuse_de_activacion(self, mensaje: dict) -> None:
+        self._recibir(mensaje)
+
+    def _recibir(self, mensaje: dict) -> None:
         try:
             _id, solicitud = leer(mensaje)
         except ContratoDesconocido:
             log.error("solicitud de acuse no reconocida: %s", mensaje)
             return
+        # The request is kept first: if rendering fails or the process dies, the sweep issues it later.
         if solicitudes.guardar(self.db, solicitud, ahora=self.reloj.ahora()):
             log.info("acuse solicitado: %s %s", solicitud.tipo, solicitud.folio)
+        if self._emitir(solicitud.folio):
+            log.info("acuse emitido: %s %s", solicitud.tipo, solicitud.folio)
+
+    def _emitir(self, folio: str) -> bool:
+        return acuses.emitir(self.db, folio, sello=self.sello, public_url=self.config.public_url,
+                             renderizar=self.renderizar, ahora=self.reloj.ahora())
+
+    @timer(interval=30)
+    def emitir_pendientes(self) -> None:
+        emitidos = acuses.emitir_pendientes(self.db, sello=self.sello, public_url=self.config.public_url,
+                                            renderizar=self.renderizar, ahora=self.reloj.ahora())
+        if emitidos:
+            log.info("acuses pendientes emitidos: %d", emitidos)
 
     @rpc
     def pdf(self, folio: str, rfc: str) -> str:
-        """The acuse's PDF in base64, for its owner. Until acuses are rendered, every folio is 404."""
-        solicitudes.solicitud_de(self.db, folio, rfc)
-        raise NoEncontrado("no_encontrado", solicitudes.MENSAJE_NO_DISPONIBLE)
+        """The stored PDF in base64, only for its RFC; NoEncontrado otherwise or while it is being rendered."""
+        return acuses.pdf_base64(self.db, folio, rfc)
+
+    @rpc
+    def verificacion(self, folio: str) -> dict:
+        """Public (the QR's target): what the acuse certifies and whether its seal verifies now."""
+        return acuses.verificacion(self.db, folio, self.sello)

@@ -25,7 +25,7 @@ SOLICITUD = AcuseSolicitado(
 def db(url_bd):
     engine = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": url_bd}), "acuses")
     with engine.begin() as conexion:
-        conexion.execute(text("TRUNCATE solicitudes"))
+        conexion.execute(text("TRUNCATE solicitudes, acuses"))
     with Session(engine) as sesion:
         yield sesion
     engine.dispose()

@@ -1,0 +1,120 @@
+"""Issuing acuses: cadena, seal and PDF of a stored request, written once; downloads and public verification.
+
+Free of nameko and eventlet: the PDF renderer is passed in (`renderizar(html) -> bytes`), so these rules run the
+same in a test, in the service (a process pool) or in a one-off script.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from datetime import datetime, timedelta
+from typing import Callable
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from buzon_acuses import documento
+from buzon_acuses.cadena import cadena_original
+from buzon_acuses.models import acuses, solicitudes
+from buzon_acuses.sello import Sello
+from buzon_acuses.solicitudes import MENSAJE_NO_DISPONIBLE
+from buzon_comun.errores import NoEncontrado
+
+log = logging.getLogger(__name__)
+
+# A request younger than this is probably being rendered by the handler that received it; the sweep leaves it
+# alone so that two processes don't render the same acuse for nothing.
+GRACIA_PENDIENTES = timedelta(seconds=60)
+
+
+def emitido(db: Session, folio: str) -> bool:
+    return db.execute(select(acuses.c.folio).where(acuses.c.folio == folio)).first() is not None
+
+
+def emitir(db: Session, folio: str, *, sello: Sello, public_url: str, renderizar: Callable[[str], bytes],
+           ahora: datetime) -> bool:
+    """Render, seal and store the acuse of a stored request; False if it was already issued (or never asked).
+
+    Once stored, an acuse never changes: if another process issued the same folio meanwhile, its row stays and
+    this one's work is dropped (ON CONFLICT DO NOTHING), so the first bytes anyone could download are the bytes
+    everyone downloads.
+    """
+    fila = db.execute(select(solicitudes.c.solicitud, acuses.c.folio.label("emitido"))
+                      .select_from(solicitudes.outerjoin(acuses, acuses.c.folio == solicitudes.c.folio))
+                      .where(solicitudes.c.folio == folio)).first()
+    # Rendering takes a while: no transaction (nor pooled connection) stays open through it.
+    db.commit()
+    if fila is None or fila.emitido is not None:
+        return False
+    solicitud = json.loads(fila.solicitud)
+    cadena = cadena_original(solicitud)
+    sellado = sello.sellar(cadena)
+    html = documento.html(solicitud, cadena=cadena, sello=sellado, public_url=public_url)
+    pdf = renderizar(html)
+    dialecto = postgresql if db.bind.dialect.name == "postgresql" else sqlite
+    sentencia = dialecto.insert(acuses).values(
+        folio=solicitud["folio"], tipo=solicitud["tipo"], rfc=solicitud["rfc"], emitido_en=solicitud["emitido_en"],
+        cadena_original=cadena, sello=sellado, pdf=pdf, renderizado_en=ahora,
+    ).on_conflict_do_nothing(index_elements=[acuses.c.folio])
+    nuevo = db.execute(sentencia).rowcount == 1
+    db.commit()
+    return nuevo
+
+
+def pendientes(db: Session, *, ahora: datetime, limite: int = 20) -> list[str]:
+    """Folios of requests received a while ago and still without their acuse (e.g. after a crash)."""
+    folios = db.execute(
+        select(solicitudes.c.folio)
+        .select_from(solicitudes.outerjoin(acuses, acuses.c.folio == solicitudes.c.folio))
+        .where(acuses.c.folio.is_(None), solicitudes.c.recibida_en <= ahora - GRACIA_PENDIENTES)
+        .order_by(solicitudes.c.recibida_en)
+        .limit(limite)
+    ).scalars().all()
+    db.commit()
+    return list(folios)
+
+
+def emitir_pendientes(db: Session, *, sello: Sello, public_url: str, renderizar: Callable[[str], bytes],
+                      ahora: datetime, limite: int = 20) -> int:
+    """Issue what was left behind. Replicas may overlap: the stored row decides, and a failing request is logged
+    and retried on the next sweep without holding the others back."""
+    emitidos = 0
+    for folio in pendientes(db, ahora=ahora, limite=limite):
+        try:
+            emitidos += emitir(db, folio, sello=sello, public_url=public_url, renderizar=renderizar, ahora=ahora)
+        except Exception:  # noqa: BLE001 - one bad request must not stop the sweep
+            db.rollback()
+            log.exception("no se pudo emitir el acuse %s; se reintentará", folio)
+    return emitidos
+
+
+def pdf_de(db: Session, folio: str, rfc: str) -> bytes:
+    """The stored PDF of an acuse of this RFC. Unknown, another RFC's and not yet issued look the same."""
+    fila = db.execute(select(acuses.c.pdf).where(acuses.c.folio == folio, acuses.c.rfc == rfc)).first()
+    db.commit()
+    if fila is None:
+        raise NoEncontrado("no_encontrado", MENSAJE_NO_DISPONIBLE)
+    return bytes(fila.pdf)
+
+
+def pdf_base64(db: Session, folio: str, rfc: str) -> str:
+    return base64.b64encode(pdf_de(db, folio, rfc)).decode("ascii")
+
+
+def verificacion(db: Session, folio: str, sello: Sello) -> dict:
+    """Public: what an acuse certifies, and whether its seal verifies now with the Institute's certificate."""
+    fila = db.execute(select(acuses.c.folio, acuses.c.tipo, acuses.c.rfc, acuses.c.emitido_en,
+                             acuses.c.cadena_original, acuses.c.sello).where(acuses.c.folio == folio)).first()
+    db.commit()
+    if fila is None:
+        raise NoEncontrado("no_encontrado", "No existe un acuse con ese folio.")
+    return {
+        "folio": fila.folio,
+        "tipo": fila.tipo,
+        "rfc": fila.rfc,
+        "emitido_en": fila.emitido_en,
+        "cadena_original": fila.cadena_original,
+        "sello_valido": sello.verificar(fila.cadena_original, fila.sello),
+    }

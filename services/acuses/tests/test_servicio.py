@@ -1,0 +1,170 @@
+"""The acuses service on real RabbitMQ and PostgreSQL: requests in, sealed PDFs stored once, served and verified."""
+import base64
+import subprocess
+import time
+from datetime import datetime, timedelta, timezone
+
+import eventlet
+import pytest
+from nameko.standalone.events import event_dispatcher
+from nameko.standalone.rpc import ServiceRpcProxy
+from nameko.testing.services import entrypoint_hook
+from sqlalchemy import select, update
+
+from buzon_acuses import acuses
+from buzon_acuses.models import acuses as tabla_acuses, solicitudes as tabla_solicitudes
+from buzon_acuses.pdf import pdf_de_html
+from buzon_acuses.service import Servicio
+from buzon_comun.errores import NoEncontrado
+from buzon_comun.eventos import AcuseSolicitado, mensaje
+from buzon_acuses import solicitudes
+
+AHORA = datetime(2026, 11, 28, 18, 0, tzinfo=timezone.utc)
+PUBLIC_URL = "https://buzon.imss.example"
+
+
+@pytest.fixture
+def servicio(entorno_bd, container_factory, config_nameko, tmp_path, monkeypatch):
+    monkeypatch.setenv("BUZON_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("BUZON_METRICAS_PUERTO", "0")
+    monkeypatch.setenv("BUZON_PUBLIC_URL", PUBLIC_URL)
+    monkeypatch.setenv("BUZON_ACUSES_PROCESOS", "2")
+    contenedor = container_factory(Servicio, config_nameko)
+    contenedor.start()
+    return contenedor
+
+
+@pytest.fixture
+def despachar(config_nameko):
+    enviar = event_dispatcher(config_nameko)
+
+    def despachar(origen: str, solicitud: dict, id_evento: str | None = None) -> dict:
+        contenido = mensaje(AcuseSolicitado(**solicitud), ahora=AHORA, id_evento=id_evento)
+        enviar(origen, "acuse_solicitado", contenido)
+        return contenido
+
+    return despachar
+
+
+def llamar(contenedor, metodo, *args):
+    with entrypoint_hook(contenedor, metodo) as hook:
+        return hook(*args)
+
+
+def esperar_pdf(contenedor, folio, rfc, segundos=30) -> bytes:
+    with eventlet.Timeout(segundos):
+        while True:
+            try:
+                return base64.b64decode(llamar(contenedor, "pdf", folio, rfc))
+            except NoEncontrado:
+                eventlet.sleep(0.05)
+
+
+def texto_pdf(pdf: bytes) -> str:
+    return " ".join(subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True,
+                                   check=True).stdout.decode().split())
+
+
+def test_a_requested_acuse_is_issued_once_served_to_its_rfc_and_verified(servicio, despachar, db, registro):
+    contenido = despachar("contactos", registro)
+    pdf = esperar_pdf(servicio, registro["folio"], registro["rfc"])
+    assert f"Folio: {registro['folio']}" in texto_pdf(pdf)
+    assert esperar_pdf(servicio, registro["folio"], registro["rfc"]) == pdf
+    fila = db.execute(select(tabla_acuses).where(tabla_acuses.c.folio == registro["folio"])).one()
+    db.commit()
+
+    # A redelivered request (same event, or the same folio again) changes nothing.
+    despachar("contactos", registro, id_evento=contenido["id"])
+    despachar("contactos", {**registro, "datos": {**registro["datos"], "valor": "otro@example.mx"}})
+    eventlet.sleep(1.5)
+    assert esperar_pdf(servicio, registro["folio"], registro["rfc"]) == pdf
+    assert db.execute(select(tabla_acuses).where(tabla_acuses.c.folio == registro["folio"])).one() == fila
+    db.commit()
+
+    verificacion = llamar(servicio, "verificacion", registro["folio"])
+    assert verificacion == {"folio": registro["folio"], "tipo": "registro_medio", "rfc": "MAVA800101RS5",
+                            "emitido_en": registro["emitido_en"], "cadena_original": fila.cadena_original,
+                            "sello_valido": True}
+
+    for folio, rfc in ((registro["folio"], "EDE0101013A2"), ("REG-2026-99999999", "MAVA800101RS5")):
+        with pytest.raises(NoEncontrado) as error:
+            llamar(servicio, "pdf", folio, rfc)
+        assert error.value.codigo == "no_encontrado"
+    with pytest.raises(NoEncontrado):
+        llamar(servicio, "verificacion", "REG-2026-99999999")
+
+
+def test_a_tampered_acuse_does_not_verify(servicio, despachar, db, baja):
+    despachar("contactos", baja)
+    esperar_pdf(servicio, baja["folio"], baja["rfc"])
+    db.execute(update(tabla_acuses).where(tabla_acuses.c.folio == baja["folio"])
+               .values(cadena_original=tabla_acuses.c.cadena_original + " "))
+    db.commit()
+    assert llamar(servicio, "verificacion", baja["folio"])["sello_valido"] is False
+
+
+def test_the_activations_acuse_arrives_from_the_activation(servicio, despachar, activacion_patron):
+    despachar("activacion", activacion_patron)
+    pdf = esperar_pdf(servicio, activacion_patron["folio"], activacion_patron["rfc"])
+    assert "Patrones IMSS" in texto_pdf(pdf)
+    verificacion = llamar(servicio, "verificacion", activacion_patron["folio"])
+    assert verificacion["cadena_original"] == activacion_patron["datos"]["cadena_original"]
+    assert verificacion["sello_valido"] is True
+
+
+def test_the_sweep_issues_requests_left_behind_once(db, sello_dev, validacion):
+    solicitudes.guardar(db, AcuseSolicitado(**validacion), ahora=AHORA)
+    db.execute(update(tabla_solicitudes).where(tabla_solicitudes.c.folio == validacion["folio"])
+               .values(recibida_en=datetime.now(timezone.utc) - timedelta(minutes=5)))
+    db.commit()
+    ahora = datetime.now(timezone.utc)
+    # Other tests' leftovers may be swept too; this one's folio is what matters.
+    acuses.emitir_pendientes(db, sello=sello_dev, public_url=PUBLIC_URL, renderizar=pdf_de_html, ahora=ahora,
+                             limite=1000)
+    assert acuses.emitido(db, validacion["folio"])
+    assert validacion["folio"] not in acuses.pendientes(db, ahora=ahora, limite=1000)
+    primero = acuses.pdf_de(db, validacion["folio"], validacion["rfc"])
+    assert acuses.emitir(db, validacion["folio"], sello=sello_dev, public_url=PUBLIC_URL,
+                         renderizar=pdf_de_html, ahora=ahora) is False
+    assert acuses.pdf_de(db, validacion["folio"], validacion["rfc"]) == primero
+
+
+def test_a_fresh_request_is_left_to_the_handler_that_received_it(db, activacion_particular):
+    solicitudes.guardar(db, AcuseSolicitado(**activacion_particular), ahora=datetime.now(timezone.utc))
+    assert activacion_particular["folio"] not in acuses.pendientes(db, ahora=datetime.now(timezone.utc), limite=1000)
+
+
+def test_rendering_does_not_stall_other_calls(servicio, despachar, registro, config_nameko):
+    """While 6 acuses render, `salud` keeps answering quickly.
+
+    One page holds a CPU ~90 ms (more on a loaded machine), so rendering in the service's loop would stall every
+    call for the whole batch: 6 acuses of 2 pages ≥ 1 s. In the pool the loop only polls; 250 ms leaves room for a
+    loaded 2-core machine (the two rendering processes compete with this one for the CPU) while still failing
+    if as little as a third of the batch rendered in the loop.
+    """
+    # The pool's processes have imported WeasyPrint once an acuse is out: what follows measures rendering only.
+    despachar("contactos", registro)
+    esperar_pdf(servicio, registro["folio"], registro["rfc"], segundos=60)
+    lote = [{**registro, "folio": f"{registro['folio']}-{i}"} for i in range(6)]
+    with ServiceRpcProxy("acuses", config_nameko) as proxy:
+        for _ in range(5):
+            proxy.salud()
+        for solicitud in lote:
+            despachar("contactos", solicitud)
+        latencias, faltan = [], {s["folio"] for s in lote}
+        limite = time.monotonic() + 60
+        while faltan and time.monotonic() < limite:
+            inicio = time.perf_counter()
+            assert proxy.salud()["estado"] == "ok"
+            latencias.append(time.perf_counter() - inicio)
+            for folio in list(faltan):
+                try:
+                    proxy.pdf(folio, registro["rfc"])
+                    faltan.discard(folio)
+                except NoEncontrado:
+                    pass
+            eventlet.sleep(0.01)
+    assert not faltan, "los acuses no se emitieron a tiempo"
+    assert len(latencias) >= 5, "la prueba no alcanzó a medir mientras se renderizaba"
+    peores = sorted(latencias)[-3:]
+    assert max(latencias) < 0.25, f"peores latencias de salud: {peores} en {len(latencias)} llamadas"
