@@ -14,14 +14,13 @@ from buzon_gateway.service import Gateway
 SERVICIOS = {ep.name: ep for ep in entry_points(group="buzon.servicios") if ep.name not in ("auth", "gateway")}
 
 
-@pytest.fixture
-def sistema(entorno_auth, container_factory, config_nameko):
-    """auth, the other services (health only for now) and the gateway on a free port."""
+def arrancar(container_factory, config_nameko, otros) -> tuple[str, dict]:
+    """auth, the given other services and the gateway on a free port."""
     puerto = find_free_port()
     config = {**config_nameko, "WEB_SERVER_ADDRESS": f"127.0.0.1:{puerto}"}
     contenedores = {"auth": container_factory(Auth, config)}
-    for nombre, ep in SERVICIOS.items():
-        contenedores[nombre] = container_factory(ep.load(), config)
+    for nombre in otros:
+        contenedores[nombre] = container_factory(SERVICIOS[nombre].load(), config)
     contenedores["gateway"] = container_factory(Gateway, config)
     for contenedor in contenedores.values():
         contenedor.start()
@@ -29,8 +28,16 @@ def sistema(entorno_auth, container_factory, config_nameko):
 
 
 @pytest.fixture
-def url(sistema):
-    return sistema[0]
+def url(entorno_auth, container_factory, config_nameko):
+    """The session calls need only auth behind the gateway (the acuses' renderers take seconds to start)."""
+    return arrancar(container_factory, config_nameko, ())[0]
+
+
+@pytest.fixture
+def sistema(entorno_auth, container_factory, config_nameko, monkeypatch):
+    """Every declared service behind the gateway."""
+    monkeypatch.setenv("BUZON_ACUSES_PROCESOS", "1")
+    return arrancar(container_factory, config_nameko, SERVICIOS)
 
 
 def error_de(respuesta):
