@@ -42,6 +42,29 @@ def url_bd():
     return URL_PRUEBAS
 
 
+@pytest.fixture
+def motor_de(url_bd):
+    """The engine of a service's schema with every table of its models emptied, so each test starts clean."""
+    from importlib import import_module
+
+    from buzon_comun.config import Config
+    from buzon_comun.db import crear_engine
+
+    abiertos = []
+
+    def abrir(servicio: str):
+        metadata = import_module(f"buzon_{servicio}.models").metadata
+        engine = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": url_bd}), servicio)
+        with engine.begin() as conexion:
+            conexion.execute(text("TRUNCATE " + ", ".join(tabla.name for tabla in metadata.sorted_tables)))
+        abiertos.append(engine)
+        return engine
+
+    yield abrir
+    for engine in abiertos:
+        engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def url_bd_e2e():
     """An empty database for the system that `make up` starts (it runs the migrations itself)."""

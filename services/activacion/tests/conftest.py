@@ -8,27 +8,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from buzon_comun.config import Config
-from buzon_comun.db import crear_engine
 from buzon_comun.reloj import RelojFijo
 
-TABLAS = "solicitudes, activaciones, folios, salida"
-
-def limpiar(url: str) -> None:
-    engine = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": url}), "activacion")
-    try:
-        with engine.begin() as conexion:
-            conexion.execute(text(f"TRUNCATE {TABLAS}"))
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture
-def engine(url_bd):
-    limpiar(url_bd)
-    motor = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": url_bd}), "activacion")
-    yield motor
-    motor.dispose()
+def engine(motor_de):
+    return motor_de("activacion")
 
 
 @pytest.fixture

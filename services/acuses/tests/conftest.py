@@ -8,8 +8,6 @@ import pytest
 from sqlalchemy.orm import Session
 
 from buzon_acuses import sello as modulo_sello
-from buzon_comun.config import Config
-from buzon_comun.db import crear_engine
 
 FISICA = {"rfc": "MAVA800101RS5", "nombre": "ANA MARÍA MARTÍNEZ VARGAS", "curp": "MAVA800101MDFRRN09",
           "rfc_representante": None, "tipo_persona": "fisica"}
@@ -80,9 +78,7 @@ def sello_dev(tmp_path_factory):
 
 
 @pytest.fixture
-def db(url_bd):
-    engine = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": url_bd}), "acuses")
-    with Session(engine) as sesion:
+def db(motor_de):
+    with Session(motor_de("acuses")) as sesion:
         yield sesion
-    engine.dispose()
 

@@ -2,12 +2,8 @@
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.orm import Session
 
 from buzon_acuses import solicitudes
-from buzon_comun.config import Config
-from buzon_comun.db import crear_engine
 from buzon_comun.errores import NoEncontrado
 from buzon_comun.eventos import AcuseSolicitado
 
@@ -19,16 +15,6 @@ SOLICITUD = AcuseSolicitado(
     datos={"medio_id": "m1", "mecanismo": "correo", "valor": "ana@example.mx", "estado": "pendiente",
            "registros_patronales": []},
 )
-
-
-@pytest.fixture
-def db(url_bd):
-    engine = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": url_bd}), "acuses")
-    with engine.begin() as conexion:
-        conexion.execute(text("TRUNCATE solicitudes, acuses"))
-    with Session(engine) as sesion:
-        yield sesion
-    engine.dispose()
 
 
 def test_a_request_is_kept_once_whatever_the_bus_repeats(db):

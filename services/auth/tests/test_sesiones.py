@@ -22,14 +22,9 @@ IDENTIDAD = {
 
 
 @pytest.fixture
-def db(url_bd):
-    engine = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": url_bd}), "auth")
-    with engine.begin() as conexion:
-        conexion.execute(text("TRUNCATE retos, sesiones, limites, salida"))
-    sesion = Session(engine)
-    yield sesion
-    sesion.close()
-    engine.dispose()
+def db(motor_de):
+    with Session(motor_de("auth")) as sesion:
+        yield sesion
 
 
 @pytest.fixture

@@ -9,10 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from buzon_comun.config import Config
-from buzon_comun.db import crear_engine
 from buzon_comun.reloj import RelojFijo
-
-TABLAS = "medio_registros_patronales, medios, padron, limites, folios, salida, buzones_activos"
 
 RP1, RP2, RP3 = "A1234567890", "B1234567890", "C1234567890"
 RP_AJENO = "Z9999999999"
@@ -29,23 +26,10 @@ PADRON_CSV = (
 )
 
 
-def limpiar(url: str) -> None:
-    engine = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": url}), "contactos")
-    try:
-        with engine.begin() as conexion:
-            conexion.execute(text(f"TRUNCATE {TABLAS}"))
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture
-def db(url_bd):
-    limpiar(url_bd)
-    engine = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": url_bd}), "contactos")
-    sesion = Session(engine)
-    yield sesion
-    sesion.close()
-    engine.dispose()
+def db(motor_de):
+    with Session(motor_de("contactos")) as sesion:
+        yield sesion
 
 
 @pytest.fixture

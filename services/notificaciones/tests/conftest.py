@@ -5,11 +5,8 @@ import uuid
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from buzon_comun.config import Config
-from buzon_comun.db import crear_engine
 from buzon_comun.eventos import CorreoSolicitado, SmsSolicitado, mensaje
 from buzon_comun.reloj import RelojFijo
 
@@ -38,12 +35,8 @@ def _solicitud_sms(*, para="+525512345678", plantilla="codigo_sms", datos=None, 
 
 
 @pytest.fixture
-def limpiar_bd(url_bd):
-    engine = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": url_bd}), "notificaciones")
-    with engine.begin() as conexion:
-        conexion.execute(text("TRUNCATE entregas, salida"))
-    yield engine
-    engine.dispose()
+def limpiar_bd(motor_de):
+    return motor_de("notificaciones")
 
 
 @pytest.fixture
