@@ -100,11 +100,13 @@ def _parte(mensaje, subtipo: str) -> str | None:
     if parte is None:
         return None
     try:
-        return parte.get_content()
+        contenido = parte.get_content()
     except Exception:
         # Juego de caracteres desconocido o codificación rota: mejor texto aproximado que nada.
         carga = parte.get_payload(decode=True)
-        return carga.decode("utf-8", "replace") if carga is not None else None
+        contenido = carga.decode("utf-8", "replace") if carga is not None else None
+    # SMTP carries CRLF line ends; a person copying a link from the terminal must not get a stray \r with it.
+    return contenido.replace("\r\n", "\n") if contenido is not None else None
 
 
 # --- SMTP ---------------------------------------------------------------------------------------------------------

@@ -185,6 +185,9 @@ def ejecutar(args) -> int:
     signal.signal(signal.SIGINT, al_recibir)
     signal.signal(signal.SIGTERM, al_recibir)
     try:
+        if _puerto_ocupado(config.gateway_port):
+            raise SystemExit(f"El puerto {config.gateway_port} ya está en uso (¿otro sistema en marcha? "
+                             "make down con su BUZON_DATA_DIR, o BUZON_GATEWAY_PORT para usar otro).")
         sistema.preparar_sustitutos()
         sistema.migrar()
         sistema.iniciar_servicios()
@@ -236,6 +239,10 @@ def arriba(args) -> int:
     if pid_archivo.exists() and _vivo(int(pid_archivo.read_text())):
         print(f"El sistema ya está en marcha (pid {pid_archivo.read_text().strip()}).")
         return 0 if salud_ok(_url_salud(config)) else 1
+    if _puerto_ocupado(config.gateway_port):
+        print(f"El puerto {config.gateway_port} ya está en uso por un sistema que este BUZON_DATA_DIR no inició "
+              "(make down con el suyo, o BUZON_GATEWAY_PORT para usar otro).", file=sys.stderr)
+        return 1
     bitacora = config.data_dir / "buzon.log"
     with open(bitacora, "ab") as salida:
         proceso = subprocess.Popen([_bin("buzon-dev"), "local"], stdout=salida, stderr=subprocess.STDOUT,
@@ -273,6 +280,13 @@ def abajo(args) -> int:
     pid_archivo.unlink(missing_ok=True)
     print("Sistema detenido.")
     return 0
+
+
+def _puerto_ocupado(puerto: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", puerto)) == 0
 
 
 def _vivo(pid: int) -> bool:

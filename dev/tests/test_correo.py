@@ -52,6 +52,7 @@ def test_guarda_y_decodifica_un_mensaje_multiparte(sumidero):
     assert mensaje["asunto"] == "Validación de tu correo en el Buzón IMSS"
     assert "José Núñez" in mensaje["texto"]
     assert "https://buzon.example/validar?t=abc&x=1" in mensaje["texto"]
+    assert "\r" not in mensaje["texto"]  # SMTP's CRLF: a link copied from a line must not carry a \r
     assert "José Núñez" in mensaje["html"]
     assert mensaje["id"] and mensaje["fecha"]
     assert list((sumidero.carpeta).glob("*.eml"))
