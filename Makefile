@@ -7,7 +7,7 @@ export BUZON_DATA_DIR ?= $(CURDIR)/var
 TEST_DATABASE_URL ?= postgresql://buzon:buzon@127.0.0.1:5432/buzon_test
 TEST_E2E_DATABASE_URL ?= postgresql://buzon:buzon@127.0.0.1:5432/buzon_e2e
 
-.PHONY: run test up down demo preparar preparar-test lock migrar limpiar
+.PHONY: run test up down demo preparar preparar-test lock migrar limpiar vendor
 
 run: preparar
 	$(VENV)/bin/buzon-dev local
@@ -41,6 +41,13 @@ preparar-test:
 lock:
 	{ echo "# Exact pins for every third-party package (used as pip constraints). Regenerate with: make lock"; \
 	  $(VENV)/bin/pip freeze --exclude-editable --all | grep -v '^-e' | grep -iv '^buzon-'; } > requirements.lock
+
+# Refresh the JavaScript vendored into the pages from the npm registry, at the versions of gateway/package-lock.json.
+vendor:
+	cd gateway && npm ci --ignore-scripts --no-audit --no-fund
+	cp gateway/node_modules/node-forge/dist/forge.min.js gateway/buzon_gateway/static/vendor/forge.min.js
+	cp gateway/node_modules/node-forge/LICENSE gateway/buzon_gateway/static/vendor/forge.LICENSE
+	cd gateway/buzon_gateway/static/vendor && sha256sum forge.min.js > SHA256SUMS
 
 limpiar:
 	rm -rf var artefactos .pytest_cache

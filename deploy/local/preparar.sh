@@ -14,7 +14,8 @@ como_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 paquetes=(rabbitmq-server libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
 if [ "$modo" = test ]; then
-  paquetes+=(postgresql poppler-utils docker-compose)
+  # chromium: the browser tests drive Debian's Chromium with Playwright (its own browser download can't be used).
+  paquetes+=(postgresql poppler-utils docker-compose chromium)
 fi
 faltan=()
 for p in "${paquetes[@]}"; do
