@@ -23,6 +23,7 @@ from buzon_comun.servicio import ProveedorConfig
 from buzon_gateway.errores import ESTADO_HTTP, respuesta_de_excepcion
 from buzon_gateway.openapi import documento_openapi
 from buzon_gateway.paginas import respuesta_html
+from buzon_gateway.portal import Portal
 from buzon_gateway.respuestas import (
     ip_cliente, leer_cuerpo_crudo, leer_json, redes, respuesta_error, respuesta_json, respuesta_pdf, token_bearer,
 )
@@ -59,7 +60,7 @@ def contrato(manejador):
     return envoltura
 
 
-class Gateway:
+class Gateway(Portal):
     name = "gateway"
 
     auth = RpcProxy("auth")
@@ -259,11 +260,6 @@ class Gateway:
     @contrato
     def openapi(self, request):
         return respuesta_json(200, documento_openapi())
-
-    @http("GET", "/")
-    @contrato
-    def inicio(self, request):
-        return respuesta_json(200, {"servicio": "Buzón IMSS", "api": "/api/v1/openapi.json", "salud": "/health"})
 
     @http("GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS", "/<path:resto>")
     @contrato

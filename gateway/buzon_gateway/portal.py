@@ -1,0 +1,415 @@
+"""The citizen portal: the guide's screens, server-rendered over the same RPCs as the JSON API.
+
+`Portal` is a mixin of nameko `@http` page routes; `Gateway` inherits it and gives it its RpcProxy attributes
+(auth, contactos, activacion, acuses) and `config`. The session travels in an HttpOnly cookie (`sesion_web`);
+every POST carries a CSRF token. The e.firma is signed in the browser (static/js/efirma.js): the pages only
+render the form that script drives and take the certificate and signature it sends, never the key.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import os
+from dataclasses import dataclass
+
+from nameko.exceptions import UnknownService
+from nameko.web.handlers import http
+from werkzeug.security import safe_join
+from werkzeug.wrappers import Response
+
+from buzon_comun.errores import ErrorBuzon, NoAutenticado, NoEncontrado
+from buzon_comun.reloj import ZONA_MEXICO
+from buzon_gateway import sesion_web
+from buzon_gateway.errores import ESTADO_HTTP, MENSAJE_INTERNO, MENSAJE_NO_DISPONIBLE, respuesta_de_excepcion
+from buzon_gateway.paginas import respuesta_html
+from buzon_gateway.respuestas import leer_json, respuesta_error, respuesta_json, respuesta_pdf
+
+log = logging.getLogger(__name__)
+
+CARPETA_ESTATICOS = os.path.join(os.path.dirname(__file__), "static")
+# Only what pages load; anything else in the folder (checksums, licences) is not for browsers.
+TIPOS_ESTATICOS = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".png": "image/png",
+                   ".svg": "image/svg+xml", ".ico": "image/x-icon"}
+CACHE_VENDOR = "public, max-age=31536000, immutable"  # vendored files change only with their pinned version
+LIMITE_FORMULARIO = 64 * 1024
+TIPOS_ACUSE = {"registro": "registro", "validacion": "validación", "baja": "baja"}
+MECANISMOS = {"correo": "Correo Electrónico", "telefono": "Teléfono"}
+ESTADOS_MEDIO = {"pendiente": "Pendiente de validación", "validado": "Validado",
+                 "baja_vencimiento": "Cancelado por vencimiento", "baja": "Eliminado"}
+MENSAJE_CSRF = ("La solicitud no pudo verificarse (token de seguridad ausente o no válido). Recargue la página e "
+                "intente de nuevo.")
+
+
+class CsrfInvalido(Exception):
+    """A POST without the token that proves it came from our own page."""
+
+
+@dataclass(frozen=True)
+class Visita:
+    """The logged-in person of one request: the cookie's token and what auth resolved from it."""
+    token: str
+    sesion: dict
+
+    @property
+    def titular(self) -> dict:
+        campos = ("rfc", "nombre", "curp", "rfc_representante", "tipo_persona")
+        return {campo: self.sesion.get(campo) for campo in campos}
+
+    @property
+    def csrf(self) -> str:
+        return sesion_web.csrf_de_sesion(self.token)
+
+
+def redirigir(destino: str) -> Response:
+    respuesta = Response(status=303, headers={"Location": destino})
+    respuesta.headers["Cache-Control"] = "no-store"
+    return respuesta
+
+
+def fecha_hora(iso: str | None) -> tuple[str, str]:
+    """The contract's ISO time as the guide shows it: dd/mm/aaaa and HH:MM:SS, Mexico City time."""
+    if not iso:
+        return "", ""
+    momento = dt.datetime.fromisoformat(iso).astimezone(ZONA_MEXICO)
+    return momento.strftime("%d/%m/%Y"), momento.strftime("%H:%M:%S")
+
+
+def pagina(protegida: bool = True):
+    """Resolve the cookie's session and turn any failure into a page, never a traceback or JSON."""
+
+    def decorador(manejador):
+        @functools.wraps(manejador)
+        def envoltura(self, request, **valores):
+            try:
+                visita = self._visita(request)
+                if protegida and visita is None:
+                    return self._a_ingresar(request)
+                return manejador(self, request, visita, **valores)
+            except NoAutenticado:
+                # The session ended between the check and the call (expired or closed elsewhere).
+                return self._a_ingresar(request)
+            except CsrfInvalido:
+                return self._error(403, "Solicitud no permitida", MENSAJE_CSRF, None)
+            except ErrorBuzon as error:
+                return self._error(_estado(error), "No fue posible completar la solicitud", error.mensaje, None)
+            except UnknownService as exc:
+                log.error("servicio no disponible: %s", exc)
+                return self._error(503, "Servicio no disponible", MENSAJE_NO_DISPONIBLE, None)
+            except Exception as exc:  # noqa: BLE001 - a person gets a page, never a traceback
+                log.exception("página %s", request.path, exc_info=exc)
+                return self._error(500, "Error interno", MENSAJE_INTERNO, None)
+
+        return envoltura
+
+    return decorador
+
+
+def _estado(error: ErrorBuzon) -> int:
+    for clase in type(error).__mro__:
+        if clase in ESTADO_HTTP:
+            return ESTADO_HTTP[clase]
+    return 400
+
+
+def _json_de_la_pagina(manejador):
+    """For the endpoints the page's script calls: errors in the contract's JSON shape."""
+
+    @functools.wraps(manejador)
+    def envoltura(self, request, **valores):
+        try:
+            return manejador(self, request, **valores)
+        except CsrfInvalido:
+            return respuesta_error(403, "csrf_invalido", MENSAJE_CSRF)
+        except Exception as exc:  # noqa: BLE001 - every failure gets the contract's shape
+            return respuesta_de_excepcion(exc)
+
+    return envoltura
+
+
+class Portal:
+    """Page routes; the attributes they use (auth, contactos, activacion, acuses, config) are the Gateway's."""
+
+    # --- sessions and rendering ---
+
+    def _segura(self) -> bool:
+        return sesion_web.es_segura(self.config.public_url)
+
+    def _visita(self, request) -> Visita | None:
+        token = request.cookies.get(sesion_web.COOKIE_SESION)
+        if not token:
+            return None
+        try:
+            return Visita(token, self.auth.sesion(token))
+        except NoAutenticado:
+            return None
+
+    def _a_ingresar(self, request) -> Response:
+        respuesta = redirigir("/ingresar")
+        if request.cookies.get(sesion_web.COOKIE_SESION):
+            # A cookie auth no longer knows is of no use: drop it so every page stops asking.
+            sesion_web.borrar_cookie(respuesta, sesion_web.COOKIE_SESION, self._segura())
+        return respuesta
+
+    def _pagina(self, estado: int, plantilla: str, visita: Visita | None, **contexto) -> Response:
+        return respuesta_html(estado, plantilla, sesion=visita.sesion if visita else None,
+                              csrf_sesion=visita.csrf if visita else "", **contexto)
+
+    def _error(self, estado: int, titulo: str, mensaje: str, visita: Visita | None,
+               regreso: tuple[str, str] = ("/", "Ir al inicio")) -> Response:
+        return self._pagina(estado, "portal/error.html", visita, titulo=titulo, mensaje=mensaje, regreso=regreso)
+
+    @staticmethod
+    def _formulario(request) -> dict:
+        if request.content_length is not None and request.content_length > LIMITE_FORMULARIO:
+            raise CsrfInvalido()  # no form of ours is that big
+        return request.form
+
+    def _verificar_formulario(self, request, visita: Visita) -> dict:
+        formulario = self._formulario(request)
+        if not sesion_web.coincide(visita.csrf, formulario.get(sesion_web.CAMPO_CSRF)):
+            raise CsrfInvalido()
+        return formulario
+
+    # --- public pages ---
+
+    @http("GET", "/")
+    @pagina(protegida=False)
+    def inicio(self, request, visita):
+        return self._pagina(200, "portal/inicio.html", visita)
+
+    @http("GET", "/soporte")
+    @pagina(protegida=False)
+    def soporte(self, request, visita):
+        return self._pagina(200, "portal/soporte.html", visita)
+
+    @http("GET", "/ingresar")
+    @pagina(protegida=False)
+    def pagina_ingresar(self, request, visita):
+        # Double-submit: the script echoes the cookie's value in a header; another site can read neither.
+        token = request.cookies.get(sesion_web.COOKIE_CSRF) or sesion_web.nuevo_csrf()
+        respuesta = self._pagina(200, "portal/ingresar.html", visita, csrf_meta=token, con_efirma=True)
+        sesion_web.poner_cookie(respuesta, sesion_web.COOKIE_CSRF, token, self._segura())
+        return respuesta
+
+    @http("POST", "/ingresar")
+    @_json_de_la_pagina
+    def ingresar(self, request):
+        if not sesion_web.coincide(request.cookies.get(sesion_web.COOKIE_CSRF),
+                                   request.headers.get(sesion_web.ENCABEZADO_CSRF)):
+            raise CsrfInvalido()
+        cuerpo = leer_json(request, {"certificado": str, "reto": str, "firma": str}, base64_en=("certificado", "firma"))
+        sesion = self.auth.iniciar_sesion(cuerpo["certificado"], cuerpo["reto"], cuerpo["firma"])
+        respuesta = respuesta_json(200, {"destino": "/buzon"})
+        sesion_web.poner_cookie(respuesta, sesion_web.COOKIE_SESION, sesion["token"], self._segura())
+        return respuesta
+
+    @http("POST", "/salir")
+    @pagina()
+    def salir(self, request, visita):
+        self._verificar_formulario(request, visita)
+        self.auth.cerrar_sesion(visita.token)
+        respuesta = redirigir("/")
+        sesion_web.borrar_cookie(respuesta, sesion_web.COOKIE_SESION, self._segura())
+        return respuesta
+
+    # --- the Buzón ---
+
+    @http("GET", "/buzon")
+    @pagina()
+    def buzon(self, request, visita):
+        estado = self.activacion.estado(visita.titular)
+        return self._pagina(200, "portal/buzon.html", visita, activo=estado["estado"] == "activo")
+
+    # --- medios de contacto ---
+
+    @http("GET", "/medios-contacto")
+    @pagina()
+    def medios_contacto(self, request, visita):
+        medios = self.contactos.listar(visita.titular, False)["medios"]
+        filas = []
+        for medio in medios:
+            fecha, hora = fecha_hora(medio.get("registrado_en"))
+            acuses = [(tipo, nombre) for tipo, nombre in TIPOS_ACUSE.items() if (medio.get("acuses") or {}).get(tipo)]
+            filas.append({**medio, "fecha": fecha, "hora": hora, "acuses_disponibles": acuses,
+                          "mecanismo_texto": MECANISMOS.get(medio["mecanismo"], medio["mecanismo"]),
+                          "estado_texto": ESTADOS_MEDIO.get(medio["estado"], medio["estado"])})
+        return self._pagina(200, "portal/medios.html", visita, medios=filas)
+
+    def _registros(self, visita: Visita) -> list[dict]:
+        return self.contactos.registros_patronales(visita.titular)["registros_patronales"]
+
+    def _form_nuevo(self, estado: int, visita: Visita, valores: dict, registros: list[dict],
+                    mensaje: str | None = None) -> Response:
+        pestana = valores.get("pestana") if registros else "rfc"
+        return self._pagina(estado, "portal/nuevo_medio.html", visita, valores=valores,
+                            pestana=pestana if pestana in ("rfc", "rp") else "rfc", registros=registros,
+                            mecanismos=MECANISMOS, mensaje=mensaje)
+
+    @staticmethod
+    def _valores_de(formulario) -> dict:
+        return {"pestana": formulario.get("pestana", "rfc"), "mecanismo": formulario.get("mecanismo", ""),
+                "valor": formulario.get("valor", "").strip(), "todos": formulario.get("todos") == "1",
+                "registro_patronal": formulario.get("registro_patronal", "")}
+
+    @staticmethod
+    def _falta(valores: dict) -> str | None:
+        """What the form can tell at once; the rules of values and limits are contactos'."""
+        if valores["mecanismo"] not in MECANISMOS:
+            return "Seleccione el Mecanismo de Comunicación."
+        if not valores["valor"]:
+            return "Escriba el Medio de Contacto."
+        if valores["pestana"] == "rp" and not valores["todos"] and not valores["registro_patronal"]:
+            return "Seleccione todos los Registros Patronales o uno de ellos."
+        return None
+
+    @http("GET", "/medios-contacto/nuevo")
+    @pagina()
+    def nuevo_medio(self, request, visita):
+        valores = {"pestana": request.args.get("pestana", "rfc"), "mecanismo": "correo", "valor": "",
+                   "todos": False, "registro_patronal": ""}
+        return self._form_nuevo(200, visita, valores, self._registros(visita))
+
+    @http("POST", "/medios-contacto/nuevo")
+    @pagina()
+    def confirmar_medio(self, request, visita):
+        valores = self._valores_de(self._verificar_formulario(request, visita))
+        falta = self._falta(valores)
+        if falta:
+            return self._form_nuevo(400, visita, valores, self._registros(visita), falta)
+        return self._pagina(200, "portal/confirmar_medio.html", visita, valores=valores)
+
+    @http("POST", "/medios-contacto/registrar")
+    @pagina()
+    def registrar_medio_web(self, request, visita):
+        valores = self._valores_de(self._verificar_formulario(request, visita))
+        falta = self._falta(valores)
+        if falta:
+            return self._form_nuevo(400, visita, valores, self._registros(visita), falta)
+        registros = None
+        if valores["pestana"] == "rp":
+            registros = ["*"] if valores["todos"] else [valores["registro_patronal"]]
+        try:
+            medio = self.contactos.registrar(visita.titular, valores["mecanismo"], valores["valor"], registros)
+        except ErrorBuzon as error:
+            if _estado(error) not in (400, 422, 429):
+                raise
+            return self._form_nuevo(_estado(error), visita, valores, self._registros(visita), error.mensaje)
+        fecha, hora = fecha_hora(medio["registrado_en"])
+        return self._pagina(201, "portal/medio_registrado.html", visita, medio=medio, fecha=fecha, hora=hora,
+                            mecanismo=MECANISMOS.get(medio["mecanismo"], medio["mecanismo"]))
+
+    @http("GET", "/medios-contacto/<medio_id>/acuse/<tipo>")
+    @pagina()
+    def acuse_medio_web(self, request, visita, medio_id, tipo):
+        if tipo not in TIPOS_ACUSE:
+            raise NoEncontrado("no_encontrado", "Ese acuse no existe.")
+        folio = (self.contactos.obtener(visita.titular, medio_id).get("acuses") or {}).get(tipo)
+        if not folio:
+            raise NoEncontrado("no_encontrado", "Ese acuse no existe para este medio de contacto.")
+        return self._pdf(visita, folio, f"acuse-{tipo}-{folio}.pdf", ("/medios-contacto", "Regresar"))
+
+    def _pdf(self, visita: Visita, folio: str, nombre: str, regreso: tuple[str, str]) -> Response:
+        try:
+            return respuesta_pdf(self.acuses.pdf(folio, visita.titular["rfc"]), nombre)
+        except NoEncontrado:
+            # The acuse is rendered a moment after the act that asked for it.
+            return self._error(404, "Acuse en preparación", "El acuse aún no está disponible. Intente de nuevo "
+                               "en unos momentos.", visita, regreso)
+
+    @http("GET", "/medios-contacto/<medio_id>/validar")
+    @pagina()
+    def pagina_validar_telefono(self, request, visita, medio_id):
+        medio = self.contactos.obtener(visita.titular, medio_id)
+        return self._validacion(200, visita, medio, None)
+
+    def _validacion(self, estado: int, visita: Visita, medio: dict, mensaje: str | None,
+                    intentos: int | None = None, con_formulario: bool = True) -> Response:
+        validable = medio["mecanismo"] == "telefono" and medio["estado"] == "pendiente"
+        if not validable and mensaje is None:
+            mensaje = "Este medio de contacto no está pendiente de validar."
+        return self._pagina(estado, "portal/validar_telefono.html", visita, medio=medio, mensaje=mensaje,
+                            intentos=intentos, con_formulario=con_formulario and validable)
+
+    @http("POST", "/medios-contacto/<medio_id>/validar")
+    @pagina()
+    def validar_telefono_web(self, request, visita, medio_id):
+        formulario = self._verificar_formulario(request, visita)
+        codigo = formulario.get("codigo", "").strip()
+        if not codigo:
+            medio = self.contactos.obtener(visita.titular, medio_id)
+            return self._validacion(400, visita, medio, "Escriba el código de verificación de cinco dígitos.")
+        try:
+            medio = self.contactos.validar_telefono(visita.titular, medio_id, codigo)
+        except ErrorBuzon as error:
+            if isinstance(error, NoEncontrado):
+                raise
+            medio = self.contactos.obtener(visita.titular, medio_id)
+            intentos = error.extra.get("intentos_restantes") if error.codigo == "codigo_incorrecto" else None
+            return self._validacion(_estado(error), visita, medio, error.mensaje, intentos,
+                                    con_formulario=error.codigo == "codigo_incorrecto")
+        return self._pagina(200, "portal/telefono_validado.html", visita, medio=medio)
+
+    @http("GET", "/medios-contacto/<medio_id>/eliminar")
+    @pagina()
+    def pagina_eliminar(self, request, visita, medio_id):
+        medio = self.contactos.obtener(visita.titular, medio_id)
+        return self._pagina(200, "portal/eliminar.html", visita, medio=medio,
+                            mecanismo=MECANISMOS.get(medio["mecanismo"], medio["mecanismo"]))
+
+    @http("POST", "/medios-contacto/<medio_id>/eliminar")
+    @pagina()
+    def eliminar_web(self, request, visita, medio_id):
+        self._verificar_formulario(request, visita)
+        medio = self.contactos.eliminar(visita.titular, medio_id)
+        return self._pagina(200, "portal/eliminado.html", visita, medio=medio,
+                            mecanismo=MECANISMOS.get(medio["mecanismo"], medio["mecanismo"]))
+
+    # --- activation ---
+
+    @http("GET", "/activacion")
+    @pagina()
+    def pagina_activacion(self, request, visita):
+        estado = self.activacion.estado(visita.titular)
+        contexto = {"activacion": estado, "solicitud": None, "aceptada": False}
+        if estado["estado"] == "activo":
+            contexto["fecha"], contexto["hora"] = fecha_hora(estado.get("activado_en"))
+        elif all(estado["requisitos"].values()):
+            contexto["solicitud"] = self.activacion.solicitud(visita.titular, sesion_web.sesion_id(visita.token))
+            contexto["aceptada"] = request.args.get("aceptar") == "1"
+        return self._pagina(200, "portal/activacion.html", visita, csrf_meta=visita.csrf,
+                            con_efirma=contexto["aceptada"], **contexto)
+
+    @http("POST", "/activacion/firmar")
+    @_json_de_la_pagina
+    def firmar_activacion(self, request):
+        token = request.cookies.get(sesion_web.COOKIE_SESION)
+        if not token:
+            raise NoAutenticado("no_autenticado", "Su sesión terminó. Ingrese de nuevo con su e.firma.")
+        if not sesion_web.coincide(sesion_web.csrf_de_sesion(token), request.headers.get(sesion_web.ENCABEZADO_CSRF)):
+            raise CsrfInvalido()
+        visita = Visita(token, self.auth.sesion(token))
+        cuerpo = leer_json(request, {"certificado": str, "firma": str}, base64_en=("certificado", "firma"))
+        self.activacion.activar(visita.titular, sesion_web.sesion_id(token), cuerpo["certificado"], cuerpo["firma"])
+        return respuesta_json(200, {"destino": "/activacion"})
+
+    @http("GET", "/activacion/acuse")
+    @pagina()
+    def acuse_activacion_web(self, request, visita):
+        folio = self.activacion.folio_acuse(visita.titular)
+        return self._pdf(visita, folio, f"acuse-activacion-{folio}.pdf", ("/activacion", "Regresar"))
+
+    # --- static files ---
+
+    @http("GET", "/static/<path:ruta>")
+    def estatico(self, request, ruta):
+        tipo = TIPOS_ESTATICOS.get(os.path.splitext(ruta)[1].lower())
+        archivo = safe_join(CARPETA_ESTATICOS, ruta)  # None for "..", absolute paths and the like
+        if tipo is None or archivo is None or not os.path.isfile(archivo):
+            return respuesta_error(404, "no_encontrado", "La dirección solicitada no existe.")
+        with open(archivo, "rb") as entrada:
+            respuesta = Response(entrada.read(), status=200, content_type=tipo)
+        respuesta.headers["X-Content-Type-Options"] = "nosniff"
+        respuesta.headers["Cache-Control"] = CACHE_VENDOR if ruta.startswith("vendor/") else "no-cache"
+        return respuesta
+
