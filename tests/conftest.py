@@ -52,7 +52,9 @@ class Sistema:
                                "EDE0101013A2,Y6012345107,EMPRESA DE DEMOSTRACION SA DE CV\n"
                                "EDE0101013A2,E8512345100,EMPRESA DE DEMOSTRACION SA DE CV\n"
                                "PAT020202AB1,B1111111110,PATRONAL DE PRUEBAS SA DE CV\n"
-                               "PAT020202AB1,B2222222220,PATRONAL DE PRUEBAS SA DE CV\n", encoding="utf-8")
+                               "PAT020202AB1,B2222222220,PATRONAL DE PRUEBAS SA DE CV\n"
+                               "NAV030303AB4,N1111111110,NAVEGACION DE PRUEBAS SA DE CV\n"
+                               "NAV030303AB4,N2222222220,NAVEGACION DE PRUEBAS SA DE CV\n", encoding="utf-8")
         self.entorno = {
             **os.environ,
             "BUZON_DATA_DIR": str(datos / "var"),
