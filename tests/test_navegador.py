@@ -449,4 +449,16 @@ def test_the_whole_guide_in_the_browser(sistema, contexto, persona):
     guia.descargar(fila.get_by_role("link", name=re.compile("acuse", re.I)).first)
     guia.captura("acuses")
 
+    # After activation: Promociones Electrónicas → Aclaraciones u Orientaciones, recorded with a folio and an acuse.
+    pagina.goto(f"{sistema.url}/buzon")
+    guia.accion(pagina, "Promociones Electrónicas").click()
+    pagina.get_by_text("Activación Buzón IMSS").first.wait_for()
+    pagina.get_by_label("Planteamiento").fill("Solicito orientación sobre los avisos que recibiré en mi Buzón.")
+    guia.captura("aclaracion")
+    guia.boton("Enviar").click()
+    guia.exito().get_by_text("Folio").first.wait_for()
+    assert "ACL-" in guia.exito().inner_text()
+    guia.captura("aclaracion-presentada")
+    guia.descargar(guia.exito().get_by_role("link", name="Descargar acuse"))
+
     contexto.registro.comprobar(sistema.url, [(emitido.key_der, emitido.password)])

@@ -18,7 +18,7 @@ from nameko.web.handlers import http
 from werkzeug.security import safe_join
 from werkzeug.wrappers import Response
 
-from buzon_comun.errores import ErrorBuzon, NoAutenticado, NoEncontrado
+from buzon_comun.errores import Conflicto, ErrorBuzon, NoAutenticado, NoEncontrado, ReglaIncumplida
 from buzon_comun.reloj import ZONA_MEXICO
 from buzon_gateway import sesion_web
 from buzon_gateway.errores import ESTADO_HTTP, MENSAJE_INTERNO, MENSAJE_NO_DISPONIBLE, respuesta_de_excepcion
@@ -37,6 +37,9 @@ TIPOS_ACUSE = {"registro": "registro", "validacion": "validación", "baja": "baj
 MECANISMOS = {"correo": "Correo Electrónico", "telefono": "Teléfono"}
 ESTADOS_MEDIO = {"pendiente": "Pendiente de validación", "validado": "Validado",
                  "baja_vencimiento": "Cancelado por vencimiento", "baja": "Eliminado"}
+# The subject and limit activacion applies (shown and enforced again in the form so the browser helps first).
+ASUNTO_ACLARACION = "Activación Buzón IMSS"
+LIMITE_ACLARACION = 4000
 MENSAJE_CSRF = ("La solicitud no pudo verificarse (token de seguridad ausente o no válido). Recargue la página e "
                 "intente de nuevo.")
 
@@ -398,6 +401,50 @@ class Portal:
     def acuse_activacion_web(self, request, visita):
         folio = self.activacion.folio_acuse(visita.titular)
         return self._pdf(visita, folio, f"acuse-activacion-{folio}.pdf", ("/activacion", "Regresar"))
+
+    # --- promociones electrónicas ---
+
+    def _promociones(self, estado: int, visita: Visita, activo: bool, *, mensaje: str | None = None,
+                     texto: str = "", presentada: dict | None = None) -> Response:
+        filas = []
+        if activo:
+            for aclaracion in self.activacion.aclaraciones(visita.titular)["aclaraciones"]:
+                fecha, hora = fecha_hora(aclaracion["presentada_en"])
+                filas.append({**aclaracion, "fecha": fecha, "hora": hora})
+        if presentada:
+            presentada = {**presentada, **dict(zip(("fecha", "hora"), fecha_hora(presentada["presentada_en"])))}
+        return self._pagina(estado, "portal/promociones.html", visita, activo=activo, aclaraciones=filas,
+                            mensaje=mensaje, texto=texto, presentada=presentada, asunto=ASUNTO_ACLARACION,
+                            limite=LIMITE_ACLARACION)
+
+    def _activo(self, visita: Visita) -> bool:
+        return self.activacion.estado(visita.titular)["estado"] == "activo"
+
+    @http("GET", "/promociones")
+    @pagina()
+    def promociones(self, request, visita):
+        return self._promociones(200, visita, self._activo(visita))
+
+    @http("POST", "/promociones/aclaraciones")
+    @pagina()
+    def presentar_aclaracion_web(self, request, visita):
+        texto = self._verificar_formulario(request, visita).get("planteamiento", "")
+        try:
+            presentada = self.activacion.presentar_aclaracion(visita.titular, texto)
+        except (ReglaIncumplida, Conflicto) as error:
+            # The form comes back with what was written, so a refusal costs the person nothing.
+            return self._promociones(_estado(error), visita, error.codigo != "buzon_inactivo",
+                                     mensaje=error.mensaje, texto=texto)
+        return self._promociones(201, visita, True, presentada=presentada)
+
+    @http("GET", "/promociones/aclaraciones/<folio>/acuse")
+    @pagina()
+    def acuse_aclaracion_web(self, request, visita, folio):
+        # Only folios of the person's own aclaraciones: this page serves no other kind of acuse.
+        propias = self.activacion.aclaraciones(visita.titular)["aclaraciones"]
+        if not any(aclaracion["folio"] == folio for aclaracion in propias):
+            raise NoEncontrado("no_encontrado", "Esa aclaración no existe.")
+        return self._pdf(visita, folio, f"acuse-aclaracion-{folio}.pdf", ("/promociones", "Regresar"))
 
     # --- static files ---
 

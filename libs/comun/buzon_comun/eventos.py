@@ -149,7 +149,7 @@ class AcuseSolicitado(Evento):
     TIPO: ClassVar[str] = "acuse_solicitado"
 
     folio: str
-    tipo: str               # registro_medio | validacion_medio | baja_medio | activacion
+    tipo: str               # registro_medio | validacion_medio | baja_medio | activacion | aclaracion
     rfc: str
     emitido_en: str         # ISO 8601, the moment of the act
     titular: dict           # rfc, nombre, curp, rfc_representante, tipo_persona (from the session)

@@ -3,7 +3,8 @@
 Each service that issues acuses owns a `folios` table (one counter per prefix and year) and takes the next
 number with one atomic upsert in the caller's transaction, so two replicas never get the same folio; a folio
 taken in a transaction that rolls back was never printed on anything, and the rollback hands its number back. The prefix says the kind of acuse, so folios of different services never collide:
-REG (registro de medio), VAL (validación de medio), BAJ (baja de medio), ACT (activación).
+REG (registro de medio), VAL (validación de medio), BAJ (baja de medio), ACT (activación), ACL (aclaración u
+orientación presentada en Promociones Electrónicas).
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from buzon_comun.reloj import en_mexico
 
-PREFIJOS = {"registro_medio": "REG", "validacion_medio": "VAL", "baja_medio": "BAJ", "activacion": "ACT"}
+PREFIJOS = {"registro_medio": "REG", "validacion_medio": "VAL", "baja_medio": "BAJ", "activacion": "ACT",
+            "aclaracion": "ACL"}
 
 
 def tabla_folios(metadata) -> Table:

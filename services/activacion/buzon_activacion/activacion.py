@@ -8,6 +8,9 @@ A session asks for the Solicitud y manifestación (`solicitud`) and gets one tex
 `VIGENCIA` (the same on every ask, whatever attempts fail in between); `activar` verifies the signature over
 that stored cadena, never over a rebuilt one, and records the activation once per RFC with its evidence,
 announcing it through the outbox (BuzonActivado, AcuseSolicitado) in the same transaction.
+
+Once active, the Buzón's Promociones Electrónicas take Aclaraciones u Orientaciones (`presentar_aclaracion`): each
+is recorded with its own folio and asks acuses for its receipt in the same transaction.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from buzon_comun.eventos import AcuseSolicitado, BuzonActivado
 from buzon_comun.folios import siguiente_folio
 from buzon_comun.reloj import iso_mexico
 from buzon_activacion import solicitud as textos
+from buzon_activacion.models import aclaraciones as tabla_aclaraciones
 from buzon_activacion.models import activaciones, folios, salida, solicitudes
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,13 @@ MENSAJE_REQUISITOS = (
     "Falta validar {faltan}."
 )
 MENSAJE_NO_ACTIVO = "El Buzón IMSS de este RFC no está activo: aún no hay acuse de activación."
+# Promociones Electrónicas: the only subject the guide offers for now.
+ASUNTO_ACLARACION = "Activación Buzón IMSS"
+LIMITE_ACLARACION = 4000
+MENSAJE_BUZON_INACTIVO = ("Para presentar Aclaraciones u Orientaciones primero active su Buzón IMSS en "
+                          "«Activación Buzón IMSS».")
+MENSAJE_TEXTO_ACLARACION = (f"Escriba el planteamiento de su aclaración u orientación (de 1 a {LIMITE_ACLARACION} "
+                            "caracteres).")
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------
@@ -266,3 +277,45 @@ def folio_acuse(db: Session, titular: dict) -> str:
     if fila is None:
         raise NoEncontrado("no_encontrado", MENSAJE_NO_ACTIVO)
     return fila["folio"]
+
+
+# -- promociones electrónicas: aclaraciones u orientaciones ------------------------------------------------------
+
+def presentar_aclaracion(db: Session, titular: dict, texto: object, *, ahora: datetime) -> dict:
+    """Record what the person asks, with a folio, and ask acuses for its receipt in the same transaction."""
+    identidad = _identidad(titular)
+    rfc = identidad["rfc"]
+    planteamiento = texto.strip() if isinstance(texto, str) else ""
+    if not planteamiento or len(planteamiento) > LIMITE_ACLARACION:
+        raise ReglaIncumplida("texto_invalido", MENSAJE_TEXTO_ACLARACION)
+    presentada_en = iso_mexico(ahora)
+    try:
+        # Checked inside the transaction that records it: an activation is never undone, so no lock is needed.
+        if _activacion(db, rfc) is None:
+            raise Conflicto("buzon_inactivo", MENSAJE_BUZON_INACTIVO)
+        folio = siguiente_folio(db, folios, "aclaracion", ahora=ahora)
+        db.execute(tabla_aclaraciones.insert().values(
+            folio=folio, rfc=rfc, asunto=ASUNTO_ACLARACION, texto=planteamiento, presentada_en=ahora,
+            titular=json.dumps(identidad, ensure_ascii=False)))
+        encolar(db, salida, AcuseSolicitado(
+            folio=folio, tipo="aclaracion", rfc=rfc, emitido_en=presentada_en, titular=identidad,
+            datos={"asunto": ASUNTO_ACLARACION, "texto": planteamiento}), ahora=ahora)
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+    log.info("aclaración %s presentada por %s", folio, rfc)
+    return {"folio": folio, "presentada_en": presentada_en, "asunto": ASUNTO_ACLARACION}
+
+
+def aclaraciones(db: Session, titular: dict) -> dict:
+    """The RFC's aclaraciones, newest first."""
+    filas = db.execute(
+        select(tabla_aclaraciones.c.folio, tabla_aclaraciones.c.asunto, tabla_aclaraciones.c.texto,
+               tabla_aclaraciones.c.presentada_en)
+        .where(tabla_aclaraciones.c.rfc == rfc_de(titular))
+        .order_by(tabla_aclaraciones.c.presentada_en.desc(), tabla_aclaraciones.c.folio.desc())
+    ).mappings().all()
+    _fin_lectura(db)
+    return {"aclaraciones": [{"folio": f["folio"], "asunto": f["asunto"], "texto": f["texto"],
+                              "presentada_en": iso_mexico(f["presentada_en"])} for f in filas]}

@@ -1,4 +1,5 @@
-"""Tables of the activacion service (it owns them alone): issued solicitudes, activations, folios, outbox."""
+"""Tables of the activacion service (it owns them alone): issued solicitudes, activations, aclaraciones, folios,
+outbox."""
 from sqlalchemy import Column, MetaData, String, Table, Text, UniqueConstraint
 
 from buzon_comun.bandeja_salida import tabla_salida
@@ -43,6 +44,19 @@ activaciones = Table(
     Column("titular", Text, nullable=False),
     Column("activado_en", FechaUtc, nullable=False),
     UniqueConstraint("folio", name="uq_activaciones_folio"),
+)
+
+# Aclaraciones u Orientaciones presented from Promociones Electrónicas by an active Buzón: what the person wrote,
+# kept with the identity of the session, so the acuse and the list never depend on a later state.
+aclaraciones = Table(
+    "aclaraciones",
+    metadata,
+    Column("folio", String(20), primary_key=True),
+    Column("rfc", String(13), nullable=False, index=True),
+    Column("asunto", String(100), nullable=False),
+    Column("texto", Text, nullable=False),
+    Column("presentada_en", FechaUtc, nullable=False),
+    Column("titular", Text, nullable=False),
 )
 
 folios = tabla_folios(metadata)

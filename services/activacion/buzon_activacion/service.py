@@ -63,3 +63,13 @@ class Servicio(ConEventos, ServicioBase):
     @rpc
     def folio_acuse(self, titular: dict) -> str:
         return activacion.folio_acuse(self.db, titular)
+
+    @rpc
+    def presentar_aclaracion(self, titular: dict, texto: str) -> dict:
+        resultado = activacion.presentar_aclaracion(self.db, titular, texto, ahora=self.reloj.ahora())
+        self.publicar_eventos()
+        return resultado
+
+    @rpc
+    def aclaraciones(self, titular: dict) -> dict:
+        return activacion.aclaraciones(self.db, titular)

@@ -11,7 +11,7 @@ import segno
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from buzon_acuses.cadena import ACTIVACION, registro_patronal
+from buzon_acuses.cadena import ACLARACION, ACTIVACION, registro_patronal
 from buzon_acuses.fechas import fecha_acuse
 
 TITULOS = {
@@ -19,6 +19,7 @@ TITULOS = {
     "validacion_medio": "Acuse de validación de mecanismos de comunicación",
     "baja_medio": "Acuse de baja de mecanismo de comunicación",
     ACTIVACION: "Acuse de la solicitud y manifestación de conformidad para el uso del Buzón IMSS",
+    ACLARACION: "Acuse de recibo de Aclaraciones u Orientaciones",
 }
 VARIANTES = {"patron": "Patrones IMSS", "particular": "Particulares"}
 MECANISMOS = {"correo": "Correo electrónico", "telefono": "Teléfono celular"}
@@ -97,6 +98,8 @@ def contexto(solicitud: dict, *, cadena: str, sello: str, public_url: str) -> di
             "firma": datos.get("firma") or "",
             "numero_certificado": datos.get("numero_certificado") or "",
         })
+    elif tipo == ACLARACION:
+        base.update({"asunto": datos.get("asunto") or "", "texto": datos.get("texto") or ""})
     else:
         base.update({
             "accion": ACCIONES[tipo],

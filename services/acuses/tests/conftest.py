@@ -72,6 +72,15 @@ def activacion_particular():
     return activacion(FISICA, "particular", [])
 
 
+@pytest.fixture
+def aclaracion():
+    return {"folio": folio("ACL"), "tipo": "aclaracion", "rfc": FISICA["rfc"], "emitido_en": EMITIDO,
+            "titular": dict(FISICA),
+            "datos": {"asunto": "Activación Buzón IMSS",
+                      "texto": "No recibí el aviso de activación de mi Buzón IMSS.\nSolicito orientación para "
+                               "descargar el acuse de la solicitud y manifestación."}}
+
+
 @pytest.fixture(scope="session")
 def sello_dev(tmp_path_factory):
     return modulo_sello.desarrollo(tmp_path_factory.mktemp("sello"))

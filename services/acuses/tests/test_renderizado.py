@@ -1,4 +1,5 @@
-"""Each of the five acuses rendered to PDF and read back with pdftotext: every field is there, as written."""
+"""Each of the six acuses rendered to PDF and read back with pdftotext: every field is there, as written."""
+import hashlib
 import re
 import subprocess
 
@@ -121,3 +122,18 @@ def test_long_identifiers_stay_whole(registro, sello_dev, valor):
     registro["datos"]["valor"] = valor
     _html, texto, _cadena, _sellado = renderizar(registro, sello_dev)
     assert valor in texto
+
+
+def test_aclaracion(aclaracion, sello_dev):
+    html, texto, cadena, sellado = renderizar(aclaracion, sello_dev)
+    leido = comunes(aclaracion, html, texto, cadena, sellado)
+    datos = aclaracion["datos"]
+    assert "Acuse de recibo de Aclaraciones u Orientaciones" in leido
+    assert "Nombre: ANA MARÍA MARTÍNEZ VARGAS" in leido and "CURP: MAVA800101MDFRRN09" in leido
+    assert "Asunto: Activación Buzón IMSS" in leido
+    assert plano(datos["texto"]) in leido
+    # The cadena binds the texto by its digest, so the seal covers what the person wrote.
+    resumen = hashlib.sha256(datos["texto"].encode("utf-8")).hexdigest()
+    assert cadena == (f"||1.0|aclaracion|{aclaracion['folio']}|MAVA800101RS5|MAVA800101MDFRRN09|"
+                      f"2026-11-28T12:00:00-06:00|Activación Buzón IMSS|{resumen}||")
+    assert "Mecanismo de comunicación" not in leido and "e.firma" not in leido

@@ -1,0 +1,171 @@
+"""Promociones Electrónicas in the portal over real RabbitMQ and PostgreSQL: the menu of an active Buzón, an
+Aclaración u Orientación presented with its folio, and its acuse downloaded once acuses has it.
+
+acuses is a stand-in here (the real one's renderers take seconds to start): it hears activacion's request and
+serves a PDF only when the test says it is ready.
+"""
+import base64
+import json
+import re
+from datetime import datetime, timezone
+
+import pytest
+import requests
+from nameko.events import event_handler
+from nameko.testing.utils import find_free_port
+
+from buzon_activacion.models import activaciones
+from buzon_activacion.service import Servicio as Activacion
+from buzon_auth.service import Servicio as Auth
+from buzon_comun.config import Config
+from buzon_comun.db import crear_engine
+from buzon_comun.errores import NoEncontrado
+from buzon_comun.servicio import rpc
+from buzon_dev.pruebas import b64, esperar, firmar
+from buzon_gateway.paginas import POLITICA_CONTENIDO
+from buzon_gateway.service import Gateway
+
+PDF = b"%PDF-1.7 acuse de prueba"
+
+
+class AcusesFalso:
+    name = "acuses"
+    solicitudes = {}
+    listos = set()
+
+    @event_handler("activacion", "acuse_solicitado")
+    def acuse_solicitado(self, mensaje):
+        AcusesFalso.solicitudes[mensaje["datos"]["folio"]] = mensaje["datos"]
+
+    @rpc
+    def pdf(self, folio, rfc):
+        solicitud = AcusesFalso.solicitudes.get(folio)
+        if folio not in AcusesFalso.listos or solicitud is None or solicitud["rfc"] != rfc:
+            raise NoEncontrado("no_encontrado", "El acuse aún no está disponible.")
+        return base64.b64encode(PDF).decode("ascii")
+
+
+class ContactosFalso:
+    """Only what activacion.estado asks of contactos."""
+    name = "contactos"
+
+    @rpc
+    def padron(self, rfc):
+        return {"registros_patronales": []}
+
+    @rpc
+    def requisitos(self, rfc):
+        return {"correo_validado": True, "telefono_validado": True}
+
+
+@pytest.fixture
+def url(entorno_auth, container_factory, config_nameko, monkeypatch, motor_de):
+    motor_de("activacion")
+    AcusesFalso.solicitudes.clear()
+    AcusesFalso.listos.clear()
+    puerto = find_free_port()
+    monkeypatch.setenv("BUZON_PUBLIC_URL", f"http://127.0.0.1:{puerto}")
+    config = {**config_nameko, "WEB_SERVER_ADDRESS": f"127.0.0.1:{puerto}"}
+    for clase in (Auth, ContactosFalso, Activacion, AcusesFalso, Gateway):
+        container_factory(clase, config).start()
+    return f"http://127.0.0.1:{puerto}"
+
+
+@pytest.fixture
+def activar(url_bd):
+    """The activation's flow has its own tests; here an active Buzón is only its row in activacion's schema."""
+    engine = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": url_bd}), "activacion")
+
+    def hacer(rfc):
+        momento = datetime(2026, 11, 28, 17, 0, tzinfo=timezone.utc)
+        with engine.begin() as conexion:
+            conexion.execute(activaciones.insert().values(
+                rfc=rfc, folio="ACT-2026-00000001", tipo="particular", registros_patronales="[]", medios="[]",
+                texto="t", cadena_original="||c||", firma="f", certificado="c", ocsp="", numero_certificado="1",
+                verificado_en=momento, titular=json.dumps({"rfc": rfc}), activado_en=momento))
+
+    yield hacer
+    engine.dispose()
+
+
+def ingresar(url, emitido) -> requests.Session:
+    navegador = requests.Session()
+    pagina = navegador.get(f"{url}/ingresar")
+    csrf = re.search(r'<meta name="csrf" content="([^"]+)">', pagina.text).group(1)
+    reto = requests.post(f"{url}/api/v1/sesiones/retos").json()["reto"]
+    respuesta = navegador.post(f"{url}/ingresar", headers={"X-CSRF-Token": csrf}, json={
+        "certificado": b64(emitido.cer_der), "reto": reto, "firma": firmar(emitido, reto)})
+    assert respuesta.status_code == 200, respuesta.text
+    return navegador
+
+
+def pagina(respuesta) -> str:
+    assert respuesta.headers["Content-Security-Policy"] == POLITICA_CONTENIDO
+    assert respuesta.headers["Content-Type"].startswith("text/html")
+    assert not re.search(r"\sstyle=|\son[a-z]+=|<script", respuesta.text, flags=re.I)
+    return respuesta.text
+
+
+def campo_csrf(texto: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', texto).group(1)
+
+
+def test_an_inactive_buzon_is_told_to_activate_first(url, efirma_dev_fisica):
+    navegador = ingresar(url, efirma_dev_fisica)
+    assert 'href="/promociones"' not in pagina(navegador.get(f"{url}/buzon"))
+    texto = pagina(navegador.get(f"{url}/promociones"))
+    assert "primero activa tu Buzón IMSS" in texto and 'name="planteamiento"' not in texto
+    csrf = campo_csrf(texto)
+    rechazo = navegador.post(f"{url}/promociones/aclaraciones", data={"csrf": csrf, "planteamiento": "Hola"})
+    assert rechazo.status_code == 409 and 'role="alert"' in pagina(rechazo)
+    assert AcusesFalso.solicitudes == {}
+
+
+def test_present_an_aclaracion_and_download_its_acuse(url, efirma_dev_fisica, activar):
+    navegador = ingresar(url, efirma_dev_fisica)
+    activar("MAVA800101RS5")
+    buzon = pagina(navegador.get(f"{url}/buzon"))
+    assert '<a class="boton" href="/promociones">Promociones Electrónicas</a>' in buzon
+
+    formulario = pagina(navegador.get(f"{url}/promociones"))
+    assert "Aclaraciones u Orientaciones" in formulario and "Activación Buzón IMSS" in formulario
+    assert '<label for="planteamiento">Planteamiento</label>' in formulario
+    assert re.search(r'<textarea id="planteamiento" name="planteamiento"[^>]*maxlength="4000"', formulario)
+    csrf = campo_csrf(formulario)
+
+    sin_token = navegador.post(f"{url}/promociones/aclaraciones", data={"planteamiento": "Hola"})
+    assert sin_token.status_code == 403
+    vacio = navegador.post(f"{url}/promociones/aclaraciones", data={"csrf": csrf, "planteamiento": "   "})
+    assert vacio.status_code == 422 and 'role="alert"' in pagina(vacio)
+
+    escrito = "No recibí el aviso de mi activación <b>urgente</b>."
+    presentada = navegador.post(f"{url}/promociones/aclaraciones", data={"csrf": csrf, "planteamiento": escrito})
+    texto = pagina(presentada)
+    assert presentada.status_code == 201, texto
+    recuadro = re.search(r'<section class="recuadro-verde" role="status">.*?</section>', texto, flags=re.S).group(0)
+    folio = re.search(r"<dt>Folio</dt><dd>(ACL-\d{4}-\d{8})</dd>", recuadro).group(1)
+    assert re.search(r"<dt>Fecha</dt><dd>\d{2}/\d{2}/\d{4}</dd>", recuadro)
+    assert re.search(r"<dt>Hora</dt><dd>\d{2}:\d{2}:\d{2}</dd>", recuadro)
+    enlace = f"/promociones/aclaraciones/{folio}/acuse"
+    assert f'href="{enlace}">Descargar acuse</a>' in recuadro
+    # What the person wrote is shown escaped in the list, never as markup.
+    assert "&lt;b&gt;urgente&lt;/b&gt;" in texto and "<b>urgente</b>" not in texto
+
+    solicitud = esperar(lambda: AcusesFalso.solicitudes.get(folio))
+    assert (solicitud["tipo"], solicitud["rfc"], solicitud["datos"]) == (
+        "aclaracion", "MAVA800101RS5", {"asunto": "Activación Buzón IMSS", "texto": escrito})
+
+    en_preparacion = navegador.get(f"{url}{enlace}")
+    assert en_preparacion.status_code == 404 and "aún no está disponible" in pagina(en_preparacion)
+    AcusesFalso.listos.add(folio)
+    descarga = navegador.get(f"{url}{enlace}")
+    assert descarga.status_code == 200 and descarga.content == PDF
+    assert descarga.headers["Content-Type"] == "application/pdf"
+    assert f'filename="acuse-aclaracion-{folio}.pdf"' in descarga.headers["Content-Disposition"]
+
+    ajeno = navegador.get(f"{url}/promociones/aclaraciones/ACL-2026-99999999/acuse")
+    assert ajeno.status_code == 404
+    assert requests.get(f"{url}{enlace}", allow_redirects=False).status_code == 303  # no session, no acuse
+
+    lista = pagina(navegador.get(f"{url}/promociones"))
+    assert lista.count(f'href="{enlace}"') == 1 and "recuadro-verde" not in lista
