@@ -27,3 +27,20 @@ def esperar(condicion, plazo: float = 30, paso: float = 0.2):
             return resultado
         time.sleep(paso)
     raise AssertionError(f"no ocurrió en {plazo} s")
+
+
+def oyente(nombre: str, *eventos: tuple[str, str]):
+    """A nameko service class that keeps every event it hears, for tests: `(clase, recibidos)`.
+
+    `eventos` are (origin service, event type) pairs; `recibidos` is the list the messages are appended to, in
+    the order they arrive. Give each test's listener its own `nombre` (it names the queues)."""
+    from nameko.events import event_handler
+
+    recibidos: list = []
+    atributos = {"name": nombre}
+    for origen, tipo in eventos:
+        def guardar(self, contenido):
+            recibidos.append(contenido)
+
+        atributos[f"al_{origen}_{tipo}"] = event_handler(origen, tipo)(guardar)
+    return type(f"Oyente_{nombre}", (), atributos), recibidos

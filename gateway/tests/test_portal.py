@@ -10,13 +10,12 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from nameko.events import event_handler
 from nameko.testing.utils import find_free_port
 
 from buzon_activacion.service import Servicio as Activacion
 from buzon_auth.service import Servicio as Auth
 from buzon_contactos.service import Servicio as Contactos
-from buzon_dev.pruebas import b64, esperar, firmar
+from buzon_dev.pruebas import b64, esperar, firmar, oyente
 from buzon_gateway.paginas import POLITICA_CONTENIDO
 from buzon_gateway.service import Gateway
 from buzon_gateway.sesion_web import csrf_de_sesion
@@ -32,23 +31,14 @@ PROTEGIDAS = ("/buzon", "/medios-contacto", "/medios-contacto/nuevo", "/activaci
               "/medios-contacto/x/validar", "/medios-contacto/x/eliminar", "/medios-contacto/x/acuse/registro")
 
 
-class Oyente:
-    """Catches what contactos asks notificaciones to send: the SMS code and the email link."""
-    name = "oyente_portal"
-    mensajes = []
-
-    @event_handler("contactos", "sms_solicitado")
-    def sms(self, contenido):
-        Oyente.mensajes.append(contenido["datos"])
-
-    @event_handler("contactos", "correo_solicitado")
-    def correo(self, contenido):
-        Oyente.mensajes.append(contenido["datos"])
+# Catches what contactos asks notificaciones to send: the SMS code and the email link.
+Oyente, MENSAJES = oyente("oyente_portal", ("contactos", "sms_solicitado"), ("contactos", "correo_solicitado"))
 
 
 def mensaje_de(medio_id: str, plantilla: str) -> dict:
-    return esperar(lambda: next((m for m in Oyente.mensajes
-                                 if m["referencia"] == medio_id and m["plantilla"] == plantilla), None))
+    return esperar(lambda: next((m["datos"] for m in MENSAJES
+                                 if m["datos"]["referencia"] == medio_id and m["datos"]["plantilla"] == plantilla),
+                                None))
 
 
 @pytest.fixture
@@ -60,7 +50,7 @@ def arrancar(entorno_auth, container_factory, config_nameko, monkeypatch, tmp_pa
     padron = tmp_path / "padron.csv"
     padron.write_text(PADRON, encoding="utf-8")
     monkeypatch.setenv("BUZON_PADRON_CSV", str(padron))
-    Oyente.mensajes.clear()
+    MENSAJES.clear()
 
     def iniciar(public_url: str | None = None) -> str:
         puerto = find_free_port()

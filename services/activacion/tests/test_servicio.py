@@ -1,8 +1,6 @@
 """The activacion service on real RabbitMQ and PostgreSQL, with the real auth (dev PKI and OCSP responder) and a
 small contactos: a real e.firma signs the cadena, and the events reach a listener."""
-import eventlet
 import pytest
-from nameko.events import event_handler
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_hook
 
@@ -11,7 +9,7 @@ from buzon_auth.service import Servicio as ServicioAuth
 from buzon_comun.errores import Conflicto, NoEncontrado, Prohibido, ReglaIncumplida
 from buzon_comun.eventos import leer
 from buzon_comun.servicio import rpc
-from buzon_dev.pruebas import b64, firmar
+from buzon_dev.pruebas import b64, esperar, firmar, oyente
 
 FISICA = {"rfc": "MAVA800101RS5", "nombre": "ANA MARIA MARTINEZ VARGAS", "curp": "MAVA800101MDFRRN09",
           "rfc_representante": None, "tipo_persona": "fisica"}
@@ -42,42 +40,22 @@ class ContactosFalso:
         return {"medios": MEDIOS}
 
 
-class Oyente:
-    name = "oyente_activacion"
-    recibidos: list = []
-
-    @event_handler("activacion", "buzon_activado")
-    def activado(self, contenido):
-        Oyente.recibidos.append(contenido)
-
-    @event_handler("activacion", "acuse_solicitado")
-    def acuse(self, contenido):
-        Oyente.recibidos.append(contenido)
-
-
 @pytest.fixture
 def activacion(engine, entorno_auth, container_factory, config_nameko):
     """activacion with the real auth, the small contactos and a listener, each in its container."""
-    Oyente.recibidos.clear()
-    for clase in (ServicioAuth, ContactosFalso, Oyente):
+    clase_oyente, recibidos = oyente("oyente_activacion", ("activacion", "buzon_activado"),
+                                     ("activacion", "acuse_solicitado"))
+    for clase in (ServicioAuth, ContactosFalso, clase_oyente):
         container_factory(clase, config_nameko).start()
     contenedor = container_factory(Servicio, config_nameko)
     contenedor.start()
+    contenedor.recibidos = recibidos
     return contenedor
 
 
 def llamar(contenedor, metodo, *args):
     with entrypoint_hook(contenedor, metodo) as hook:
         return hook(*args)
-
-
-def esperar(condicion, segundos=10):
-    with eventlet.Timeout(segundos):
-        while True:
-            resultado = condicion()
-            if resultado:
-                return resultado
-            eventlet.sleep(0.05)
 
 
 def test_a_particular_activates_with_a_real_efirma_and_the_events_go_out(activacion, efirma_dev_fisica):
@@ -103,7 +81,8 @@ def test_a_particular_activates_with_a_real_efirma_and_the_events_go_out(activac
     assert llamar(activacion, "folio_acuse", FISICA) == respuesta["folio"]
     assert llamar(activacion, "estado", FISICA)["folio"] == respuesta["folio"]
 
-    eventos = esperar(lambda: len(Oyente.recibidos) >= 2 and {m["tipo"]: leer(m)[1] for m in Oyente.recibidos})
+    recibidos = activacion.recibidos
+    eventos = esperar(lambda: len(recibidos) >= 2 and {m["tipo"]: leer(m)[1] for m in recibidos})
     activado, acuse = eventos["buzon_activado"], eventos["acuse_solicitado"]
     assert (activado.rfc, activado.folio, activado.tipo, activado.activado_en, activado.registros_patronales) == (
         "MAVA800101RS5", respuesta["folio"], "particular", respuesta["activado_en"], [])

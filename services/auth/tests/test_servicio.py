@@ -1,14 +1,13 @@
 """The auth service on real RabbitMQ and PostgreSQL: login, session, logout, and errors as they cross the bus."""
 import eventlet
 import pytest
-from nameko.events import event_handler
 from nameko.testing.services import entrypoint_hook
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from buzon_auth.service import Servicio
 from buzon_comun.errores import NoAutenticado, Prohibido, ReglaIncumplida
 from buzon_comun.eventos import SesionCerrada, SesionIniciada, leer
-from buzon_dev.pruebas import b64, firmar
+from buzon_dev.pruebas import b64, firmar, oyente
 
 
 @pytest.fixture
@@ -83,29 +82,16 @@ def test_health(auth):
     assert llamar(auth, "salud") == {"estado": "ok", "servicio": "auth"}
 
 
-class Oyente:
-    name = "oyente_pruebas"
-    recibidos: list = []
-
-    @event_handler("auth", "sesion_iniciada")
-    def al_iniciar(self, contenido):
-        Oyente.recibidos.append(contenido)
-
-    @event_handler("auth", "sesion_cerrada")
-    def al_cerrar(self, contenido):
-        Oyente.recibidos.append(contenido)
-
-
 def test_login_and_logout_are_announced_on_the_bus(auth, container_factory, config_nameko, efirma_dev_moral):
-    Oyente.recibidos.clear()
+    Oyente, recibidos = oyente("oyente_auth", ("auth", "sesion_iniciada"), ("auth", "sesion_cerrada"))
     container_factory(Oyente, config_nameko).start()
     reto = llamar(auth, "crear_reto", "127.0.0.1")["reto"]
     sesion = llamar(auth, "iniciar_sesion", b64(efirma_dev_moral.cer_der), reto, firmar(efirma_dev_moral, reto))
     llamar(auth, "cerrar_sesion", sesion["token"])
     with eventlet.Timeout(10):
-        while len(Oyente.recibidos) < 2:
+        while len(recibidos) < 2:
             eventlet.sleep(0.05)
-    iniciada, cerrada = sorted(Oyente.recibidos, key=lambda m: m["tipo"], reverse=True)
+    iniciada, cerrada = sorted(recibidos, key=lambda m: m["tipo"], reverse=True)
     assert (iniciada["tipo"], iniciada["version"]) == ("sesion_iniciada", 1)
     assert leer(iniciada)[1] == SesionIniciada(rfc="EDE0101013A2", tipo_persona="moral",
                                                numero_certificado=efirma_dev_moral.numero_certificado,

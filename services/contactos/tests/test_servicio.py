@@ -1,9 +1,7 @@
 """The contactos service on real RabbitMQ and PostgreSQL: RPCs, events out through the outbox, events in."""
 from datetime import datetime, timedelta, timezone
 
-import eventlet
 import pytest
-from nameko.events import event_handler
 from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import entrypoint_hook
@@ -12,35 +10,12 @@ from buzon_comun.errores import NoEncontrado, ReglaIncumplida, SolicitudInvalida
 from buzon_comun.eventos import MensajeEnviado, leer, mensaje
 from buzon_comun.reloj import iso_mexico
 from buzon_contactos.service import Servicio
+from buzon_dev import pruebas
+from buzon_dev.pruebas import esperar
 
 TITULAR = {"rfc": "EDE0101013A2", "nombre": "EMPRESA DE DEMOSTRACION SA DE CV", "curp": None,
            "rfc_representante": "MAVA800101RS5", "tipo_persona": "moral"}
 RP1, RP2, RP3 = "A1234567890", "B1234567890", "C1234567890"
-
-
-class Oyente:
-    name = "oyente_contactos"
-    recibidos: list = []
-
-    @event_handler("contactos", "acuse_solicitado")
-    def acuse(self, contenido):
-        Oyente.recibidos.append(contenido)
-
-    @event_handler("contactos", "correo_solicitado")
-    def correo(self, contenido):
-        Oyente.recibidos.append(contenido)
-
-    @event_handler("contactos", "sms_solicitado")
-    def sms(self, contenido):
-        Oyente.recibidos.append(contenido)
-
-    @event_handler("contactos", "medio_validado")
-    def validado(self, contenido):
-        Oyente.recibidos.append(contenido)
-
-    @event_handler("contactos", "medio_dado_de_baja")
-    def baja(self, contenido):
-        Oyente.recibidos.append(contenido)
 
 
 @pytest.fixture
@@ -55,23 +30,16 @@ def contactos(db, entorno_bd, archivo_padron, container_factory, config_nameko, 
 
 @pytest.fixture
 def oyente(container_factory, config_nameko):
-    Oyente.recibidos.clear()
-    container_factory(Oyente, config_nameko).start()
-    return Oyente.recibidos
+    clase, recibidos = pruebas.oyente(
+        "oyente_contactos", *(("contactos", tipo) for tipo in (
+            "acuse_solicitado", "correo_solicitado", "sms_solicitado", "medio_validado", "medio_dado_de_baja")))
+    container_factory(clase, config_nameko).start()
+    return recibidos
 
 
 def llamar(contenedor, metodo, *args):
     with entrypoint_hook(contenedor, metodo) as hook:
         return hook(*args)
-
-
-def esperar(condicion, segundos=10):
-    with eventlet.Timeout(segundos):
-        while True:
-            resultado = condicion()
-            if resultado:
-                return resultado
-            eventlet.sleep(0.05)
 
 
 def recibidos(oyente, tipo, referencia=None):

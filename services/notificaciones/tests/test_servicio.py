@@ -9,7 +9,6 @@ import uuid
 import eventlet
 import pytest
 from kombu import Connection
-from nameko.events import event_handler
 from nameko.standalone.events import event_dispatcher
 from nameko.testing.services import entrypoint_hook
 
@@ -17,6 +16,7 @@ from buzon_comun.errores import NoEncontrado
 from buzon_comun.reloj import Reloj
 from buzon_dev.correo import SumideroCorreo
 from buzon_dev.sms import SumideroSms
+from buzon_dev.pruebas import oyente
 from buzon_notificaciones.extensiones import COLAS_FALLIDAS
 from buzon_notificaciones.service import Servicio, TrabajadorCorreo, TrabajadorSms
 
@@ -169,22 +169,13 @@ def test_an_sms_that_always_fails_gives_up_after_the_last_retry(proveedor_sms, i
     assert leer_fallida(config_nameko, "sms") == solicitud
 
 
-class Oyente:
-    name = "oyente_notificaciones"
-    recibidos = []
-
-    @event_handler("notificaciones", "mensaje_enviado")
-    def mensaje_enviado(self, evento):
-        Oyente.recibidos.append(evento)
-
-
 def test_a_sent_message_is_announced(proveedor_sms, iniciar, publicar, solicitud_sms):
-    Oyente.recibidos = []
+    Oyente, recibidos = oyente("oyente_notificaciones", ("notificaciones", "mensaje_enviado"))
     iniciar(Oyente)
     iniciar(TrabajadorSms)
     solicitud = solicitud_sms(para="+525511110005", ahora=Reloj().ahora())
     publicar(solicitud)
-    [evento] = esperar(lambda: Oyente.recibidos)
+    [evento] = esperar(lambda: recibidos)
     assert evento["tipo"] == "mensaje_enviado" and evento["version"] == 1
     assert evento["datos"]["id_mensaje"] == solicitud["datos"]["id_mensaje"]
     assert evento["datos"]["referencia"] == solicitud["datos"]["referencia"]
