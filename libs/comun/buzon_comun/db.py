@@ -10,7 +10,8 @@ from datetime import timezone
 from weakref import WeakKeyDictionary
 
 from nameko.extensions import DependencyProvider
-from sqlalchemy import DateTime, TypeDecorator, create_engine, event
+from sqlalchemy import DateTime, Table, TypeDecorator, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +28,12 @@ def normalizar_url(url: str) -> str:
     if u.drivername in ("postgresql", "postgres"):
         u = u.set(drivername="postgresql+psycopg2")
     return u.render_as_string(hide_password=False)
+
+
+def insercion(db: Session, tabla: Table):
+    """An INSERT with ON CONFLICT (upserts, insert-once) in the dialect of the session's database."""
+    dialecto = postgresql if db.bind.dialect.name == "postgresql" else sqlite
+    return dialecto.insert(tabla)
 
 
 def url_de_servicio(config: Config, servicio: str) -> str:

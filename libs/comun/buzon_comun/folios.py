@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Column, Integer, String, Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from buzon_comun.db import insercion
 from buzon_comun.reloj import en_mexico
 
 PREFIJOS = {"registro_medio": "REG", "validacion_medio": "VAL", "baja_medio": "BAJ", "activacion": "ACT",
@@ -34,8 +34,7 @@ def siguiente_folio(db: Session, tabla: Table, tipo_acuse: str, *, ahora: dateti
     """The next folio, e.g. REG-2026-00000042, inside the caller's transaction."""
     prefijo = PREFIJOS[tipo_acuse]
     anio = en_mexico(ahora).year
-    dialecto = postgresql if db.bind.dialect.name == "postgresql" else sqlite
-    sentencia = dialecto.insert(tabla).values(prefijo=prefijo, anio=anio, ultimo=1)
+    sentencia = insercion(db, tabla).values(prefijo=prefijo, anio=anio, ultimo=1)
     sentencia = sentencia.on_conflict_do_update(
         index_elements=[tabla.c.prefijo, tabla.c.anio], set_={"ultimo": tabla.c.ultimo + 1}
     ).returning(tabla.c.ultimo)

@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Column, Integer, String, Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from buzon_comun.db import insercion
 from buzon_comun.errores import DemasiadasSolicitudes
 
 
@@ -27,8 +27,7 @@ def tabla_limites(metadata) -> Table:
 def contar(db: Session, tabla: Table, clave: str, *, ahora: datetime, ventana_s: int, limite: int) -> int:
     """Count one request for `clave`; raise DemasiadasSolicitudes past `limite` in the current window."""
     ventana = int(ahora.timestamp()) // ventana_s
-    dialecto = postgresql if db.bind.dialect.name == "postgresql" else sqlite
-    sentencia = dialecto.insert(tabla).values(clave=clave[:200], ventana=ventana, cuenta=1)
+    sentencia = insercion(db, tabla).values(clave=clave[:200], ventana=ventana, cuenta=1)
     sentencia = sentencia.on_conflict_do_update(
         index_elements=[tabla.c.clave, tabla.c.ventana],
         set_={"cuenta": tabla.c.cuenta + 1},

@@ -22,10 +22,10 @@ from datetime import datetime, timedelta
 
 from jinja2 import Template
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from buzon_comun.db import insercion
 from buzon_comun.bandeja_salida import encolar
 from buzon_comun.errores import Conflicto, NoEncontrado, Prohibido, ReglaIncumplida, SolicitudInvalida
 from buzon_comun.eventos import AcuseSolicitado, BuzonActivado
@@ -172,8 +172,7 @@ def solicitud(db: Session, titular: dict, sesion_id: object, *, ahora: datetime,
                    emitida_en=ahora, expira_en=ahora + VIGENCIA)
     try:
         # Replace only a lapsed one: when two asks of one session race, the first text issued stays the text.
-        dialecto = postgresql if db.bind.dialect.name == "postgresql" else sqlite
-        sentencia = dialecto.insert(solicitudes).values(**valores)
+        sentencia = insercion(db, solicitudes).values(**valores)
         sentencia = sentencia.on_conflict_do_update(
             index_elements=[solicitudes.c.sesion_id],
             set_={k: sentencia.excluded[k] for k in valores if k != "sesion_id"},

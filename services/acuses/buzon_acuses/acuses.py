@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from buzon_acuses import documento
@@ -20,6 +19,7 @@ from buzon_acuses.cadena import cadena_original
 from buzon_acuses.models import acuses, solicitudes
 from buzon_acuses.sello import Sello
 from buzon_acuses.solicitudes import MENSAJE_NO_DISPONIBLE
+from buzon_comun.db import insercion
 from buzon_comun.errores import NoEncontrado
 
 log = logging.getLogger(__name__)
@@ -53,8 +53,7 @@ def emitir(db: Session, folio: str, *, sello: Sello, public_url: str, renderizar
     sellado = sello.sellar(cadena)
     html = documento.html(solicitud, cadena=cadena, sello=sellado, public_url=public_url)
     pdf = renderizar(html)
-    dialecto = postgresql if db.bind.dialect.name == "postgresql" else sqlite
-    sentencia = dialecto.insert(acuses).values(
+    sentencia = insercion(db, acuses).values(
         folio=solicitud["folio"], tipo=solicitud["tipo"], rfc=solicitud["rfc"], emitido_en=solicitud["emitido_en"],
         cadena_original=cadena, sello=sellado, pdf=pdf, renderizado_en=ahora,
     ).on_conflict_do_nothing(index_elements=[acuses.c.folio])

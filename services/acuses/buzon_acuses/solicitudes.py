@@ -5,10 +5,10 @@ import json
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from buzon_acuses.models import solicitudes
+from buzon_comun.db import insercion
 from buzon_comun.errores import NoEncontrado
 from buzon_comun.eventos import AcuseSolicitado
 
@@ -17,8 +17,7 @@ MENSAJE_NO_DISPONIBLE = "El acuse no existe o todavía no está disponible."
 
 def guardar(db: Session, solicitud: AcuseSolicitado, *, ahora: datetime) -> bool:
     """Keep the request; False if that folio was already here (a redelivery)."""
-    dialecto = postgresql if db.bind.dialect.name == "postgresql" else sqlite
-    sentencia = dialecto.insert(solicitudes).values(
+    sentencia = insercion(db, solicitudes).values(
         folio=solicitud.folio, tipo=solicitud.tipo, rfc=solicitud.rfc, emitido_en=solicitud.emitido_en,
         solicitud=json.dumps(solicitud.carga(), ensure_ascii=False), recibida_en=ahora,
     ).on_conflict_do_nothing(index_elements=[solicitudes.c.folio])

@@ -13,9 +13,9 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from buzon_comun.db import insercion
 from buzon_comun.tipos import RegistroPatronal, Rfc, ValorInvalido
 from buzon_contactos.models import padron
 
@@ -74,8 +74,7 @@ def _fila(fila: dict) -> dict:
 
 
 def _guardar(db: Session, filas: list[dict], ahora: datetime) -> int:
-    dialecto = postgresql if db.bind.dialect.name == "postgresql" else sqlite
-    sentencia = dialecto.insert(padron).values([{**f, "actualizado_en": ahora} for f in filas])
+    sentencia = insercion(db, padron).values([{**f, "actualizado_en": ahora} for f in filas])
     sentencia = sentencia.on_conflict_do_update(
         index_elements=[padron.c.registro_patronal],
         set_={"rfc": sentencia.excluded.rfc, "razon_social": sentencia.excluded.razon_social,
