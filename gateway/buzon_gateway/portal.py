@@ -56,8 +56,7 @@ class Visita:
 
     @property
     def titular(self) -> dict:
-        campos = ("rfc", "nombre", "curp", "rfc_representante", "tipo_persona")
-        return {campo: self.sesion.get(campo) for campo in campos}
+        return sesion_web.titular_de(self.sesion)
 
     @property
     def csrf(self) -> str:

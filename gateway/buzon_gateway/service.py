@@ -7,7 +7,6 @@ trust the RFC the gateway resolved from the session, never one the client sends.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 
 import eventlet
@@ -20,6 +19,7 @@ from werkzeug.wrappers import Response
 from buzon_comun.errores import ErrorBuzon, NoAutenticado, NoEncontrado
 from buzon_comun.metricas import Metricas
 from buzon_comun.servicio import ProveedorConfig
+from buzon_gateway import sesion_web
 from buzon_gateway.errores import ESTADO_HTTP, respuesta_de_excepcion
 from buzon_gateway.openapi import documento_openapi
 from buzon_gateway.paginas import respuesta_html
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 SERVICIOS = ("auth", "contactos", "notificaciones", "notificaciones_correo", "notificaciones_sms", "activacion",
              "acuses")
 TIPOS_ACUSE_MEDIO = ("registro", "validacion", "baja")
-CAMPOS_TITULAR = ("rfc", "nombre", "curp", "rfc_representante", "tipo_persona")
 PAGINAS_VALIDACION = {
     "token_invalido": (404, "Enlace no válido",
                        "El enlace de validación no es válido o ya fue utilizado. Si aún no valida su correo "
@@ -109,8 +108,7 @@ class Gateway(Portal):
 
     def _titular(self, request) -> dict:
         """The session's identity, resolved by auth: the only RFC other services ever act for."""
-        sesion = self.auth.sesion(self._token(request))
-        return {campo: sesion[campo] for campo in CAMPOS_TITULAR}
+        return sesion_web.titular_de(self.auth.sesion(self._token(request)))
 
     # --- Contact means ---
 
@@ -188,7 +186,7 @@ class Gateway(Portal):
     def _sesion_id(self, request) -> str:
         """An opaque id of the login session for the services that scope things to it (the Solicitud's cadena):
         derived from the token, never the token itself."""
-        return hashlib.sha256(f"sesion:{self._token(request)}".encode()).hexdigest()
+        return sesion_web.sesion_id(self._token(request))
 
     @http("GET", "/api/v1/activacion")
     @contrato

@@ -24,9 +24,17 @@ def csrf_de_sesion(token: str) -> str:
     return hashlib.sha256(f"csrf:{token}".encode()).hexdigest()
 
 
+# What other services may know of the person: the identity auth resolved from the session, never the client's.
+CAMPOS_TITULAR = ("rfc", "nombre", "curp", "rfc_representante", "tipo_persona")
+
+
+def titular_de(sesion: dict) -> dict:
+    return {campo: sesion[campo] for campo in CAMPOS_TITULAR}
+
+
 def sesion_id(token: str) -> str:
-    """What the services that scope things to a login get (the Solicitud's cadena): the same derivation as
-    Gateway._sesion_id, so the API and the pages share one Solicitud per session."""
+    """What the services that scope things to a login get (the Solicitud's cadena): derived from the token,
+    never the token itself; the API and the pages use this one derivation, so they share one Solicitud."""
     return hashlib.sha256(f"sesion:{token}".encode()).hexdigest()
 
 
