@@ -18,7 +18,7 @@ def firmar(emitido, texto: str) -> str:
     return b64(llave.sign(texto.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256()))
 
 
-def esperar(condicion, plazo: float = 30, paso: float = 0.2):
+def esperar(condicion, plazo: float = 30, paso: float = 0.2, mensaje: str | None = None):
     """Poll until `condicion()` gives something truthy: work that goes over the bus finishes a moment later."""
     limite = time.monotonic() + plazo
     while time.monotonic() < limite:
@@ -26,7 +26,15 @@ def esperar(condicion, plazo: float = 30, paso: float = 0.2):
         if resultado:
             return resultado
         time.sleep(paso)
-    raise AssertionError(f"no ocurrió en {plazo} s")
+    raise AssertionError(mensaje or f"no ocurrió en {plazo} s")
+
+
+def llamar(contenedor, metodo: str, *args):
+    """Call one entrypoint of a nameko test container, as a worker would run it."""
+    from nameko.testing.services import entrypoint_hook
+
+    with entrypoint_hook(contenedor, metodo) as hook:
+        return hook(*args)
 
 
 def oyente(nombre: str, *eventos: tuple[str, str]):

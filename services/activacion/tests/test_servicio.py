@@ -2,14 +2,13 @@
 small contactos: a real e.firma signs the cadena, and the events reach a listener."""
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
-from nameko.testing.services import entrypoint_hook
 
 from buzon_activacion.service import Servicio
 from buzon_auth.service import Servicio as ServicioAuth
 from buzon_comun.errores import Conflicto, NoEncontrado, Prohibido, ReglaIncumplida
 from buzon_comun.eventos import leer
 from buzon_comun.servicio import rpc
-from buzon_dev.pruebas import b64, esperar, firmar, oyente
+from buzon_dev.pruebas import b64, esperar, firmar, llamar, oyente
 
 FISICA = {"rfc": "MAVA800101RS5", "nombre": "ANA MARIA MARTINEZ VARGAS", "curp": "MAVA800101MDFRRN09",
           "rfc_representante": None, "tipo_persona": "fisica"}
@@ -51,11 +50,6 @@ def activacion(engine, entorno_auth, container_factory, config_nameko):
     contenedor.start()
     contenedor.recibidos = recibidos
     return contenedor
-
-
-def llamar(contenedor, metodo, *args):
-    with entrypoint_hook(contenedor, metodo) as hook:
-        return hook(*args)
 
 
 def test_a_particular_activates_with_a_real_efirma_and_the_events_go_out(activacion, efirma_dev_fisica):

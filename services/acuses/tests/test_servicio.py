@@ -8,13 +8,13 @@ import eventlet
 import pytest
 from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ServiceRpcProxy
-from nameko.testing.services import entrypoint_hook
 from sqlalchemy import select, update
 
 from buzon_acuses import acuses
 from buzon_acuses.models import acuses as tabla_acuses, solicitudes as tabla_solicitudes
 from buzon_acuses.pdf import pdf_de_html
 from buzon_acuses.service import Servicio
+from buzon_dev.pruebas import llamar
 from buzon_comun.errores import NoEncontrado
 from buzon_comun.eventos import AcuseSolicitado, mensaje
 from buzon_acuses import solicitudes
@@ -44,11 +44,6 @@ def despachar(config_nameko):
         return contenido
 
     return despachar
-
-
-def llamar(contenedor, metodo, *args):
-    with entrypoint_hook(contenedor, metodo) as hook:
-        return hook(*args)
 
 
 def esperar_pdf(contenedor, folio, rfc, segundos=30) -> bytes:

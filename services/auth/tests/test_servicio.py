@@ -1,13 +1,12 @@
 """The auth service on real RabbitMQ and PostgreSQL: login, session, logout, and errors as they cross the bus."""
 import eventlet
 import pytest
-from nameko.testing.services import entrypoint_hook
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from buzon_auth.service import Servicio
 from buzon_comun.errores import NoAutenticado, Prohibido, ReglaIncumplida
 from buzon_comun.eventos import SesionCerrada, SesionIniciada, leer
-from buzon_dev.pruebas import b64, firmar, oyente
+from buzon_dev.pruebas import b64, firmar, llamar, oyente
 
 
 @pytest.fixture
@@ -15,11 +14,6 @@ def auth(entorno_auth, container_factory, config_nameko):
     contenedor = container_factory(Servicio, config_nameko)
     contenedor.start()
     return contenedor
-
-
-def llamar(contenedor, metodo, *args):
-    with entrypoint_hook(contenedor, metodo) as hook:
-        return hook(*args)
 
 
 def test_login_logout_with_a_development_efirma(auth, efirma_dev_moral):

@@ -4,14 +4,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ServiceRpcProxy
-from nameko.testing.services import entrypoint_hook
 
 from buzon_comun.errores import NoEncontrado, ReglaIncumplida, SolicitudInvalida
 from buzon_comun.eventos import MensajeEnviado, leer, mensaje
 from buzon_comun.reloj import iso_mexico
 from buzon_contactos.service import Servicio
 from buzon_dev import pruebas
-from buzon_dev.pruebas import esperar
+from buzon_dev.pruebas import esperar, llamar
 
 TITULAR = {"rfc": "EDE0101013A2", "nombre": "EMPRESA DE DEMOSTRACION SA DE CV", "curp": None,
            "rfc_representante": "MAVA800101RS5", "tipo_persona": "moral"}
@@ -35,11 +34,6 @@ def oyente(container_factory, config_nameko):
             "acuse_solicitado", "correo_solicitado", "sms_solicitado", "medio_validado", "medio_dado_de_baja")))
     container_factory(clase, config_nameko).start()
     return recibidos
-
-
-def llamar(contenedor, metodo, *args):
-    with entrypoint_hook(contenedor, metodo) as hook:
-        return hook(*args)
 
 
 def recibidos(oyente, tipo, referencia=None):

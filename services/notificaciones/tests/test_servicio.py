@@ -3,20 +3,19 @@ import email
 import email.policy
 import json
 import re
-import time
 import uuid
 
 import eventlet
 import pytest
 from kombu import Connection
 from nameko.standalone.events import event_dispatcher
-from nameko.testing.services import entrypoint_hook
 
 from buzon_comun.errores import NoEncontrado
 from buzon_comun.reloj import Reloj
 from buzon_dev.correo import SumideroCorreo
 from buzon_dev.sms import SumideroSms
-from buzon_dev.pruebas import oyente
+from buzon_dev import pruebas
+from buzon_dev.pruebas import llamar, oyente
 from buzon_notificaciones.extensiones import COLAS_FALLIDAS
 from buzon_notificaciones.service import Servicio, TrabajadorCorreo, TrabajadorSms
 
@@ -67,19 +66,8 @@ def publicar(config_nameko):
     return publicar
 
 
-def llamar(contenedor, metodo, *args):
-    with entrypoint_hook(contenedor, metodo) as hook:
-        return hook(*args)
-
-
-def esperar(condicion, plazo=20.0, mensaje="no ocurrió a tiempo"):
-    fin = time.monotonic() + plazo
-    while time.monotonic() < fin:
-        valor = condicion()
-        if valor:
-            return valor
-        eventlet.sleep(0.05)
-    raise AssertionError(mensaje)
+def esperar(condicion, plazo=20.0, mensaje=None):
+    return pruebas.esperar(condicion, plazo=plazo, paso=0.05, mensaje=mensaje)
 
 
 def esperar_estado(consulta, id_mensaje, estados=("enviado", "fallido"), plazo=20.0):
@@ -89,13 +77,13 @@ def esperar_estado(consulta, id_mensaje, estados=("enviado", "fallido"), plazo=2
         except NoEncontrado:
             return None
         return datos if datos["estado"] in estados else None
-    return esperar(estado, plazo, f"el mensaje {id_mensaje} no llegó a {estados}")
+    return esperar(estado, plazo=plazo, mensaje=f"el mensaje {id_mensaje} no llegó a {estados}")
 
 
 def leer_fallida(config_nameko, canal, plazo=5.0):
     with Connection(config_nameko["AMQP_URI"]) as conexion:
         cola = COLAS_FALLIDAS[canal](conexion.default_channel)
-        recibido = esperar(lambda: cola.get(no_ack=True), plazo, f"nada en la cola de fallidas de {canal}")
+        recibido = esperar(lambda: cola.get(no_ack=True), plazo=plazo, mensaje=f"nada en la cola de fallidas de {canal}")
         return json.loads(recibido.body)
 
 
