@@ -56,6 +56,16 @@ def _reintentos(entorno) -> tuple:
     return demoras
 
 
+ENTORNOS = ("desarrollo", "produccion")
+
+
+def _entorno_de(entorno) -> str:
+    valor = _texto(entorno, "BUZON_ENTORNO", "desarrollo").lower()
+    if valor not in ENTORNOS:
+        raise ValueError(f"BUZON_ENTORNO debe ser «desarrollo» o «produccion», no {valor!r}")
+    return valor
+
+
 @dataclass(frozen=True)
 class Config:
     amqp_uri: str
@@ -95,6 +105,13 @@ class Config:
     solicitud_plantilla: str | None = None
     acuses_procesos: int = 2
     metricas_puertos: dict = field(default_factory=dict)
+    entorno: str = "desarrollo"
+    metricas_permitidas: str = "127.0.0.0/8,::1/128"
+    metricas_host: str = "127.0.0.1"
+    secreto_codigos: str | None = None
+    limite_verificaciones_por_minuto: int = 60
+    ocsp_cache_max_s: int = 300
+    limite_aclaraciones_por_dia: int = 10
 
     @classmethod
     def desde_entorno(cls, entorno=None) -> "Config":
@@ -145,4 +162,12 @@ class Config:
             solicitud_plantilla=_texto(e, "BUZON_SOLICITUD_PLANTILLA"),
             acuses_procesos=max(_entero(e, "BUZON_ACUSES_PROCESOS", 2), 1),
             metricas_puertos=metricas,
+            entorno=_entorno_de(e),
+            metricas_permitidas=_texto(e, "BUZON_METRICAS_PERMITIDAS", "127.0.0.0/8,::1/128"),
+            metricas_host=_texto(e, "BUZON_METRICAS_HOST", "127.0.0.1"),
+            secreto_codigos=_texto(e, "BUZON_SECRETO_CODIGOS"),
+            # Never tighter than API.md's floor: a person who mistypes a code must still get through.
+            limite_verificaciones_por_minuto=max(_entero(e, "BUZON_LIMITE_VERIFICACIONES_POR_MINUTO", 60), 30),
+            ocsp_cache_max_s=max(_entero(e, "BUZON_OCSP_CACHE_MAX_S", 300), 0),
+            limite_aclaraciones_por_dia=max(_entero(e, "BUZON_LIMITE_ACLARACIONES_POR_DIA", 10), 1),
         )
