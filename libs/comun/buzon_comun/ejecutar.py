@@ -22,6 +22,7 @@ import signal  # noqa: E402
 import sys  # noqa: E402
 from importlib.metadata import entry_points  # noqa: E402
 
+from buzon_comun import produccion  # noqa: E402
 from buzon_comun.config import Config  # noqa: E402
 
 log = logging.getLogger("buzon")
@@ -55,6 +56,13 @@ def main(argv=None) -> int:
     parser.add_argument("nombre", choices=sorted(disponibles))
     parser.add_argument("--gracia", type=float, default=10.0, help="segundos para terminar el trabajo en curso")
     args = parser.parse_args(argv)
+
+    # Before anything connects or listens: a refused production start must leave no trace but its message.
+    try:
+        produccion.exigir(os.environ, args.nombre)
+    except produccion.ConfiguracionDeDesarrollo as exc:
+        print(f"buzon-servicio: {exc}", file=sys.stderr)
+        return 2
 
     from logging.config import dictConfig
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import zlib
 from importlib.metadata import entry_points
@@ -16,6 +17,7 @@ from alembic import command, context
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import text
 
+from buzon_comun import produccion
 from buzon_comun.config import Config
 from buzon_comun.db import crear_engine
 
@@ -85,6 +87,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="buzon-migrar", description="Aplica las migraciones de los servicios.")
     parser.add_argument("servicios", nargs="*", help="servicios a migrar (todos si se omite)")
     args = parser.parse_args(argv)
+    try:
+        produccion.exigir(os.environ, produccion.MIGRACIONES)
+    except produccion.ConfiguracionDeDesarrollo as exc:
+        print(f"buzon-migrar: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
         hechos = migrar(servicios=args.servicios or None)
