@@ -1,7 +1,8 @@
 """Prometheus metrics: per-entrypoint counts and latency for every service.
 
 `Metricas` is a DependencyProvider that watches every worker of its service. Outside the gateway, each
-service process also serves its registry over HTTP on the port configured for it (0: none).
+service process also serves its registry over HTTP on the port configured for it (0: none), on the address
+`BUZON_METRICAS_HOST` (loopback unless operators open it to their Prometheus).
 """
 from __future__ import annotations
 
@@ -38,16 +39,19 @@ def resultado_de(exc_info) -> str:
     return "rechazo" if isinstance(exc_info[1], ErrorBuzon) else "error"
 
 
-def servir_metricas(puerto: int) -> None:
-    """Start the metrics endpoint once per process; a busy port is logged, never fatal."""
+def servir_metricas(puerto: int, host: str = "127.0.0.1"):
+    """Start the metrics endpoint once per process; a busy port is logged, never fatal. Gives the server started
+    (None if none), for whoever needs to close it."""
     if puerto <= 0 or puerto in _puertos_abiertos:
-        return
+        return None
     try:
-        start_http_server(puerto)
-        _puertos_abiertos.add(puerto)
-        log.info("métricas en el puerto %s", puerto)
+        servidor, _hilo = start_http_server(puerto, addr=host)
     except OSError as exc:
-        log.warning("no se pudo abrir el puerto de métricas %s: %s", puerto, exc)
+        log.warning("no se pudo abrir el puerto de métricas %s en %s: %s", puerto, host, exc)
+        return None
+    _puertos_abiertos.add(puerto)
+    log.info("métricas en %s, puerto %s", host, puerto)
+    return servidor
 
 
 class Metricas(DependencyProvider):
@@ -57,8 +61,8 @@ class Metricas(DependencyProvider):
 
     def setup(self):
         if self.servir:
-            puerto = Config.desde_entorno().metricas_puertos.get(self.container.service_name, 0)
-            servir_metricas(puerto)
+            config = Config.desde_entorno()
+            servir_metricas(config.metricas_puertos.get(self.container.service_name, 0), config.metricas_host)
 
     def worker_setup(self, worker_ctx):
         self._inicios[worker_ctx] = time.perf_counter()
