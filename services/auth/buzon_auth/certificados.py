@@ -38,6 +38,26 @@ OID_X500_UNIQUE_ID = "2.5.4.45"
 # A chain longer than this is a loop or an attack, never SAT's (root, issuing CA, end entity).
 _PROFUNDIDAD_MAX = 8
 
+# The extensions this code understands and SAT uses or may use. RFC 5280 §4.2 says a certificate with a critical
+# extension the verifier does not process must be refused: accepting it would ignore a restriction its issuer
+# meant. Kept small and explicit; anything else may still come, but only as non-critical.
+_EXTENSIONES_CONOCIDAS = frozenset({
+    "2.5.29.19",               # basicConstraints (SAT marks it critical)
+    "2.5.29.15",               # keyUsage
+    "2.5.29.37",               # extendedKeyUsage
+    "2.16.840.1.113730.1.1",   # Netscape cert type, on every SAT e.firma
+    "2.5.29.14",               # subjectKeyIdentifier
+    "2.5.29.35",               # authorityKeyIdentifier
+    "2.5.29.32",               # certificatePolicies
+    "2.5.29.17",               # subjectAltName
+    "2.5.29.18",               # issuerAltName
+    "1.3.6.1.5.5.7.1.1",       # authorityInfoAccess
+    "2.5.29.31",               # cRLDistributionPoints
+})
+
+# Hashes with practical collisions: a CA signature made with them no longer proves what the CA signed.
+_HASHES_DEBILES = (hashes.SHA1, hashes.MD5)
+
 
 class CertificadoRechazado(Rechazo):
     """A certificate or signature that the login or the activation must refuse, with its contract code."""
@@ -323,6 +343,19 @@ def _desde_der(der: bytes) -> CertificadoSat:
     return CertificadoSat(der=der, certificado=cert, emisor_der=emisor_der, sujeto=sujeto, sujeto_der=sujeto_der)
 
 
+def _exigir_estructura_segura(cert: x509.Certificate) -> None:
+    """Refuse what parses but cannot be relied on: a critical extension we don't process, a weak signature hash.
+
+    Only for the certificate a person presents: the CA folder is the operator's choice, and a self-signed root's
+    own signature proves nothing whatever its hash.
+    """
+    for extension in cert.extensions:
+        if extension.critical and extension.oid.dotted_string not in _EXTENSIONES_CONOCIDAS:
+            raise _invalido(f"extensión crítica desconocida {extension.oid.dotted_string}")
+    if isinstance(cert.signature_hash_algorithm, _HASHES_DEBILES):
+        raise _invalido(f"firmado con {cert.signature_hash_algorithm.name}")
+
+
 def leer_certificado(der: bytes) -> CertificadoSat:
     """Parse one certificate (DER, or PEM); anything else raises `certificado_invalido`."""
     if not isinstance(der, (bytes, bytearray, memoryview)) or not der:
@@ -331,7 +364,9 @@ def leer_certificado(der: bytes) -> CertificadoSat:
         ders = _a_der(bytes(der))
         if len(ders) != 1:
             raise _invalido("se esperaba exactamente un certificado")
-        return _desde_der(ders[0])
+        cert = _desde_der(ders[0])
+        _exigir_estructura_segura(cert.certificado)
+        return cert
     except CertificadoRechazado:
         raise
     except Exception as e:  # every way a parser can fail on hostile input means the same to the user
@@ -397,11 +432,20 @@ def verificar_vigencia(cert: CertificadoSat, ahora: datetime) -> None:
 
 
 def verificar_perfil_efirma(cert: CertificadoSat) -> None:
-    """An e.firma has no OU and its extendedKeyUsage has clientAuth; a CSD has an OU and no EKU."""
+    """An e.firma is a person's signing certificate: not a CA, keyUsage digitalSignature, no OU and an
+    extendedKeyUsage with clientAuth. A CSD has an OU and no EKU."""
     no_es = CertificadoRechazado(
         "no_es_efirma",
         "El certificado no es una e.firma (FIEL). Un Certificado de Sello Digital (CSD) no sirve para este trámite.",
     )
+    if _es_ca(cert.certificado):
+        raise no_es
+    try:
+        uso = cert.certificado.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        raise no_es from None
+    if not uso.digital_signature:
+        raise no_es
     if cert.tiene_atributo(OID_OU):
         raise no_es
     try:

@@ -87,6 +87,19 @@ def csd_moral(pki):
                       rfc_representante="XIQB891116QE4", curp_representante="XIQB891116MGRMZR05")
 
 
+def _uso_efirma(**cambios) -> x509.KeyUsage:
+    usos = dict(digital_signature=True, content_commitment=True, key_encipherment=False, data_encipherment=True,
+                key_agreement=True, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False)
+    return x509.KeyUsage(**{**usos, **cambios})
+
+
+@pytest.fixture(scope="session")
+def uso_efirma():
+    """The keyUsage of a real SAT e.firma (digitalSignature, nonRepudiation, dataEncipherment, keyAgreement),
+    with the changes a test asks for."""
+    return _uso_efirma
+
+
 @pytest.fixture(scope="session")
 def efirma_no_registrada(pki):
     """(DER, private key) of an e.firma signed with the issuing CA's key but absent from the PKI's records: what
@@ -108,11 +121,42 @@ def efirma_no_registrada(pki):
         .not_valid_before(momento - dt.timedelta(days=1))
         .not_valid_after(momento + dt.timedelta(days=30))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_uso_efirma(), critical=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION, ExtendedKeyUsageOID.CLIENT_AUTH]),
                        critical=False)
         .sign(pki.emisora_key, hashes.SHA256())
     )
     return cert.public_bytes(serialization.Encoding.DER), llave
+
+
+@pytest.fixture(scope="session")
+def efirma_a_la_medida(pki):
+    """(DER, private key) of an e.firma with SAT's profile issued by the development CA, changed as a test asks:
+    `ca` for basicConstraints CA:TRUE, `uso` None (no keyUsage) or another KeyUsage, `extras` (extension,
+    critical) pairs added at the end. Absent from the PKI's records, like `efirma_no_registrada`."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    llave = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    def emitir(*, ca: bool = False, uso: x509.KeyUsage | None | str = "sat", extras=()):
+        momento = dt.datetime.now(dt.timezone.utc)
+        sujeto = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "EMILIO GÓMEZ DÍAZ"),
+                            x509.NameAttribute(NameOID.X500_UNIQUE_IDENTIFIER, "GODE561231GR8"),
+                            x509.NameAttribute(NameOID.SERIAL_NUMBER, "GODE561231HDFMZM07")])
+        b = (x509.CertificateBuilder().subject_name(sujeto).issuer_name(pki.emisora.subject)
+             .public_key(llave.public_key()).serial_number(int.from_bytes(b"30009000000000000002", "big"))
+             .not_valid_before(momento - dt.timedelta(days=1)).not_valid_after(momento + dt.timedelta(days=30))
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if uso is not None:
+            b = b.add_extension(_uso_efirma() if uso == "sat" else uso, critical=False)
+        b = b.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION,
+                                                   ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        for extension, critica in extras:
+            b = b.add_extension(extension, critical=critica)
+        return b.sign(pki.emisora_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER), llave
+
+    return emitir
 
 
 @pytest.fixture(scope="session")

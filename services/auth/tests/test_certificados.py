@@ -5,7 +5,7 @@ import random
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
 from buzon_auth.certificados import (
@@ -378,3 +378,94 @@ def test_vigencia(pki):
 def test_vigencia_exige_zona_horaria(efirma_fisica):
     with pytest.raises(ValueError):
         verificar_vigencia(leer_certificado(efirma_fisica.cer_der), dt.datetime.now())
+
+
+# -- stricter profile and structure ------------------------------------------------------------------------------
+
+OID_SHA256_RSA = bytes.fromhex("06092a864886f70d01010b")
+# Same length as sha256WithRSAEncryption's OID, so the surgery below keeps every DER length.
+OIDS_DEBILES = {
+    "sha1": (bytes.fromhex("06092a864886f70d010105"), hashes.SHA1()),
+    "md5": (bytes.fromhex("06092a864886f70d010104"), hashes.MD5()),
+}
+
+
+def firmado_con(der: bytes, debil: str, llave_emisora) -> bytes:
+    """The same certificate re-signed by its CA with a weak hash (cryptography refuses to build one)."""
+    oid, algoritmo = OIDS_DEBILES[debil]
+    assert der.count(OID_SHA256_RSA) == 2  # the TBS's signature field and the outer signatureAlgorithm
+    cambiado = der.replace(OID_SHA256_RSA, oid)
+    tbs = x509.load_der_x509_certificate(cambiado).tbs_certificate_bytes
+    firma = llave_emisora.sign(tbs, padding.PKCS1v15(), algoritmo)
+    assert len(firma) == 256 and cambiado.endswith(x509.load_der_x509_certificate(der).signature)
+    return cambiado[:-256] + firma
+
+
+def test_a_la_medida_sin_cambios_es_efirma(almacen, efirma_a_la_medida):
+    # The baseline of the tests below: each differs from this one in one thing only.
+    cert = leer_certificado(efirma_a_la_medida()[0])
+    almacen.emisor_de(cert)
+    verificar_perfil_efirma(cert)
+
+
+def test_efirma_que_es_ca_no_es_efirma(efirma_a_la_medida):
+    cert = leer_certificado(efirma_a_la_medida(ca=True)[0])
+    assert codigo(verificar_perfil_efirma, cert) == "no_es_efirma"
+
+
+@pytest.mark.parametrize("uso", [None, "sin_firma_digital", "solo_cifrado"])
+def test_sin_uso_de_firma_digital_no_es_efirma(efirma_a_la_medida, uso_efirma, uso):
+    usos = {None: None, "sin_firma_digital": uso_efirma(digital_signature=False),
+            "solo_cifrado": uso_efirma(digital_signature=False, content_commitment=False, key_encipherment=True)}
+    cert = leer_certificado(efirma_a_la_medida(uso=usos[uso])[0])
+    assert codigo(verificar_perfil_efirma, cert) == "no_es_efirma"
+
+
+def test_extension_critica_desconocida_es_certificado_invalido(efirma_a_la_medida):
+    desconocida = x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.99999.1"), b"\x05\x00")
+    assert codigo(leer_certificado, efirma_a_la_medida(extras=[(desconocida, True)])[0]) == "certificado_invalido"
+    # Not critical, the same extension may be ignored, as RFC 5280 allows.
+    verificar_perfil_efirma(leer_certificado(efirma_a_la_medida(extras=[(desconocida, False)])[0]))
+
+
+def test_extensiones_conocidas_pueden_ser_criticas(pki, efirma_a_la_medida):
+    llave = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    conocidas = [
+        x509.CertificatePolicies([x509.PolicyInformation(x509.ObjectIdentifier("2.16.484.101.10.316.2.1"), None)]),
+        x509.SubjectAlternativeName([x509.RFC822Name("persona@example.mx")]),
+        x509.IssuerAlternativeName([x509.RFC822Name("ac@example.mx")]),
+        x509.SubjectKeyIdentifier.from_public_key(llave.public_key()),
+        x509.AuthorityKeyIdentifier.from_issuer_public_key(pki.emisora.public_key()),
+        x509.CRLDistributionPoints([x509.DistributionPoint(
+            [x509.UniformResourceIdentifier("http://crl.example.mx/ac.crl")], None, None, None)]),
+        x509.AuthorityInformationAccess([x509.AccessDescription(
+            x509.oid.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier("http://ocsp.example.mx/"))]),
+        x509.UnrecognizedExtension(x509.ObjectIdentifier("2.16.840.1.113730.1.1"), bytes.fromhex("030205a0")),
+    ]
+    der, _ = efirma_a_la_medida(extras=[(e, True) for e in conocidas])
+    verificar_perfil_efirma(leer_certificado(der))
+
+
+@pytest.mark.parametrize("debil", sorted(OIDS_DEBILES))
+def test_firmado_con_hash_debil_es_certificado_invalido(pki, efirma_a_la_medida, debil):
+    der = firmado_con(efirma_a_la_medida()[0], debil, pki.emisora_key)
+    cert = x509.load_der_x509_certificate(der)
+    assert cert.signature_hash_algorithm.name == debil
+    # The CA did sign it: only the hash is wrong.
+    pki.emisora.public_key().verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(),
+                                    cert.signature_hash_algorithm)
+    assert codigo(leer_certificado, der) == "certificado_invalido"
+
+
+@pytest.mark.parametrize("nombre", FIELES + CSDS)
+def test_fixtures_sat_pasan_las_comprobaciones_nuevas(sat, nombre):
+    # Every SAT file parses (sha256, only known extensions) and is a non-CA with digitalSignature; which of
+    # them is an e.firma is still decided by OU and extendedKeyUsage alone.
+    cert = leer(sat, nombre)
+    assert cert.certificado.signature_hash_algorithm.name == "sha256"
+    assert not cert.certificado.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    assert cert.certificado.extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature
+    if nombre in FIELES:
+        verificar_perfil_efirma(cert)
+    else:
+        assert codigo(verificar_perfil_efirma, cert) == "no_es_efirma"

@@ -187,6 +187,33 @@ def test_orden_perfil_antes_que_firma(csd_moral, almacen, ocsp_contador):
     assert ocsp_contador.solicitudes == []
 
 
+def test_orden_perfil_estricto_antes_que_firma(efirma_a_la_medida, uso_efirma, almacen, ocsp_contador):
+    # Issued by the trusted CA and within its dates: only the profile is wrong, found before the signature.
+    for cambios in ({"ca": True}, {"uso": None}, {"uso": uso_efirma(digital_signature=False)}):
+        der, _ = efirma_a_la_medida(**cambios)
+        assert codigo(der, b"mala", almacen, ocsp_contador.url) == "no_es_efirma", cambios
+    assert ocsp_contador.solicitudes == []
+
+
+def test_efirma_de_ca_con_firma_buena_no_es_efirma(efirma_a_la_medida, almacen, ocsp_contador):
+    der, llave = efirma_a_la_medida(ca=True)
+    firma = llave.sign(RETO, padding.PKCS1v15(), hashes.SHA256())
+    assert codigo(der, firma, almacen, ocsp_contador.url) == "no_es_efirma"
+    assert ocsp_contador.solicitudes == []
+
+
+def test_orden_extension_critica_desconocida_es_lectura(efirma_a_la_medida, otra_pki, ocsp_contador):
+    # Refused when parsing, before the chain: even a store that does not trust the CA answers certificado_invalido.
+    from cryptography import x509
+
+    desconocida = x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.99999.1"), b"\x05\x00")
+    der, llave = efirma_a_la_medida(extras=[(desconocida, True)])
+    firma = llave.sign(RETO, padding.PKCS1v15(), hashes.SHA256())
+    almacen_ajeno = AlmacenCA.desde_carpeta(otra_pki.carpeta_ca)
+    assert codigo(der, firma, almacen_ajeno, ocsp_contador.url) == "certificado_invalido"
+    assert ocsp_contador.solicitudes == []
+
+
 def test_firma_mala_nunca_consulta_ocsp(efirma_fisica, almacen, ocsp_contador, firmar):
     assert codigo(efirma_fisica.cer_der, firmar(efirma_fisica.key_der, b"otro"), almacen,
                   ocsp_contador.url) == "firma_invalida"
