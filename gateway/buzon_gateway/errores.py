@@ -6,7 +6,7 @@ import logging
 from nameko.exceptions import RemoteError, UnknownService
 
 from buzon_comun import errores
-from buzon_gateway.respuestas import CuerpoDemasiadoGrande, respuesta_error
+from buzon_gateway.respuestas import CuerpoDemasiadoGrande, TipoContenidoNoSoportado, respuesta_error
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,7 @@ ESTADO_HTTP = {
     errores.DemasiadasSolicitudes: 429,
     errores.ServicioNoDisponible: 503,
     CuerpoDemasiadoGrande: 413,
+    TipoContenidoNoSoportado: 415,
 }
 
 MENSAJE_INTERNO = "Ocurrió un error interno. Intente de nuevo más tarde; si persiste, comuníquese con soporte."

@@ -14,14 +14,16 @@ import os
 from dataclasses import dataclass
 
 from nameko.exceptions import UnknownService
-from nameko.web.handlers import http
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.security import safe_join
 from werkzeug.wrappers import Response
 
 from buzon_comun.errores import Conflicto, ErrorBuzon, NoAutenticado, NoEncontrado, ReglaIncumplida
 from buzon_comun.reloj import ZONA_MEXICO
-from buzon_gateway import sesion_web
+from buzon_comun.textos import es_texto_valido
+from buzon_gateway import cuerpos, sesion_web
 from buzon_gateway.errores import ESTADO_HTTP, MENSAJE_INTERNO, MENSAJE_NO_DISPONIBLE, respuesta_de_excepcion
+from buzon_gateway.http import http
 from buzon_gateway.paginas import respuesta_html
 from buzon_gateway.respuestas import leer_json, respuesta_error, respuesta_json, respuesta_pdf
 
@@ -33,6 +35,8 @@ TIPOS_ESTATICOS = {".js": "text/javascript; charset=utf-8", ".css": "text/css; c
                    ".svg": "image/svg+xml", ".ico": "image/x-icon"}
 CACHE_VENDOR = "public, max-age=31536000, immutable"  # vendored files change only with their pinned version
 LIMITE_FORMULARIO = 64 * 1024
+# Our largest form has six fields; Werkzeug's own bound (1,000 parts) would still let a page parse a flood.
+PARTES_FORMULARIO = 32
 TIPOS_ACUSE = {"registro": "registro", "validacion": "validación", "baja": "baja"}
 MECANISMOS = {"correo": "Correo Electrónico", "telefono": "Teléfono"}
 ESTADOS_MEDIO = {"pendiente": "Pendiente de validación", "validado": "Validado",
@@ -40,6 +44,8 @@ ESTADOS_MEDIO = {"pendiente": "Pendiente de validación", "validado": "Validado"
 # The subject and limit activacion applies (shown and enforced again in the form so the browser helps first).
 ASUNTO_ACLARACION = "Activación Buzón IMSS"
 LIMITE_ACLARACION = 4000
+MENSAJE_FORMULARIO = ("El formulario enviado es demasiado grande o tiene demasiados campos. Regresa a la página e "
+                      "intenta de nuevo.")
 MENSAJE_CSRF = ("La solicitud no pudo verificarse (token de seguridad ausente o no válido). Recargue la página e "
                 "intente de nuevo.")
 
@@ -93,6 +99,8 @@ def pagina(protegida: bool = True):
                 return self._a_ingresar(request)
             except CsrfInvalido:
                 return self._error(403, "Solicitud no permitida", MENSAJE_CSRF, None)
+            except RequestEntityTooLarge:
+                return self._error(413, "Formulario demasiado grande", MENSAJE_FORMULARIO, None)
             except ErrorBuzon as error:
                 return self._error(_estado(error), "No fue posible completar la solicitud", error.mensaje, None)
             except UnknownService as exc:
@@ -163,9 +171,14 @@ class Portal:
 
     @staticmethod
     def _formulario(request) -> dict:
-        if request.content_length is not None and request.content_length > LIMITE_FORMULARIO:
-            raise CsrfInvalido()  # no form of ours is that big
-        return request.form
+        """The form's fields, first value of each; a value that is not valid text (a NUL, say) or is longer than
+        any form of ours takes is read as empty, which every page refuses as a missing or wrong value."""
+        # Bounds Werkzeug enforces while parsing, a chunked body included: past them, RequestEntityTooLarge.
+        request.max_content_length = LIMITE_FORMULARIO
+        request.max_form_memory_size = LIMITE_FORMULARIO
+        request.max_form_parts = PARTES_FORMULARIO
+        return {nombre: valor if es_texto_valido(valor, LIMITE_FORMULARIO) else ""
+                for nombre, valor in request.form.items()}
 
     def _verificar_formulario(self, request, visita: Visita) -> dict:
         formulario = self._formulario(request)
@@ -200,7 +213,7 @@ class Portal:
         if not sesion_web.coincide(request.cookies.get(sesion_web.COOKIE_CSRF),
                                    request.headers.get(sesion_web.ENCABEZADO_CSRF)):
             raise CsrfInvalido()
-        cuerpo = leer_json(request, {"certificado": str, "reto": str, "firma": str}, base64_en=("certificado", "firma"))
+        cuerpo = leer_json(request, cuerpos.SESION)
         sesion = self.auth.iniciar_sesion(cuerpo["certificado"], cuerpo["reto"], cuerpo["firma"])
         respuesta = respuesta_json(200, {"destino": "/buzon"})
         sesion_web.poner_cookie(respuesta, sesion_web.COOKIE_SESION, sesion["token"], self._segura())
@@ -391,7 +404,7 @@ class Portal:
         if not sesion_web.coincide(sesion_web.csrf_de_sesion(token), request.headers.get(sesion_web.ENCABEZADO_CSRF)):
             raise CsrfInvalido()
         visita = Visita(token, self.auth.sesion(token))
-        cuerpo = leer_json(request, {"certificado": str, "firma": str}, base64_en=("certificado", "firma"))
+        cuerpo = leer_json(request, cuerpos.FIRMA_CADENA)
         self.activacion.activar(visita.titular, sesion_web.sesion_id(token), cuerpo["certificado"], cuerpo["firma"])
         return respuesta_json(200, {"destino": "/activacion"})
 

@@ -5,10 +5,12 @@ import base64
 import binascii
 import ipaddress
 import json
+from dataclasses import dataclass
 
 from werkzeug.wrappers import Request, Response
 
 from buzon_comun.errores import ErrorBuzon, SolicitudInvalida
+from buzon_comun.textos import es_texto_valido
 
 LIMITE_CUERPO = 1024 * 1024  # 1 MiB, the contract's limit
 
@@ -43,6 +45,30 @@ def _invalida(mensaje: str) -> SolicitudInvalida:
     return SolicitudInvalida("solicitud_invalida", mensaje)
 
 
+class TipoContenidoNoSoportado(ErrorBuzon):
+    def __init__(self):
+        super().__init__("tipo_contenido_no_soportado",
+                         "El cuerpo de la solicitud debe enviarse como JSON (Content-Type: application/json).")
+
+
+# Deeper than any body of the contract by far; Python's parser would hit its recursion limit near 1,000.
+PROFUNDIDAD_MAXIMA = 32
+
+
+@dataclass(frozen=True)
+class Campo:
+    """One field of a JSON body: its type and, for text (or each text of a list), its longest valid length."""
+    tipo: type = str
+    maximo: int = 4096
+    requerido: bool = True
+    base64: bool = False
+    # The service that owns the field refuses every wrong value with the field's own code (reto_invalido,
+    # token_invalido, correo_invalido, codigo_incorrecto…). Text that is not valid text, or is longer than any
+    # valid value, is handed on empty: never a valid value, so the owner answers with that code, in the
+    # contract's order of checks, and nothing that can't cross the bus or reach the database ever does.
+    propio: bool = False
+
+
 def leer_cuerpo_crudo(request: Request) -> bytes:
     if request.content_length is not None and request.content_length > LIMITE_CUERPO:
         raise CuerpoDemasiadoGrande()
@@ -52,36 +78,63 @@ def leer_cuerpo_crudo(request: Request) -> bytes:
     return datos
 
 
-def leer_json(request: Request, campos: dict[str, type], base64_en: tuple[str, ...] = (),
-              opcionales: dict[str, type] | None = None) -> dict:
-    """The body as a JSON object with every named field present, of its type and non-empty; optional fields
-    are checked for type when present (a list's items must be strings)."""
+def _profundidad(valor) -> int:
+    """How deep a parsed JSON value nests (iteratively: a deep body must not exhaust the stack here either)."""
+    maxima, pendientes = 0, [(valor, 1)]
+    while pendientes:
+        actual, nivel = pendientes.pop()
+        if isinstance(actual, (dict, list)):
+            maxima = max(maxima, nivel)
+            hijos = actual.values() if isinstance(actual, dict) else actual
+            pendientes.extend((hijo, nivel + 1) for hijo in hijos)
+    return maxima
+
+
+def _texto(nombre: str, valor: str, campo: Campo) -> str:
+    if es_texto_valido(valor, campo.maximo):
+        return valor
+    if campo.propio:
+        return ""
+    raise _invalida(f"El campo «{nombre}» no es texto válido o excede {campo.maximo} caracteres.")
+
+
+def leer_json(request: Request, campos: dict[str, Campo]) -> dict:
+    """The body as a JSON object with every required field present, of its type and non-empty, and every text
+    valid (`Campo`); fields not named are ignored."""
     crudo = leer_cuerpo_crudo(request)
+    if crudo and request.mimetype != "application/json":
+        raise TipoContenidoNoSoportado()
     try:
         cuerpo = json.loads(crudo.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise _invalida("El cuerpo de la solicitud debe ser JSON válido en UTF-8.") from None
     if not isinstance(cuerpo, dict):
         raise _invalida("El cuerpo de la solicitud debe ser un objeto JSON.")
+    if _profundidad(cuerpo) > PROFUNDIDAD_MAXIMA:
+        raise _invalida("El cuerpo de la solicitud anida demasiados niveles.")
     valores = {}
-    for nombre, tipo in {**campos, **(opcionales or {})}.items():
+    for nombre, campo in campos.items():
         valor = cuerpo.get(nombre)
         if valor is None:
-            if nombre in campos:
+            if campo.requerido:
                 raise _invalida(f"Falta el campo «{nombre}».")
             continue
-        if not isinstance(valor, tipo) or isinstance(valor, bool) and tipo is not bool:
+        if not isinstance(valor, campo.tipo) or isinstance(valor, bool) and campo.tipo is not bool:
             raise _invalida(f"El campo «{nombre}» no tiene el tipo esperado.")
-        if isinstance(valor, str) and not valor.strip():
-            raise _invalida(f"El campo «{nombre}» no puede estar vacío.")
-        if isinstance(valor, list) and not all(isinstance(elemento, str) for elemento in valor):
-            raise _invalida(f"El campo «{nombre}» debe ser una lista de textos.")
+        if isinstance(valor, str):
+            if not valor.strip():
+                raise _invalida(f"El campo «{nombre}» no puede estar vacío.")
+            valor = _texto(nombre, valor, campo)
+        if isinstance(valor, list):
+            if not all(isinstance(elemento, str) for elemento in valor):
+                raise _invalida(f"El campo «{nombre}» debe ser una lista de textos.")
+            valor = [_texto(nombre, elemento, campo) for elemento in valor]
+        if campo.base64:
+            try:
+                base64.b64decode(valor, validate=True)
+            except (binascii.Error, ValueError):
+                raise _invalida(f"El campo «{nombre}» debe venir en base64.") from None
         valores[nombre] = valor
-    for nombre in base64_en:
-        try:
-            base64.b64decode(valores[nombre], validate=True)
-        except (binascii.Error, ValueError):
-            raise _invalida(f"El campo «{nombre}» debe venir en base64.") from None
     return valores
 
 
@@ -98,12 +151,12 @@ def redes(texto: str | None) -> tuple:
     return tuple(ipaddress.ip_network(parte.strip(), strict=False) for parte in (texto or "").split(",") if parte.strip())
 
 
-def _en(direccion: str, confiables: tuple) -> bool:
+def en_redes(direccion: str, redes_: tuple) -> bool:
     try:
         ip = ipaddress.ip_address(direccion)
     except ValueError:
         return False
-    return any(ip in red for red in confiables)
+    return any(ip in red for red in redes_)
 
 
 def ip_cliente(request: Request, confiables: tuple = ()) -> str:
@@ -111,10 +164,24 @@ def ip_cliente(request: Request, confiables: tuple = ()) -> str:
     share the proxy's address, so walk X-Forwarded-For from the right past the trusted hops; a client can
     prepend anything to that header, so nothing left of the first untrusted hop is believed."""
     direccion = request.remote_addr or "desconocida"
-    if not confiables or not _en(direccion, confiables):
+    if not confiables or not en_redes(direccion, confiables):
         return direccion
     saltos = [parte.strip() for parte in request.headers.get("X-Forwarded-For", "").split(",") if parte.strip()]
     for salto in reversed(saltos):
-        if not _en(salto, confiables):
+        if not en_redes(salto, confiables):
             return salto
     return saltos[0] if saltos else direccion
+
+
+def clave_cliente(direccion: str) -> str:
+    """The key rate limits count a client by: its IPv4 address, or the /64 network of its IPv6 address (one
+    subscriber gets a whole /64 and could otherwise change address at every request)."""
+    try:
+        ip = ipaddress.ip_address(direccion)
+    except ValueError:
+        return direccion[:64]
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)

@@ -6,26 +6,30 @@ trust the RFC the gateway resolved from the session, never one the client sends.
 """
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 
 import eventlet
 from nameko.rpc import RpcProxy
-from nameko.web.handlers import http
 from prometheus_client import REGISTRY
 from prometheus_client.exposition import choose_encoder
 from werkzeug.wrappers import Response
 
-from buzon_comun.errores import ErrorBuzon, NoAutenticado, NoEncontrado
+from buzon_comun.errores import ErrorBuzon, NoAutenticado, NoEncontrado, SolicitudInvalida
 from buzon_comun.metricas import Metricas
+from buzon_comun.reloj import ZONA_MEXICO
 from buzon_comun.servicio import ProveedorConfig
-from buzon_gateway import sesion_web
+from buzon_comun.textos import es_texto_valido
+from buzon_gateway import cuerpos, sesion_web
 from buzon_gateway.errores import ESTADO_HTTP, respuesta_de_excepcion
+from buzon_gateway.http import http
 from buzon_gateway.openapi import documento_openapi
 from buzon_gateway.paginas import respuesta_html
 from buzon_gateway.portal import Portal
 from buzon_gateway.respuestas import (
-    ip_cliente, leer_cuerpo_crudo, leer_json, redes, respuesta_error, respuesta_json, respuesta_pdf, token_bearer,
+    clave_cliente, en_redes, ip_cliente, leer_cuerpo_crudo, leer_json, redes, respuesta_json, respuesta_pdf,
+    token_bearer,
 )
 
 log = logging.getLogger(__name__)
@@ -44,6 +48,15 @@ PAGINAS_VALIDACION = {
 }
 PLAZO_SALUD_S = 3.0
 MENSAJE_SIN_TOKEN = "Falta el token de sesión. Inicie sesión con su e.firma."
+TIPOS_ACUSE_LEGIBLES = {
+    "registro_medio": "Acuse de registro o actualización de mecanismo de comunicación",
+    "validacion_medio": "Acuse de validación de mecanismos de comunicación",
+    "baja_medio": "Acuse de baja de mecanismo de comunicación",
+    "activacion": "Acuse de la solicitud y manifestación de conformidad para el uso del Buzón IMSS",
+    "aclaracion": "Acuse de recibo de Aclaraciones u Orientaciones",
+}
+# A código de verificación is 16 characters; anything far longer is nobody's.
+MAXIMO_CODIGO_VERIFICACION = 64
 
 
 def contrato(manejador):
@@ -72,6 +85,10 @@ class Gateway(Portal):
     metricas = Metricas(servir=False)
     config = ProveedorConfig()
 
+    def _cliente(self, request) -> str:
+        """Who per-address limits count: the client behind our trusted proxies, an IPv6 one by its /64."""
+        return clave_cliente(ip_cliente(request, redes(self.config.proxies_confiables)))
+
     def _token(self, request) -> str:
         token = token_bearer(request)
         if token is None:
@@ -84,13 +101,12 @@ class Gateway(Portal):
     @contrato
     def crear_reto(self, request):
         leer_cuerpo_crudo(request)
-        ip = ip_cliente(request, redes(self.config.proxies_confiables))
-        return respuesta_json(201, self.auth.crear_reto(ip))
+        return respuesta_json(201, self.auth.crear_reto(self._cliente(request)))
 
     @http("POST", "/api/v1/sesiones")
     @contrato
     def iniciar_sesion(self, request):
-        cuerpo = leer_json(request, {"certificado": str, "reto": str, "firma": str}, base64_en=("certificado", "firma"))
+        cuerpo = leer_json(request, cuerpos.SESION)
         return respuesta_json(201, self.auth.iniciar_sesion(cuerpo["certificado"], cuerpo["reto"], cuerpo["firma"]))
 
     @http("GET", "/api/v1/sesiones/actual")
@@ -116,27 +132,43 @@ class Gateway(Portal):
     @contrato
     def listar_medios(self, request):
         titular = self._titular(request)
-        todos = request.args.get("estado") == "todos"
-        return respuesta_json(200, self.contactos.listar(titular, todos))
+        estado = request.args.get("estado")
+        if estado not in (None, "todos"):
+            raise SolicitudInvalida("solicitud_invalida", "El parámetro «estado» solo admite el valor «todos».")
+        medios = self.contactos.listar(titular, estado == "todos")["medios"]
+        return respuesta_json(200, {"medios": self._con_codigos(titular, medios)})
 
     @http("POST", "/api/v1/medios-contacto")
     @contrato
     def registrar_medio(self, request):
         titular = self._titular(request)
-        cuerpo = leer_json(request, {"mecanismo": str, "valor": str}, opcionales={"registros_patronales": list})
+        cuerpo = leer_json(request, cuerpos.MEDIO)
         medio = self.contactos.registrar(titular, cuerpo["mecanismo"], cuerpo["valor"],
                                          cuerpo.get("registros_patronales"))
-        return respuesta_json(201, medio)
+        return respuesta_json(201, self._con_codigos(titular, [medio])[0])
+
+    def _con_codigos(self, titular: dict, medios: list[dict]) -> list[dict]:
+        """Each medio with the código de verificación of each of its acuses (null until acuses has it), so that
+        its owner can share them; acuses keeps the codes and gives only this RFC's."""
+        folios = [folio for medio in medios for folio in (medio.get("acuses") or {}).values() if folio]
+        codigos = self.acuses.codigos(titular["rfc"], folios)["codigos"] if folios else {}
+        return [{**medio, "codigos_verificacion": {tipo: codigos.get(folio) if folio else None
+                                                   for tipo, folio in (medio.get("acuses") or {}).items()}}
+                for medio in medios]
 
     @http("POST", "/api/v1/medios-contacto/validaciones")
     @contrato
     def validar_correo(self, request):
-        cuerpo = leer_json(request, {"token": str})
+        cuerpo = leer_json(request, cuerpos.VALIDACION_CORREO)
         return respuesta_json(200, self.contactos.validar_correo(cuerpo["token"]))
 
     @http("GET", "/medios-contacto/validar/<token>")
     def pagina_validar_correo(self, request, token):
-        """The page the link in the validation email opens (the guide's "Cerrar" window)."""
+        """The page the link in the validation email opens (the guide's "Cerrar" window). Only a GET validates:
+        a HEAD (link checkers, previews) gets the page's headers and changes nothing."""
+        if request.method == "HEAD":
+            return respuesta_html(200, "validacion_correo.html", exito=False, titulo="Validación de correo",
+                                  mensaje="Abre el enlace en tu navegador para validar tu correo electrónico.")
         try:
             medio = self.contactos.validar_correo(token)
         except ErrorBuzon as error:
@@ -156,14 +188,16 @@ class Gateway(Portal):
     @contrato
     def validar_telefono(self, request, medio_id):
         titular = self._titular(request)
-        cuerpo = leer_json(request, {"codigo": str})
-        return respuesta_json(200, self.contactos.validar_telefono(titular, medio_id, cuerpo["codigo"]))
+        cuerpo = leer_json(request, cuerpos.CODIGO_SMS)
+        medio = self.contactos.validar_telefono(titular, medio_id, cuerpo["codigo"])
+        return respuesta_json(200, self._con_codigos(titular, [medio])[0])
 
     @http("DELETE", "/api/v1/medios-contacto/<medio_id>")
     @contrato
     def eliminar_medio(self, request, medio_id):
         titular = self._titular(request)
-        return respuesta_json(200, self.contactos.eliminar(titular, medio_id))
+        medio = self.contactos.eliminar(titular, medio_id)
+        return respuesta_json(200, self._con_codigos(titular, [medio])[0])
 
     @http("GET", "/api/v1/medios-contacto/<medio_id>/acuses/<tipo>")
     @contrato
@@ -191,7 +225,12 @@ class Gateway(Portal):
     @http("GET", "/api/v1/activacion")
     @contrato
     def estado_activacion(self, request):
-        return respuesta_json(200, self.activacion.estado(self._titular(request)))
+        titular = self._titular(request)
+        estado = self.activacion.estado(titular)
+        if estado.get("folio"):
+            codigos = self.acuses.codigos(titular["rfc"], [estado["folio"]])["codigos"]
+            estado["codigo_verificacion"] = codigos.get(estado["folio"])
+        return respuesta_json(200, estado)
 
     @http("GET", "/api/v1/activacion/solicitud")
     @contrato
@@ -203,7 +242,7 @@ class Gateway(Portal):
     @contrato
     def activar(self, request):
         titular = self._titular(request)
-        cuerpo = leer_json(request, {"certificado": str, "firma": str}, base64_en=("certificado", "firma"))
+        cuerpo = leer_json(request, cuerpos.FIRMA_CADENA)
         return respuesta_json(201, self.activacion.activar(titular, self._sesion_id(request), cuerpo["certificado"],
                                                            cuerpo["firma"]))
 
@@ -215,9 +254,30 @@ class Gateway(Portal):
         return respuesta_pdf(self.acuses.pdf(folio, titular["rfc"]), f"acuse-activacion-{folio}.pdf")
 
     @http("GET", "/api/v1/acuses/<folio>/verificacion")
-    @contrato
     def verificar_acuse(self, request, folio):
-        return respuesta_json(200, self.acuses.verificacion(folio))
+        """Public, the QR's target: the acuse only for whoever holds its código de verificación. A person's
+        browser gets a page, a program the JSON; a wrong code and an unknown folio look the same."""
+        codigo = request.args.get("codigo", "")
+        if not es_texto_valido(codigo, MAXIMO_CODIGO_VERIFICACION):
+            codigo = ""
+        pagina = request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+        try:
+            acuse = self.acuses.verificacion(folio, codigo, self._cliente(request))
+        except Exception as exc:  # noqa: BLE001 - a person gets a page, a program the contract's JSON
+            if not pagina:
+                return respuesta_de_excepcion(exc)
+            estado = ESTADO_HTTP.get(type(exc), 503) if isinstance(exc, ErrorBuzon) else 503
+            if estado == 503:
+                log.error("verificación de acuse: %s", exc)
+            return respuesta_html(estado, "verificacion_acuse.html", acuse=None, titulo="No fue posible verificar",
+                                  mensaje=exc.mensaje if isinstance(exc, ErrorBuzon) else
+                                  "El servicio no está disponible en este momento. Intenta de nuevo más tarde.")
+        if not pagina:
+            return respuesta_json(200, acuse)
+        momento = dt.datetime.fromisoformat(acuse["emitido_en"]).astimezone(ZONA_MEXICO)
+        return respuesta_html(200, "verificacion_acuse.html", acuse=acuse,
+                              tipo=TIPOS_ACUSE_LEGIBLES.get(acuse["tipo"], acuse["tipo"]),
+                              fecha=momento.strftime("%d/%m/%Y"), hora=momento.strftime("%H:%M:%S"))
 
     # --- Operations ---
 
@@ -251,6 +311,10 @@ class Gateway(Portal):
     @http("GET", "/metrics")
     @contrato
     def metricas_prometheus(self, request):
+        # Not for the public: counts of calls and refusals tell an attacker how the system is doing.
+        if not en_redes(ip_cliente(request, redes(self.config.proxies_confiables)),
+                         redes(self.config.metricas_permitidas)):
+            raise NoEncontrado("no_encontrado", "La dirección solicitada no existe.")
         codificador, tipo = choose_encoder(request.headers.get("Accept", ""))
         return Response(codificador(REGISTRY), status=200, content_type=tipo)
 
@@ -259,7 +323,3 @@ class Gateway(Portal):
     def openapi(self, request):
         return respuesta_json(200, documento_openapi())
 
-    @http("GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS", "/<path:resto>")
-    @contrato
-    def no_encontrado(self, request, resto):
-        return respuesta_error(404, "no_encontrado", "La dirección solicitada no existe.")

@@ -163,11 +163,28 @@ def test_bodies_over_one_mebibyte_are_413(url):
     assert (respuesta.status_code, error_de(respuesta)) == (413, "solicitud_demasiado_grande")
 
 
-@pytest.mark.parametrize("metodo,ruta", [("get", "/api/v1/nada"), ("get", "/api/v1/sesiones"),
-                                          ("put", "/api/v1/sesiones/actual"), ("get", "/favicon.ico")])
-def test_unknown_routes_are_404_in_the_contract_shape(url, metodo, ruta):
+@pytest.mark.parametrize("metodo,ruta", [("get", "/api/v1/nada"), ("get", "/favicon.ico"),
+                                          ("get", "/api/v1/acuses/REG-2026-00000001%00/verificacion"),
+                                          ("post", "/api/v1/medios-contacto/" + "x" * 300 + "/validacion")])
+def test_unknown_routes_and_bad_path_values_are_404_in_the_contract_shape(url, metodo, ruta):
     respuesta = requests.request(metodo, url + ruta)
     assert (respuesta.status_code, error_de(respuesta)) == (404, "no_encontrado")
+    assert respuesta.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_browser_gets_a_page_for_a_path_that_does_not_exist(url):
+    respuesta = requests.get(url + "/nada/%00", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert respuesta.status_code == 404 and respuesta.headers["Content-Type"].startswith("text/html")
+    assert respuesta.headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize("metodo,ruta,permitidos", [("get", "/api/v1/sesiones", {"POST"}),
+                                                    ("put", "/api/v1/sesiones/actual", {"GET", "HEAD", "DELETE"}),
+                                                    ("patch", "/api/v1/medios-contacto/x", {"DELETE"})])
+def test_a_method_a_route_lacks_is_405_with_allow(url, metodo, ruta, permitidos):
+    respuesta = requests.request(metodo, url + ruta)
+    assert (respuesta.status_code, error_de(respuesta)) == (405, "metodo_no_permitido")
+    assert set(respuesta.headers["Allow"].split(", ")) == permitidos
 
 
 def test_openapi_document_is_served(url):

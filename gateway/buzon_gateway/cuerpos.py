@@ -1,0 +1,25 @@
+"""The JSON bodies the gateway takes: every field, its type and its bound, in one place.
+
+The handlers read bodies with these (`respuestas.leer_json`), and the OpenAPI document states the same bounds
+(`openapi.py` reads them from here), so a request valid by the document is never refused as malformed.
+"""
+from __future__ import annotations
+
+from buzon_gateway.respuestas import Campo
+
+# A SAT certificate is about 1.5 KB of DER (2 KB in base64); 16 KB leaves room for any real one.
+CERTIFICADO = Campo(maximo=16384, base64=True)
+# RSA-8192 signs in 1,024 bytes (1,368 in base64); SAT's keys are 2,048 bits.
+FIRMA = Campo(maximo=2048, base64=True)
+
+SESION = {"certificado": CERTIFICADO, "reto": Campo(maximo=512, propio=True), "firma": FIRMA}
+FIRMA_CADENA = {"certificado": CERTIFICADO, "firma": FIRMA}
+MEDIO = {
+    "mecanismo": Campo(maximo=32, propio=True),
+    # An email address is at most 254 characters; a phone, with separators and +52, far fewer.
+    "valor": Campo(maximo=320, propio=True),
+    # The entries' count is contactos' rule (at most 1,000, with its own code); each entry is an RP or "*".
+    "registros_patronales": Campo(tipo=list, maximo=64, requerido=False, propio=True),
+}
+VALIDACION_CORREO = {"token": Campo(maximo=512, propio=True)}
+CODIGO_SMS = {"codigo": Campo(maximo=64, propio=True)}

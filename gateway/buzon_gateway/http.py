@@ -1,0 +1,119 @@
+"""The gateway's HTTP server: what holds for every request, whatever route answers it.
+
+nameko's `@http` entrypoints share one `WebServer`; this subclass gives them ours (`http = Ruta.decorator`), so that
+in one place, for every route:
+- a chunked body is read (Werkzeug reads a body of unknown length as empty unless the server says it ends);
+- a path no route has is the contract's `404 no_encontrado`, a method a route doesn't have `405 metodo_no_permitido`
+  with `Allow`, and a path value that is not valid text (a NUL, say) or is too long is a 404 before any handler;
+- every response carries the security headers (`encabezados_seguridad`);
+- the access log names the route's template, never the path itself: paths carry secrets (the email link's token)
+  and query strings carry the acuses' códigos de verificación.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+from eventlet import wsgi
+from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map
+from werkzeug.wrappers import Request
+
+from buzon_comun.config import Config
+from buzon_comun.textos import es_texto_valido
+from buzon_gateway.paginas import respuesta_html
+from buzon_gateway.respuestas import respuesta_error
+
+log = logging.getLogger("buzon_gateway.acceso")
+
+# No identifier of ours (folio, medio id, token, acuse kind) comes near this; a longer path value is nobody's.
+MAXIMO_VALOR_RUTA = 200
+MENSAJE_NO_EXISTE = "La dirección solicitada no existe."
+# Routes whose answers are JSON for programs, whoever asks.
+PREFIJOS_JSON = ("/api/", "/health", "/metrics")
+
+
+def quiere_pagina(request: Request) -> bool:
+    """A person's browser asking for a page (it prefers HTML) outside the API: it gets a page, programs the JSON."""
+    return (not request.path.startswith(PREFIJOS_JSON)
+            and request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html")
+
+
+def encabezados_seguridad(tipo_contenido: str, https: bool) -> dict[str, str]:
+    """What every answer carries: no sniffing of types (a PDF or JSON must never run as a page), no framing of
+    pages, and HTTPS remembered once the Institute serves it (only then: it would lock a local run out)."""
+    encabezados = {"X-Content-Type-Options": "nosniff"}
+    if tipo_contenido.startswith("text/html"):
+        encabezados["X-Frame-Options"] = "DENY"
+    if https:
+        encabezados["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    return encabezados
+
+
+def _no_existe(request: Request):
+    if not quiere_pagina(request):
+        return respuesta_error(404, "no_encontrado", MENSAJE_NO_EXISTE)
+    return respuesta_html(404, "portal/error.html", sesion=None, csrf_sesion="", titulo="Página no encontrada",
+                          mensaje=MENSAJE_NO_EXISTE, regreso=("/", "Ir al inicio"))
+
+
+class AppBuzon(WsgiApp):
+    def __init__(self, server, https: bool):
+        super().__init__(server)
+        self.https = https
+
+    def __call__(self, environ, start_response):
+        inicio = time.perf_counter()
+        if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            # eventlet decodes the chunks and ends the stream at the last one; readers still bound what they take.
+            environ["wsgi.input_terminated"] = True
+        request = Request(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
+        plantilla = "(sin ruta)"
+        try:
+            provider, valores = adapter.match()
+            plantilla = provider.url
+            if all(es_texto_valido(valor, MAXIMO_VALOR_RUTA) for valor in valores.values()):
+                request.path_values = valores
+                respuesta = provider.handle_request(request)
+            else:
+                respuesta = _no_existe(request)
+        except MethodNotAllowed as exc:
+            respuesta = respuesta_error(405, "metodo_no_permitido",
+                                        "La dirección existe, pero no admite el método " + request.method + ".")
+            respuesta.headers["Allow"] = ", ".join(sorted(exc.valid_methods or ()))
+        except NotFound:
+            respuesta = _no_existe(request)
+        for nombre, valor in encabezados_seguridad(respuesta.content_type or "", self.https).items():
+            respuesta.headers.setdefault(nombre, valor)
+        log.info("%s %s %s %.1f ms", request.method, plantilla, respuesta.status_code,
+                 (time.perf_counter() - inicio) * 1000)
+        return respuesta(environ, start_response)
+
+
+class ServidorWeb(WebServer):
+    def make_url_map(self):
+        # No redirects to a "cleaner" path (merged or trailing slashes): a path is a route or it doesn't exist.
+        url_map = Map(merge_slashes=False, strict_slashes=False)
+        for provider in self._providers:
+            rule = provider.get_url_rule()
+            rule.endpoint = provider
+            url_map.add(rule)
+        return url_map
+
+    def get_wsgi_app(self):
+        return AppBuzon(self, https=Config.desde_entorno().public_url.lower().startswith("https://"))
+
+    def get_wsgi_server(self, sock, wsgi_app, protocol=HttpOnlyProtocol, debug=False):
+        # eventlet's own access log prints the request line, secrets and all: AppBuzon logs instead.
+        return wsgi.Server(sock, sock.getsockname(), wsgi_app, protocol=protocol, debug=debug,
+                           log=logging.getLogger("nameko.web.server"), log_output=False)
+
+
+class Ruta(HttpRequestHandler):
+    server = ServidorWeb()
+
+
+http = Ruta.decorator
