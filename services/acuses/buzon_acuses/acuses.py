@@ -1,4 +1,5 @@
-"""Issuing acuses: cadena, seal and PDF of a stored request, written once; downloads and public verification.
+"""Issuing acuses: cadena, seal and PDF of a stored request, written once; downloads and public verification
+(which asks for the acuse's código de verificación and limits each client's failures).
 
 Free of nameko and eventlet: the PDF renderer is passed in (`renderizar(html) -> bytes`), so these rules run the
 same in a test, in the service (a process pool) or in a one-off script.
@@ -6,6 +7,7 @@ same in a test, in the service (a process pool) or in a one-off script.
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import logging
 from datetime import datetime, timedelta
@@ -16,11 +18,13 @@ from sqlalchemy.orm import Session
 
 from buzon_acuses import documento
 from buzon_acuses.cadena import cadena_original
-from buzon_acuses.models import acuses, solicitudes
+from buzon_acuses.models import acuses, limites, solicitudes
 from buzon_acuses.sello import Sello
-from buzon_acuses.solicitudes import MENSAJE_NO_DISPONIBLE
+from buzon_acuses.solicitudes import MAXIMO_FOLIO, MAXIMO_RFC, MENSAJE_NO_DISPONIBLE
+from buzon_comun import limites as limitador
 from buzon_comun.db import insercion
-from buzon_comun.errores import NoEncontrado
+from buzon_comun.errores import DemasiadasSolicitudes, NoEncontrado, SolicitudInvalida
+from buzon_comun.textos import es_texto_valido
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +45,8 @@ def emitir(db: Session, folio: str, *, sello: Sello, public_url: str, renderizar
     this one's work is dropped (ON CONFLICT DO NOTHING), so the first bytes anyone could download are the bytes
     everyone downloads.
     """
-    fila = db.execute(select(solicitudes.c.solicitud, acuses.c.folio.label("emitido"))
+    fila = db.execute(select(solicitudes.c.solicitud, solicitudes.c.codigo_verificacion,
+                             acuses.c.folio.label("emitido"))
                       .select_from(solicitudes.outerjoin(acuses, acuses.c.folio == solicitudes.c.folio))
                       .where(solicitudes.c.folio == folio)).first()
     # Rendering takes a while: no transaction (nor pooled connection) stays open through it.
@@ -51,11 +56,13 @@ def emitir(db: Session, folio: str, *, sello: Sello, public_url: str, renderizar
     solicitud = json.loads(fila.solicitud)
     cadena = cadena_original(solicitud)
     sellado = sello.sellar(cadena)
-    html = documento.html(solicitud, cadena=cadena, sello=sellado, public_url=public_url)
+    html = documento.html(solicitud, cadena=cadena, sello=sellado, public_url=public_url,
+                          codigo=fila.codigo_verificacion)
     pdf = renderizar(html)
     sentencia = insercion(db, acuses).values(
         folio=solicitud["folio"], tipo=solicitud["tipo"], rfc=solicitud["rfc"], emitido_en=solicitud["emitido_en"],
         cadena_original=cadena, sello=sellado, pdf=pdf, renderizado_en=ahora,
+        codigo_verificacion=fila.codigo_verificacion,
     ).on_conflict_do_nothing(index_elements=[acuses.c.folio])
     nuevo = db.execute(sentencia).rowcount == 1
     db.commit()
@@ -91,6 +98,8 @@ def emitir_pendientes(db: Session, *, sello: Sello, public_url: str, renderizar:
 
 def pdf_de(db: Session, folio: str, rfc: str) -> bytes:
     """The stored PDF of an acuse of this RFC. Unknown, another RFC's and not yet issued look the same."""
+    if not es_texto_valido(folio, MAXIMO_FOLIO) or not es_texto_valido(rfc, MAXIMO_RFC):
+        raise NoEncontrado("no_encontrado", MENSAJE_NO_DISPONIBLE)
     fila = db.execute(select(acuses.c.pdf).where(acuses.c.folio == folio, acuses.c.rfc == rfc)).first()
     db.commit()
     if fila is None:
@@ -102,13 +111,68 @@ def pdf_base64(db: Session, folio: str, rfc: str) -> str:
     return base64.b64encode(pdf_de(db, folio, rfc)).decode("ascii")
 
 
-def verificacion(db: Session, folio: str, sello: Sello) -> dict:
-    """Public: what an acuse certifies, and whether its seal verifies now with the Institute's certificate."""
-    fila = db.execute(select(acuses.c.folio, acuses.c.tipo, acuses.c.rfc, acuses.c.emitido_en,
-                             acuses.c.cadena_original, acuses.c.sello).where(acuses.c.folio == folio)).first()
+# One answer for an unknown folio, a missing code and a wrong one: which folios exist is not for the public to learn.
+MENSAJE_VERIFICACION = ("No encontramos un acuse con ese folio y código de verificación. Revisa los dos datos "
+                        "impresos en el acuse.")
+MENSAJE_DEMASIADAS = "Hiciste demasiados intentos de verificación fallidos. Espera un minuto e intenta de nuevo."
+VENTANA_LIMITE_S = 60
+# Codes are 16 characters; a little room for what a person might paste, and no more than that reaches a comparison.
+MAXIMO_CODIGO = 64
+MAXIMO_CLIENTE = 180
+# Compared when the folio is unknown, so that path does the same work as a wrong code.
+_CODIGO_AUSENTE = b"\0" * 16
+
+
+def _clave(cliente: str) -> str:
+    return f"verificacion:{cliente}"
+
+
+def _ventana(ahora: datetime) -> int:
+    # The same fixed window as buzon_comun.limites.contar, which counts into it.
+    return int(ahora.timestamp()) // VENTANA_LIMITE_S
+
+
+def _bloqueado(db: Session, cliente: str, *, ahora: datetime, limite: int) -> bool:
+    cuenta = db.execute(select(limites.c.cuenta).where(limites.c.clave == _clave(cliente),
+                                                       limites.c.ventana == _ventana(ahora))).scalar()
     db.commit()
-    if fila is None:
-        raise NoEncontrado("no_encontrado", "No existe un acuse con ese folio.")
+    return cuenta is not None and cuenta >= limite
+
+
+def _fallo(db: Session, cliente: str, *, ahora: datetime, limite: int) -> NoEncontrado:
+    """Count a failed verification; the answer to give (NoEncontrado, or 429 if a parallel failure went first)."""
+    try:
+        limitador.contar(db, limites, _clave(cliente), ahora=ahora, ventana_s=VENTANA_LIMITE_S, limite=limite)
+    except DemasiadasSolicitudes:
+        raise DemasiadasSolicitudes(mensaje=MENSAJE_DEMASIADAS) from None
+    return NoEncontrado("no_encontrado", MENSAJE_VERIFICACION)
+
+
+def verificacion(db: Session, folio: str, codigo: str, cliente: str, *, sello: Sello, ahora: datetime,
+                 limite: int) -> dict:
+    """Public: what an acuse certifies, and whether its seal verifies now with the Institute's certificate.
+
+    Only with the acuse's código de verificación (compared in constant time, in any letter case). Every failure
+    counts against `cliente` (the gateway's opaque key of the caller's address); once `limite` failures are
+    counted in the current minute, that client gets DemasiadasSolicitudes for every verification of the minute,
+    right code or not, so guessing stops there.
+    """
+    if not es_texto_valido(cliente, MAXIMO_CLIENTE) or not cliente.strip():
+        # The gateway always names the caller; without one there is nothing to count failures against.
+        raise SolicitudInvalida("solicitud_invalida", "Falta identificar al cliente de la verificación.")
+    if _bloqueado(db, cliente, ahora=ahora, limite=limite):
+        raise DemasiadasSolicitudes(mensaje=MENSAJE_DEMASIADAS)
+    if not (es_texto_valido(folio, MAXIMO_FOLIO) and folio and es_texto_valido(codigo, MAXIMO_CODIGO)
+            and codigo.strip()):
+        raise _fallo(db, cliente, ahora=ahora, limite=limite)
+    fila = db.execute(select(acuses.c.folio, acuses.c.tipo, acuses.c.rfc, acuses.c.emitido_en,
+                             acuses.c.cadena_original, acuses.c.sello, acuses.c.codigo_verificacion)
+                      .where(acuses.c.folio == folio)).first()
+    db.commit()
+    esperado = fila.codigo_verificacion.encode("ascii") if fila is not None else _CODIGO_AUSENTE
+    coincide = hmac.compare_digest(esperado, codigo.strip().upper().encode("utf-8"))
+    if fila is None or not coincide:
+        raise _fallo(db, cliente, ahora=ahora, limite=limite)
     return {
         "folio": fila.folio,
         "tipo": fila.tipo,
@@ -117,3 +181,8 @@ def verificacion(db: Session, folio: str, sello: Sello) -> dict:
         "cadena_original": fila.cadena_original,
         "sello_valido": sello.verificar(fila.cadena_original, fila.sello),
     }
+
+
+def purgar_limites(db: Session, *, ahora: datetime) -> None:
+    """Drop the counts of minutes gone by: they block nobody any more."""
+    limitador.purgar(db, limites, ahora=ahora, ventana_s=VENTANA_LIMITE_S)

@@ -6,6 +6,7 @@ same content. Rendering to PDF happens elsewhere (`pdf.pdf_de_html`, in a separa
 from __future__ import annotations
 
 from functools import lru_cache
+from urllib.parse import quote
 
 import segno
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -39,8 +40,12 @@ ACCIONES = {
 }
 
 
-def url_verificacion(public_url: str, folio: str) -> str:
-    return f"{public_url.rstrip('/')}/api/v1/acuses/{folio}/verificacion"
+def url_verificacion(public_url: str, folio: str, codigo: str) -> str:
+    """The public verification of one acuse: its folio and its código de verificación, as the QR and the text
+    printed on the acuse carry them."""
+    # Folios and codes need no escaping (letters, digits, "-"); quoting only keeps a surprise from breaking the URL.
+    return (f"{public_url.rstrip('/')}/api/v1/acuses/{quote(folio, safe='')}/verificacion"
+            f"?codigo={quote(codigo, safe='')}")
 
 
 def qr_svg(contenido: str) -> str:
@@ -64,11 +69,11 @@ def _medio(mecanismo: str, valor: str) -> dict:
             "valor": _telefono(valor) if mecanismo == "telefono" else valor}
 
 
-def contexto(solicitud: dict, *, cadena: str, sello: str, public_url: str) -> dict:
+def contexto(solicitud: dict, *, cadena: str, sello: str, public_url: str, codigo: str) -> dict:
     tipo = solicitud["tipo"]
     titular = solicitud.get("titular") or {}
     datos = solicitud.get("datos") or {}
-    url = url_verificacion(public_url, solicitud["folio"])
+    url = url_verificacion(public_url, solicitud["folio"], codigo)
     base = {
         "tipo": tipo,
         "titulo": TITULOS[tipo],
@@ -81,6 +86,7 @@ def contexto(solicitud: dict, *, cadena: str, sello: str, public_url: str) -> di
         "moral": titular.get("tipo_persona") == "moral",
         "cadena_original": cadena,
         "sello": sello,
+        "codigo_verificacion": codigo,
         "url_verificacion": url,
         "qr": Markup(qr_svg(url)),
     }
@@ -110,6 +116,6 @@ def contexto(solicitud: dict, *, cadena: str, sello: str, public_url: str) -> di
     return base
 
 
-def html(solicitud: dict, *, cadena: str, sello: str, public_url: str) -> str:
+def html(solicitud: dict, *, cadena: str, sello: str, public_url: str, codigo: str) -> str:
     return _entorno().get_template("acuse.html").render(
-        **contexto(solicitud, cadena=cadena, sello=sello, public_url=public_url))
+        **contexto(solicitud, cadena=cadena, sello=sello, public_url=public_url, codigo=codigo))

@@ -2,6 +2,7 @@
 from sqlalchemy import Column, LargeBinary, MetaData, String, Table, Text
 
 from buzon_comun.db import FechaUtc
+from buzon_comun.limites import tabla_limites
 
 metadata = MetaData()
 
@@ -16,6 +17,8 @@ solicitudes = Table(
     Column("emitido_en", String(40), nullable=False),
     Column("solicitud", Text, nullable=False),
     Column("recibida_en", FechaUtc, nullable=False),
+    # Made when the request arrives, so it is printed on the PDF; the owner reads it here even before the PDF exists.
+    Column("codigo_verificacion", String(16), nullable=False),
 )
 
 # Issued acuses. A row is written once, with the PDF's bytes, and never changed: downloads serve these bytes, so
@@ -31,4 +34,9 @@ acuses = Table(
     Column("sello", Text, nullable=False),
     Column("pdf", LargeBinary, nullable=False),
     Column("renderizado_en", FechaUtc, nullable=False),
+    # The request's code, copied when issued: the public verification reads one row.
+    Column("codigo_verificacion", String(16), nullable=False),
 )
+
+# Failed public verifications per client address and minute: guessing codes costs a client its verifications.
+limites = tabla_limites(metadata)

@@ -71,6 +71,16 @@ class Servicio(ServicioBase):
         return acuses.pdf_base64(self.db, folio, rfc)
 
     @rpc
-    def verificacion(self, folio: str) -> dict:
-        """Public (the QR's target): what the acuse certifies and whether its seal verifies now."""
-        return acuses.verificacion(self.db, folio, self.sello)
+    def verificacion(self, folio: str, codigo: str, cliente: str) -> dict:
+        """Public (the QR's target), with the acuse's código de verificación; failures limited per `cliente`."""
+        return acuses.verificacion(self.db, folio, codigo, cliente, sello=self.sello, ahora=self.reloj.ahora(),
+                                   limite=self.config.limite_verificaciones_por_minuto)
+
+    @rpc
+    def codigos(self, rfc: str, folios: list) -> dict:
+        """The códigos de verificación of this RFC's acuses among `folios`, for its owner to share."""
+        return solicitudes.codigos(self.db, rfc, folios)
+
+    @timer(interval=60)
+    def purgar_limites(self) -> None:
+        acuses.purgar_limites(self.db, ahora=self.reloj.ahora())

@@ -1,7 +1,9 @@
-"""Acuse requests: stored once per folio, whatever the bus delivers twice."""
+"""Acuse requests: stored once per folio, whatever the bus delivers twice, each with its código de verificación."""
 from __future__ import annotations
 
+import base64
 import json
+import secrets
 from datetime import datetime
 
 from sqlalchemy import select
@@ -9,17 +11,35 @@ from sqlalchemy.orm import Session
 
 from buzon_acuses.models import solicitudes
 from buzon_comun.db import insercion
-from buzon_comun.errores import NoEncontrado
+from buzon_comun.errores import NoEncontrado, SolicitudInvalida
 from buzon_comun.eventos import AcuseSolicitado
+from buzon_comun.textos import es_texto_valido
 
 MENSAJE_NO_DISPONIBLE = "El acuse no existe o todavía no está disponible."
 
+# 10 random bytes are 80 bits, exactly 16 base32 characters: no padding, and only A-Z and 2-7, so the code reads
+# aloud, types back and sits in a URL unescaped.
+BYTES_CODIGO = 10
+LARGO_CODIGO = 16
+MAXIMO_FOLIO = 40
+MAXIMO_RFC = 13
+# The owner's screens ask for the codes of the acuses they list (a handful per medio); a bound keeps one call from
+# becoming a scan.
+MAXIMO_FOLIOS_POR_CONSULTA = 100
+
+
+def nuevo_codigo() -> str:
+    """A fresh código de verificación: the secret that, with the folio, opens an acuse's public verification."""
+    return base64.b32encode(secrets.token_bytes(BYTES_CODIGO)).decode("ascii")
+
 
 def guardar(db: Session, solicitud: AcuseSolicitado, *, ahora: datetime) -> bool:
-    """Keep the request; False if that folio was already here (a redelivery)."""
+    """Keep the request with a new código de verificación; False if that folio was already here (a redelivery,
+    which keeps the first request and its first code: the code may already be printed on the acuse)."""
     sentencia = insercion(db, solicitudes).values(
         folio=solicitud.folio, tipo=solicitud.tipo, rfc=solicitud.rfc, emitido_en=solicitud.emitido_en,
         solicitud=json.dumps(solicitud.carga(), ensure_ascii=False), recibida_en=ahora,
+        codigo_verificacion=nuevo_codigo(),
     ).on_conflict_do_nothing(index_elements=[solicitudes.c.folio])
     nueva = db.execute(sentencia).rowcount == 1
     db.commit()
@@ -32,3 +52,22 @@ def solicitud_de(db: Session, folio: str, rfc: str) -> dict:
     if fila is None:
         raise NoEncontrado("no_encontrado", MENSAJE_NO_DISPONIBLE)
     return json.loads(fila.solicitud)
+
+
+def codigos(db: Session, rfc: str, folios: list) -> dict:
+    """{"codigos": {folio: code}} for the folios of this RFC; another RFC's or unknown folios are simply absent.
+
+    Read from the requests, so an acuse still being rendered already has its code."""
+    if not es_texto_valido(rfc, MAXIMO_RFC) or not rfc:
+        raise SolicitudInvalida("solicitud_invalida", "El RFC no es válido.")
+    if not isinstance(folios, (list, tuple)) or len(folios) > MAXIMO_FOLIOS_POR_CONSULTA:
+        raise SolicitudInvalida(
+            "solicitud_invalida", f"Puedes consultar a lo más {MAXIMO_FOLIOS_POR_CONSULTA} folios a la vez.")
+    # A value that can't be a folio can't be one of this RFC's either: it is left out like an unknown one.
+    validos = {f for f in folios if es_texto_valido(f, MAXIMO_FOLIO) and f}
+    if not validos:
+        return {"codigos": {}}
+    filas = db.execute(select(solicitudes.c.folio, solicitudes.c.codigo_verificacion)
+                       .where(solicitudes.c.rfc == rfc, solicitudes.c.folio.in_(validos))).all()
+    db.commit()
+    return {"codigos": {fila.folio: fila.codigo_verificacion for fila in filas}}

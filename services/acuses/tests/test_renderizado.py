@@ -4,10 +4,12 @@ import re
 import subprocess
 
 import pytest
+import segno
 
 from buzon_acuses import documento
 from buzon_acuses.cadena import cadena_original
 from buzon_acuses.pdf import pdf_de_html
+from buzon_acuses.solicitudes import nuevo_codigo
 
 PUBLIC_URL = "https://buzon.imss.example"
 FECHA = "Fecha: 28 de noviembre de 2026 12:00:00 hrs."
@@ -33,7 +35,8 @@ def compacto(texto: str) -> str:
 def renderizar(solicitud, sello):
     cadena = cadena_original(solicitud)
     sellado = sello.sellar(cadena)
-    html = documento.html(solicitud, cadena=cadena, sello=sellado, public_url=PUBLIC_URL)
+    solicitud["codigo"] = nuevo_codigo()
+    html = documento.html(solicitud, cadena=cadena, sello=sellado, public_url=PUBLIC_URL, codigo=solicitud["codigo"])
     pdf = pdf_de_html(html)
     assert pdf.startswith(b"%PDF-")
     return html, texto_pdf(pdf), cadena, sellado
@@ -41,6 +44,7 @@ def renderizar(solicitud, sello):
 
 def comunes(solicitud, html, texto, cadena, sellado):
     leido = plano(texto)
+    codigo = solicitud.pop("codigo")
     for esperado in ("Instituto Mexicano del Seguro Social", "Buzón IMSS", documento.TITULOS[solicitud["tipo"]],
                      f"Folio: {solicitud['folio']}", FECHA, f"RFC: {solicitud['rfc']}",
                      solicitud["titular"]["nombre"], "Cadena original", "Sello digital", *LEGALES):
@@ -49,9 +53,13 @@ def comunes(solicitud, html, texto, cadena, sellado):
     assert "\u00ad" not in texto
     assert compacto(cadena) in compacto(texto)
     assert sellado[:40] in compacto(texto) and sellado in compacto(texto)
-    url = f"{PUBLIC_URL}/api/v1/acuses/{solicitud['folio']}/verificacion"
-    assert url in leido
-    assert "<svg" in html and documento.qr_svg(url) in html
+    # The code and the whole address each on one line, unbroken, as a person reads and types them.
+    url = f"{PUBLIC_URL}/api/v1/acuses/{solicitud['folio']}/verificacion?codigo={codigo}"
+    assert re.search(rf"^\s*Código de verificación: {codigo}\s*$", texto, re.MULTILINE)
+    assert re.search(rf"^\s*{re.escape(url)}\s*$", texto, re.MULTILINE)
+    # The QR holds that same address, code included: the one SVG embedded is what segno makes for it.
+    [svg] = re.findall(r"<svg.*?</svg>", html, re.DOTALL)
+    assert svg == segno.make(url, error="m").svg_inline(scale=3, border=2, dark="#000000", omitsize=False)
     return leido
 
 

@@ -8,6 +8,7 @@ import eventlet
 import pytest
 from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ServiceRpcProxy
+from nameko.testing.services import replace_dependencies
 from sqlalchemy import select, update
 
 from buzon_acuses import acuses
@@ -15,12 +16,14 @@ from buzon_acuses.models import acuses as tabla_acuses, solicitudes as tabla_sol
 from buzon_acuses.pdf import pdf_de_html
 from buzon_acuses.service import Servicio
 from buzon_dev.pruebas import llamar
-from buzon_comun.errores import NoEncontrado
+from buzon_comun.errores import DemasiadasSolicitudes, NoEncontrado, SolicitudInvalida
 from buzon_comun.eventos import AcuseSolicitado, mensaje
+from buzon_comun.reloj import RelojFijo
 from buzon_acuses import solicitudes
 
 AHORA = datetime(2026, 11, 28, 18, 0, tzinfo=timezone.utc)
 PUBLIC_URL = "https://buzon.imss.example"
+CLIENTE = "ip:203.0.113.7"
 
 
 @pytest.fixture
@@ -30,6 +33,19 @@ def servicio(entorno_bd, container_factory, config_nameko, tmp_path, monkeypatch
     monkeypatch.setenv("BUZON_PUBLIC_URL", PUBLIC_URL)
     monkeypatch.setenv("BUZON_ACUSES_PROCESOS", "2")
     contenedor = container_factory(Servicio, config_nameko)
+    contenedor.start()
+    return contenedor
+
+
+@pytest.fixture
+def servicio_en_un_minuto(entorno_bd, container_factory, config_nameko, tmp_path, monkeypatch):
+    """The service with a limit configured below its floor (so 30) and a clock that stays inside one minute."""
+    monkeypatch.setenv("BUZON_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("BUZON_METRICAS_PUERTO", "0")
+    monkeypatch.setenv("BUZON_LIMITE_VERIFICACIONES_POR_MINUTO", "5")
+    monkeypatch.setenv("BUZON_ACUSES_PROCESOS", "1")
+    contenedor = container_factory(Servicio, config_nameko)
+    replace_dependencies(contenedor, reloj=RelojFijo(AHORA))
     contenedor.start()
     return contenedor
 
@@ -55,6 +71,12 @@ def esperar_pdf(contenedor, folio, rfc, segundos=30) -> bytes:
                 eventlet.sleep(0.05)
 
 
+def codigo_de(db, folio: str) -> str:
+    codigo = db.execute(select(tabla_acuses.c.codigo_verificacion).where(tabla_acuses.c.folio == folio)).scalar_one()
+    db.commit()
+    return codigo
+
+
 def texto_pdf(pdf: bytes) -> str:
     return " ".join(subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True,
                                    check=True).stdout.decode().split())
@@ -76,17 +98,27 @@ def test_a_requested_acuse_is_issued_once_served_to_its_rfc_and_verified(servici
     assert db.execute(select(tabla_acuses).where(tabla_acuses.c.folio == registro["folio"])).one() == fila
     db.commit()
 
-    verificacion = llamar(servicio, "verificacion", registro["folio"])
+    # The code printed on the PDF is the one its owner reads and the verification asks for.
+    codigos = llamar(servicio, "codigos", registro["rfc"], [registro["folio"], "REG-2026-99999999"])
+    assert codigos == {"codigos": {registro["folio"]: fila.codigo_verificacion}}
+    assert llamar(servicio, "codigos", "EDE0101013A2", [registro["folio"]]) == {"codigos": {}}
+    url = f"{PUBLIC_URL}/api/v1/acuses/{registro['folio']}/verificacion?codigo={fila.codigo_verificacion}"
+    assert f"Código de verificación: {fila.codigo_verificacion}" in texto_pdf(pdf) and url in texto_pdf(pdf)
+
+    verificacion = llamar(servicio, "verificacion", registro["folio"], fila.codigo_verificacion.lower(), CLIENTE)
     assert verificacion == {"folio": registro["folio"], "tipo": "registro_medio", "rfc": "MAVA800101RS5",
                             "emitido_en": registro["emitido_en"], "cadena_original": fila.cadena_original,
                             "sello_valido": True}
 
-    for folio, rfc in ((registro["folio"], "EDE0101013A2"), ("REG-2026-99999999", "MAVA800101RS5")):
+    for folio, rfc in ((registro["folio"], "EDE0101013A2"), ("REG-2026-99999999", "MAVA800101RS5"),
+                       (registro["folio"] + "\x00", registro["rfc"])):
         with pytest.raises(NoEncontrado) as error:
             llamar(servicio, "pdf", folio, rfc)
         assert error.value.codigo == "no_encontrado"
-    with pytest.raises(NoEncontrado):
-        llamar(servicio, "verificacion", "REG-2026-99999999")
+    for folio, codigo in (("REG-2026-99999999", fila.codigo_verificacion), (registro["folio"], ""),
+                          (registro["folio"], "A" * 16)):
+        with pytest.raises(NoEncontrado):
+            llamar(servicio, "verificacion", folio, codigo, CLIENTE)
 
 
 def test_a_tampered_acuse_does_not_verify(servicio, despachar, db, baja):
@@ -95,16 +127,39 @@ def test_a_tampered_acuse_does_not_verify(servicio, despachar, db, baja):
     db.execute(update(tabla_acuses).where(tabla_acuses.c.folio == baja["folio"])
                .values(cadena_original=tabla_acuses.c.cadena_original + " "))
     db.commit()
-    assert llamar(servicio, "verificacion", baja["folio"])["sello_valido"] is False
+    assert llamar(servicio, "verificacion", baja["folio"], codigo_de(db, baja["folio"]), CLIENTE)["sello_valido"] is False
 
 
-def test_the_activations_acuse_arrives_from_the_activation(servicio, despachar, activacion_patron):
+def test_the_activations_acuse_arrives_from_the_activation(servicio, despachar, db, activacion_patron):
     despachar("activacion", activacion_patron)
     pdf = esperar_pdf(servicio, activacion_patron["folio"], activacion_patron["rfc"])
     assert "Patrones IMSS" in texto_pdf(pdf)
-    verificacion = llamar(servicio, "verificacion", activacion_patron["folio"])
+    verificacion = llamar(servicio, "verificacion", activacion_patron["folio"],
+                          codigo_de(db, activacion_patron["folio"]), CLIENTE)
     assert verificacion["cadena_original"] == activacion_patron["datos"]["cadena_original"]
     assert verificacion["sello_valido"] is True
+
+
+def test_failed_verifications_are_limited_per_client_as_configured(servicio_en_un_minuto, db, sello_dev, registro):
+    solicitudes.guardar(db, AcuseSolicitado(**registro), ahora=AHORA)
+    acuses.emitir(db, registro["folio"], sello=sello_dev, public_url=PUBLIC_URL, renderizar=lambda html: b"%PDF-",
+                  ahora=AHORA)
+    codigo = llamar(servicio_en_un_minuto, "codigos", registro["rfc"], [registro["folio"]])["codigos"][registro["folio"]]
+    # BUZON_LIMITE_VERIFICACIONES_POR_MINUTO never goes below 30.
+    for _ in range(30):
+        with pytest.raises(NoEncontrado):
+            llamar(servicio_en_un_minuto, "verificacion", registro["folio"], "A" * 16, CLIENTE)
+    with pytest.raises(DemasiadasSolicitudes):
+        llamar(servicio_en_un_minuto, "verificacion", registro["folio"], codigo, CLIENTE)
+    assert llamar(servicio_en_un_minuto, "verificacion", registro["folio"], codigo, "ip:198.51.100.9")["folio"] \
+        == registro["folio"]
+    with pytest.raises(SolicitudInvalida):
+        llamar(servicio_en_un_minuto, "codigos", registro["rfc"], [registro["folio"]] * 101)
+
+    # The timer's purge keeps the current minute (the clock has not moved).
+    llamar(servicio_en_un_minuto, "purgar_limites")
+    with pytest.raises(DemasiadasSolicitudes):
+        llamar(servicio_en_un_minuto, "verificacion", registro["folio"], codigo, CLIENTE)
 
 
 def test_the_sweep_issues_requests_left_behind_once(db, sello_dev, validacion):
