@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, paddin
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from buzon_comun.config import Config
+
 from .certificados import (
     CertificadoRechazado, CertificadoSat, nombres_tbs, clave_publica_bits, verificar_firma_emitida,
 )
@@ -85,6 +87,12 @@ class ClienteOcsp:
         # No I/O ever happens while holding it, so a plain lock cannot stall other (green) threads.
         self._candado = threading.Lock()
 
+    @classmethod
+    def desde_config(cls, config: Config) -> "ClienteOcsp":
+        """The client of BUZON_OCSP_URL: a good answer is reused at most BUZON_OCSP_CACHE_MAX_S (0: never)."""
+        return cls(config.ocsp_url, timeout=config.ocsp_timeout_s,
+                   cache_vigencia_max=timedelta(seconds=config.ocsp_cache_max_s))
+
     # -- cache ---------------------------------------------------------------------------------------------------
 
     @staticmethod
@@ -114,22 +122,39 @@ class ClienteOcsp:
             while len(self._cache) > self.cache_max:
                 self._cache.popitem(last=False)
 
+    def _olvidar(self, llave: bytes) -> None:
+        with self._candado:
+            self._cache.pop(llave, None)
+
     def limpiar_cache(self) -> None:
         with self._candado:
             self._cache.clear()
 
     # -- check ---------------------------------------------------------------------------------------------------
 
-    def verificar(self, cert: CertificadoSat, emisor: x509.Certificate, ahora: datetime) -> bytes:
-        """The responder's signed GOOD answer (DER), kept as evidence; `CertificadoRechazado` otherwise."""
+    def verificar(self, cert: CertificadoSat, emisor: x509.Certificate, ahora: datetime, *,
+                  fresca: bool = False) -> bytes:
+        """The responder's signed GOOD answer (DER), kept as evidence; `CertificadoRechazado` otherwise.
+
+        `fresca` asks the responder whatever the cache holds (a legal act must rest on the status at its moment);
+        the fresh answer still refreshes the cache for later logins.
+        """
         if ahora.tzinfo is None:
             raise ValueError("ahora debe tener zona horaria")
         llave = self._llave(cert)
-        guardada = self._en_cache(llave, ahora)
-        if guardada is not None:
-            return guardada
-        hasta, respuesta_der = self._consultar(cert, emisor, ahora)
-        self._guardar(llave, hasta, respuesta_der)
+        if not fresca:
+            guardada = self._en_cache(llave, ahora)
+            if guardada is not None:
+                return guardada
+        try:
+            hasta, respuesta_der = self._consultar(cert, emisor, ahora)
+        except CertificadoRechazado as rechazo:
+            if rechazo.codigo != "revocacion_no_disponible":
+                # SAT now says it is not good (revoked, unknown): no "good" cached earlier may outlive that.
+                self._olvidar(llave)
+            raise
+        if hasta > ahora:  # a zero `cache_vigencia_max` keeps nothing
+            self._guardar(llave, hasta, respuesta_der)
         return respuesta_der
 
     def _consultar(self, cert: CertificadoSat, emisor: x509.Certificate, ahora: datetime) -> tuple[datetime, bytes]:

@@ -28,7 +28,8 @@ class Verificador:
         self.almacen = almacen
         self.ocsp = ocsp
 
-    def verificar(self, certificado_b64: str, datos: bytes, firma_b64: str, ahora, rfc_esperado=None):
+    def verificar(self, certificado_b64: str, datos: bytes, firma_b64: str, ahora, rfc_esperado=None, *,
+                  ocsp_fresca: bool = False):
         return verificar_efirma(
             _base64(certificado_b64, "certificado"),
             datos,
@@ -37,6 +38,7 @@ class Verificador:
             almacen=self.almacen,
             ocsp=self.ocsp,
             rfc_esperado=rfc_esperado,
+            ocsp_fresca=ocsp_fresca,
         )
 
 
@@ -50,7 +52,7 @@ class ProveedorVerificador(DependencyProvider):
             raise
         if len(almacen) == 0:
             log.error("la carpeta %s no tiene certificados de AC: toda e.firma será no confiable", config.sat_ca_dir)
-        self.verificador = Verificador(almacen, ClienteOcsp(config.ocsp_url, timeout=config.ocsp_timeout_s))
+        self.verificador = Verificador(almacen, ClienteOcsp.desde_config(config))
 
     def get_dependency(self, worker_ctx) -> Verificador:
         return self.verificador
@@ -115,7 +117,10 @@ class Servicio(ConEventos, ServicioBase):
         """
         ahora = self.reloj.ahora()
         try:
-            verificacion = self.verificador.verificar(certificado, texto.encode("utf-8"), firma, ahora, rfc_esperado)
+            # A signature here is a legal act (the activation, opening a notification): it rests on SAT's answer
+            # at this moment, never on one cached by an earlier login.
+            verificacion = self.verificador.verificar(certificado, texto.encode("utf-8"), firma, ahora, rfc_esperado,
+                                                      ocsp_fresca=True)
         except CertificadoRechazado as rechazo:
             if rechazo.codigo == "revocacion_no_disponible":
                 raise ServicioNoDisponible(rechazo.codigo, rechazo.mensaje) from None

@@ -24,11 +24,13 @@ class Verificacion:
 
 
 def verificar_efirma(der: bytes, datos: bytes, firma: bytes, *, ahora: datetime, almacen: AlmacenCA,
-                     ocsp: ClienteOcsp, rfc_esperado: str | None = None) -> Verificacion:
+                     ocsp: ClienteOcsp, rfc_esperado: str | None = None,
+                     ocsp_fresca: bool = False) -> Verificacion:
     """A valid, trusted, unrevoked e.firma whose key signed `datos`; else `CertificadoRechazado`.
 
     With `rfc_esperado` (the activation: the signer must be the session's RFC), another RFC's certificate is
-    `certificado_ajeno`, found before the remote check."""
+    `certificado_ajeno`, found before the remote check. With `ocsp_fresca` the revocation status is asked of the
+    responder even when a cached answer is still within its time."""
     if ahora.tzinfo is None:
         raise ValueError("ahora debe tener zona horaria")
     cert = leer_certificado(der)
@@ -40,4 +42,4 @@ def verificar_efirma(der: bytes, datos: bytes, firma: bytes, *, ahora: datetime,
     identidad = cert.identidad()
     if rfc_esperado is not None and identidad.rfc != rfc_esperado:
         raise CertificadoRechazado("certificado_ajeno", "El certificado pertenece a otro RFC, no al de su sesión.")
-    return Verificacion(identidad, ocsp.verificar(cert, emisor, ahora))
+    return Verificacion(identidad, ocsp.verificar(cert, emisor, ahora, fresca=ocsp_fresca))

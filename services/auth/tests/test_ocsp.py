@@ -11,6 +11,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from buzon_auth.certificados import CertificadoRechazado, leer_certificado
 from buzon_auth.ocsp import ClienteOcsp
+from buzon_comun.config import Config
 from buzon_dev.ocsp import responder
 
 
@@ -22,6 +23,12 @@ def codigo(cliente, cert, emisor, momento=None) -> str:
     with pytest.raises(CertificadoRechazado) as e:
         cliente.verificar(cert, emisor, momento or ahora())
     assert e.value.mensaje
+    return e.value.codigo
+
+
+def codigo_fresca(cliente, cert, emisor) -> str:
+    with pytest.raises(CertificadoRechazado) as e:
+        cliente.verificar(cert, emisor, ahora(), fresca=True)
     return e.value.codigo
 
 
@@ -143,6 +150,76 @@ def test_cache_vigencia_maxima(ocsp_contador, pki, cert):
     cliente.verificar(cert, pki.emisora, momento)
     cliente.verificar(cert, pki.emisora, momento + dt.timedelta(minutes=3))
     assert len(ocsp_contador.solicitudes) == 2
+
+
+def _desde_config(url: str, **variables) -> ClienteOcsp:
+    return ClienteOcsp.desde_config(Config.desde_entorno({"BUZON_OCSP_URL": url, **variables}))
+
+
+def test_cache_acotada_por_configuracion_aunque_next_update_sea_despues(ocsp_contador, pki, cert):
+    # The development responder's nextUpdate is an hour away; BUZON_OCSP_CACHE_MAX_S wins.
+    cliente = _desde_config(ocsp_contador.url, BUZON_OCSP_CACHE_MAX_S="120")
+    momento = ahora()
+    cliente.verificar(cert, pki.emisora, momento)
+    cliente.verificar(cert, pki.emisora, momento + dt.timedelta(seconds=119))
+    assert len(ocsp_contador.solicitudes) == 1
+    cliente.verificar(cert, pki.emisora, momento + dt.timedelta(seconds=121))
+    assert len(ocsp_contador.solicitudes) == 2
+
+
+def test_cache_por_omision_cinco_minutos(ocsp_contador, pki, cert):
+    cliente = _desde_config(ocsp_contador.url)
+    momento = ahora()
+    cliente.verificar(cert, pki.emisora, momento)
+    cliente.verificar(cert, pki.emisora, momento + dt.timedelta(seconds=299))
+    assert len(ocsp_contador.solicitudes) == 1
+    cliente.verificar(cert, pki.emisora, momento + dt.timedelta(seconds=301))
+    assert len(ocsp_contador.solicitudes) == 2
+
+
+def test_cache_cero_no_guarda_nada(ocsp_contador, pki, cert):
+    cliente = _desde_config(ocsp_contador.url, BUZON_OCSP_CACHE_MAX_S="0")
+    momento = ahora()
+    for _ in range(3):
+        cliente.verificar(cert, pki.emisora, momento)
+    assert len(ocsp_contador.solicitudes) == 3
+    assert len(cliente._cache) == 0
+
+
+def test_respuesta_fresca_no_lee_la_cache_pero_la_renueva(ocsp_contador, pki, cert):
+    cliente = ClienteOcsp(ocsp_contador.url)
+    momento = ahora()
+    primera = cliente.verificar(cert, pki.emisora, momento)
+    fresca = cliente.verificar(cert, pki.emisora, momento, fresca=True)
+    assert len(ocsp_contador.solicitudes) == 2
+    assert fresca != primera  # a new answer (its own nonce), not the cached one
+    assert cliente.verificar(cert, pki.emisora, momento + dt.timedelta(minutes=1)) == fresca
+    assert len(ocsp_contador.solicitudes) == 2
+
+
+def test_revocado_entre_dos_consultas_lo_ve_la_fresca_y_borra_el_good_guardado(ocsp_contador, pki):
+    emitido = pki.emitir("GODE561231GR8", "X")
+    cert = leer_certificado(emitido.cer_der)
+    cliente = ClienteOcsp(ocsp_contador.url)
+    cliente.verificar(cert, pki.emisora, ahora())
+    pki.revocar(emitido.numero_certificado)
+    cliente.verificar(cert, pki.emisora, ahora())  # within the cache's time a login still rides on the good
+    assert len(ocsp_contador.solicitudes) == 1
+    assert codigo_fresca(cliente, cert, pki.emisora) == "certificado_revocado"
+    # Once SAT said revoked, the cached good is gone: the next login asks and is refused too.
+    assert codigo(cliente, cert, pki.emisora) == "certificado_revocado"
+    assert len(ocsp_contador.solicitudes) == 3
+
+
+def test_fresca_sin_respondedor_no_borra_el_good_guardado(servidor_prueba, pki, cert):
+    caido = {"si": False}
+    s = servidor_prueba(lambda c: (503, b"") if caido["si"] else (200, responder(pki, c)[0]))
+    cliente = ClienteOcsp(s.url)
+    cliente.verificar(cert, pki.emisora, ahora())
+    caido["si"] = True
+    assert codigo_fresca(cliente, cert, pki.emisora) == "revocacion_no_disponible"
+    cliente.verificar(cert, pki.emisora, ahora())
+    assert len(s.solicitudes) == 2
 
 
 def test_cache_con_hilos(ocsp_contador, pki, efirma_fisica, efirma_moral):

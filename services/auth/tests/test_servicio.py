@@ -64,6 +64,28 @@ def test_activation_signatures_are_verified_with_the_login_checks(auth, pki_dev,
     assert error.value.codigo == "no_es_efirma"
 
 
+def test_the_activation_asks_ocsp_afresh_while_the_login_may_use_the_cache(auth, pki_dev):
+    emitida = pki_dev.emitir("MAVA800101RS5", "ANA MARIA MARTINEZ VARGAS", "MAVA800101MDFRRN09")
+
+    def iniciar():
+        reto = llamar(auth, "crear_reto", "127.0.0.1")["reto"]
+        return llamar(auth, "iniciar_sesion", b64(emitida.cer_der), reto, firmar(emitida, reto))
+
+    iniciar()
+    pki_dev.revocar(emitida.numero_certificado)
+    # Within BUZON_OCSP_CACHE_MAX_S a login rests on the good answer it got a moment ago…
+    assert iniciar()["rfc"] == "MAVA800101RS5"
+    # …but a legal act never does: the responder is asked and says revoked.
+    texto = "||cadena original de prueba||"
+    with pytest.raises(ReglaIncumplida) as error:
+        llamar(auth, "verificar_efirma", b64(emitida.cer_der), texto, firmar(emitida, texto), "MAVA800101RS5")
+    assert error.value.codigo == "certificado_revocado"
+    # And once SAT said so, the cached good answer is forgotten for logins too.
+    with pytest.raises(NoAutenticado) as error:
+        iniciar()
+    assert error.value.codigo == "certificado_revocado"
+
+
 def test_errors_keep_their_class_and_code_across_the_bus(auth, config_nameko):
     with ServiceRpcProxy("auth", config_nameko) as proxy:
         with pytest.raises(NoAutenticado) as error:

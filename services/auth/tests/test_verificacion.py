@@ -235,6 +235,16 @@ def test_valido_consulta_ocsp_una_vez_y_usa_cache(efirma_fisica, almacen, ocsp_c
     assert len(ocsp_contador.solicitudes) == 1
 
 
+def test_ocsp_fresca_consulta_siempre(efirma_fisica, almacen, ocsp_contador, firmar):
+    cliente = ClienteOcsp(ocsp_contador.url)
+    firma = firmar(efirma_fisica.key_der, RETO)
+    verificar_efirma(efirma_fisica.cer_der, RETO, firma, ahora=ahora(), almacen=almacen, ocsp=cliente)
+    for _ in range(2):
+        verificar_efirma(efirma_fisica.cer_der, RETO, firma, ahora=ahora(), almacen=almacen, ocsp=cliente,
+                         ocsp_fresca=True)
+    assert len(ocsp_contador.solicitudes) == 3
+
+
 def test_exige_zona_horaria(efirma_fisica, almacen, servidor_ocsp, firmar):
     with pytest.raises(ValueError):
         verificar(efirma_fisica.cer_der, firmar(efirma_fisica.key_der, RETO), almacen, servidor_ocsp.url,
