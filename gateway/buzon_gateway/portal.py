@@ -18,7 +18,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.security import safe_join
 from werkzeug.wrappers import Response
 
-from buzon_comun.errores import Conflicto, ErrorBuzon, NoAutenticado, NoEncontrado, ReglaIncumplida
+from buzon_comun.errores import (
+    Conflicto, DemasiadasSolicitudes, ErrorBuzon, NoAutenticado, NoEncontrado, ReglaIncumplida,
+)
 from buzon_comun.reloj import ZONA_MEXICO
 from buzon_comun.textos import es_texto_valido
 from buzon_gateway import cuerpos, sesion_web
@@ -443,7 +445,7 @@ class Portal:
         texto = self._verificar_formulario(request, visita).get("planteamiento", "")
         try:
             presentada = self.activacion.presentar_aclaracion(visita.titular, texto)
-        except (ReglaIncumplida, Conflicto) as error:
+        except (ReglaIncumplida, Conflicto, DemasiadasSolicitudes) as error:
             # The form comes back with what was written, so a refusal costs the person nothing.
             return self._promociones(_estado(error), visita, error.codigo != "buzon_inactivo",
                                      mensaje=error.mensaje, texto=texto)

@@ -18,19 +18,22 @@ import hashlib
 import json
 import logging
 import re
+import zlib
 from datetime import datetime, timedelta
 
 from jinja2 import Template
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from buzon_comun.db import insercion
 from buzon_comun.bandeja_salida import encolar
-from buzon_comun.errores import Conflicto, NoEncontrado, Prohibido, ReglaIncumplida, SolicitudInvalida
+from buzon_comun.errores import (
+    Conflicto, DemasiadasSolicitudes, NoEncontrado, Prohibido, ReglaIncumplida, SolicitudInvalida,
+)
 from buzon_comun.eventos import AcuseSolicitado, BuzonActivado
 from buzon_comun.folios import siguiente_folio
-from buzon_comun.reloj import iso_mexico
+from buzon_comun.reloj import en_mexico, iso_mexico
 from buzon_activacion import solicitud as textos
 from buzon_activacion.models import aclaraciones as tabla_aclaraciones
 from buzon_activacion.models import activaciones, folios, salida, solicitudes
@@ -60,6 +63,8 @@ ASUNTO_ACLARACION = "Activación Buzón IMSS"
 LIMITE_ACLARACION = 4000
 MENSAJE_BUZON_INACTIVO = ("Para presentar Aclaraciones u Orientaciones primero active su Buzón IMSS en "
                           "«Activación Buzón IMSS».")
+MENSAJE_LIMITE_ACLARACIONES = ("Ya presentaste {limite} Aclaraciones u Orientaciones hoy, el máximo por día. Podrás "
+                                "presentar otra mañana.")
 MENSAJE_TEXTO_ACLARACION = (f"Escriba el planteamiento de su aclaración u orientación (de 1 a {LIMITE_ACLARACION} "
                             "caracteres).")
 
@@ -118,6 +123,12 @@ def _vigente(db: Session, clave: str, rfc: str, ahora: datetime):
         select(solicitudes).where(solicitudes.c.sesion_id == clave, solicitudes.c.rfc == rfc,
                                   solicitudes.c.expira_en > ahora)
     ).mappings().one_or_none()
+
+
+def _bloquear(db: Session, clave: str) -> None:
+    """A lock held until the transaction ends, shared by every replica (SQLite serialises writers by itself)."""
+    if db.bind.dialect.name == "postgresql":
+        db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(f"activacion:{clave}".encode())})
 
 
 def _fin_lectura(db: Session) -> None:
@@ -280,8 +291,17 @@ def folio_acuse(db: Session, titular: dict) -> str:
 
 # -- promociones electrónicas: aclaraciones u orientaciones ------------------------------------------------------
 
-def presentar_aclaracion(db: Session, titular: dict, texto: object, *, ahora: datetime) -> dict:
-    """Record what the person asks, with a folio, and ask acuses for its receipt in the same transaction."""
+def _presentadas_hoy(db: Session, rfc: str, ahora: datetime) -> int:
+    """The RFC's aclaraciones since midnight, Mexico City time (the day a person means by "hoy")."""
+    medianoche = en_mexico(ahora).replace(hour=0, minute=0, second=0, microsecond=0)
+    return db.execute(select(func.count()).select_from(tabla_aclaraciones).where(
+        tabla_aclaraciones.c.rfc == rfc, tabla_aclaraciones.c.presentada_en >= medianoche)).scalar_one()
+
+
+def presentar_aclaracion(db: Session, titular: dict, texto: object, *, ahora: datetime, limite_por_dia: int) -> dict:
+    """Record what the person asks, with a folio, and ask acuses for its receipt in the same transaction.
+
+    Each one renders and stores a PDF, so an RFC presents at most `limite_por_dia` a day."""
     identidad = _identidad(titular)
     rfc = identidad["rfc"]
     planteamiento = texto.strip() if isinstance(texto, str) else ""
@@ -292,6 +312,10 @@ def presentar_aclaracion(db: Session, titular: dict, texto: object, *, ahora: da
         # Checked inside the transaction that records it: an activation is never undone, so no lock is needed.
         if _activacion(db, rfc) is None:
             raise Conflicto("buzon_inactivo", MENSAJE_BUZON_INACTIVO)
+        # Two at once must not both take the day's last place: one RFC's aclaraciones are recorded in turn.
+        _bloquear(db, f"aclaraciones:{rfc}")
+        if _presentadas_hoy(db, rfc, ahora) >= limite_por_dia:
+            raise DemasiadasSolicitudes("demasiadas_solicitudes", MENSAJE_LIMITE_ACLARACIONES.format(limite=limite_por_dia))
         folio = siguiente_folio(db, folios, "aclaracion", ahora=ahora)
         db.execute(tabla_aclaraciones.insert().values(
             folio=folio, rfc=rfc, asunto=ASUNTO_ACLARACION, texto=planteamiento, presentada_en=ahora,

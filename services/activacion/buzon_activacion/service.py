@@ -66,7 +66,8 @@ class Servicio(ConEventos, ServicioBase):
 
     @rpc
     def presentar_aclaracion(self, titular: dict, texto: str) -> dict:
-        resultado = activacion.presentar_aclaracion(self.db, titular, texto, ahora=self.reloj.ahora())
+        resultado = activacion.presentar_aclaracion(self.db, titular, texto, ahora=self.reloj.ahora(),
+                                                    limite_por_dia=self.config.limite_aclaraciones_por_dia)
         self.publicar_eventos()
         return resultado
 

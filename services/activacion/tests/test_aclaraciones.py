@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from buzon_activacion import activacion
 from buzon_activacion.models import aclaraciones, activaciones
-from buzon_comun.errores import Conflicto, ReglaIncumplida, SolicitudInvalida
+from buzon_comun.errores import Conflicto, DemasiadasSolicitudes, ReglaIncumplida, SolicitudInvalida
 from buzon_comun.eventos import AcuseSolicitado, leer
 
 FISICA = {"rfc": "MAVA800101RS5", "nombre": "ANA MARÍA MARTÍNEZ VARGAS", "curp": "MAVA800101MDFRRN09",
@@ -26,8 +26,8 @@ def activar(db, titular, folio="ACT-2026-00000001"):
     db.commit()
 
 
-def presentar(db, reloj, texto, titular=FISICA):
-    return activacion.presentar_aclaracion(db, titular, texto, ahora=reloj.ahora())
+def presentar(db, reloj, texto, titular=FISICA, limite_por_dia=10):
+    return activacion.presentar_aclaracion(db, titular, texto, ahora=reloj.ahora(), limite_por_dia=limite_por_dia)
 
 
 def test_an_inactive_buzon_cannot_present_and_nothing_is_recorded(db, reloj, eventos):
@@ -90,3 +90,20 @@ def test_each_rfc_lists_only_its_own_newest_first(db, reloj):
         {"folio": "ACL-2026-00000001", "asunto": "Activación Buzón IMSS", "texto": "primera",
          "presentada_en": "2026-11-28T12:00:00-06:00"}]}
     assert [a["folio"] for a in activacion.aclaraciones(db, OTRA)["aclaraciones"]] == ["ACL-2026-00000002"]
+
+
+def test_an_rfc_presents_at_most_the_days_limit_until_midnight_in_mexico_city(db, reloj, eventos):
+    activar(db, FISICA)
+    activar(db, OTRA, folio="ACT-2026-00000002")
+    for i in range(3):
+        presentar(db, reloj, f"pregunta {i}", limite_por_dia=3)
+    with pytest.raises(DemasiadasSolicitudes) as error:
+        presentar(db, reloj, "una más", limite_por_dia=3)
+    assert error.value.codigo == "demasiadas_solicitudes" and "3" in error.value.mensaje
+    assert len(eventos("acuse_solicitado")) == 3
+    presentar(db, reloj, "otra persona", titular=OTRA, limite_por_dia=3)
+    reloj.avanzar(hours=11, minutes=59)  # 23:59 in Mexico City: still the same day
+    with pytest.raises(DemasiadasSolicitudes):
+        presentar(db, reloj, "una más", limite_por_dia=3)
+    reloj.avanzar(minutes=1)
+    assert presentar(db, reloj, "al día siguiente", limite_por_dia=3)["presentada_en"] == "2026-11-29T00:00:00-06:00"

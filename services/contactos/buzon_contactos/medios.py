@@ -221,6 +221,11 @@ def vencer_pendientes(db: Session, *, ahora: datetime) -> int:
     return len(vencidos)
 
 
+def purgar_limites(db: Session, *, ahora: datetime) -> None:
+    """Drop the counters of windows that ended: they count nothing any more and would pile up."""
+    limitador.purgar(db, limites, ahora=ahora, ventana_s=VENTANA_LIMITES_S)
+
+
 def registrar_envio(db: Session, evento: MensajeEnviado, *, ahora: datetime, ventana_s: int) -> bool:
     """The SMS with the code left: the phone's window now runs from that moment (the guide: from its reception).
 

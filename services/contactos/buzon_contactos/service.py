@@ -134,6 +134,10 @@ class Servicio(ConEventos, ServicioBase):
         medios.vencer_pendientes(self.db, ahora=self.reloj.ahora())
         self.publicar_eventos()
 
+    @timer(interval=300)
+    def purgar_limites(self) -> None:
+        medios.purgar_limites(self.db, ahora=self.reloj.ahora())
+
 
 def _rfc(texto: str) -> str:
     try:

@@ -13,6 +13,8 @@ from buzon_comun.errores import ReglaIncumplida, SolicitudInvalida
 
 MECANISMOS = ("correo", "telefono")
 TODOS = "*"
+# API.md's cap: far above the RPs any employer has, low enough that no list stalls the service.
+MAXIMO_REGISTROS_PEDIDOS = 1000
 
 # People write numbers as "55 1234-5678", "(55) 1234 5678" or "+52 55…"; separators carry no meaning.
 _SEPARADORES = re.compile(r"[\s\-().]")
@@ -74,11 +76,11 @@ def registros_pedidos(pedidos: object) -> list[str] | None:
     if not isinstance(pedidos, list) or not all(isinstance(p, str) for p in pedidos):
         raise SolicitudInvalida("solicitud_invalida",
                                 "«registros_patronales» debe ser una lista de registros patronales o [\"*\"].")
+    if len(pedidos) > MAXIMO_REGISTROS_PEDIDOS:
+        raise ReglaIncumplida("registro_patronal_ajeno",
+                              f"Puedes registrar un medio de contacto para {MAXIMO_REGISTROS_PEDIDOS} Registros "
+                              "Patronales a la vez como máximo; para todos los tuyos, usa [\"*\"].")
     if pedidos == [TODOS]:
         return None
-    vistos: list[str] = []
-    for p in pedidos:
-        limpio = p.strip().upper()
-        if limpio not in vistos:
-            vistos.append(limpio)
-    return vistos
+    # A dict keeps the first of each in order and finds repeats in constant time: linear in the list.
+    return list(dict.fromkeys(p.strip().upper() for p in pedidos))

@@ -139,6 +139,17 @@ def test_the_registration_throttle_resets_the_next_hour(registrar, reloj, config
     registrar(valor="a@ejemplo.mx")
 
 
+def test_counters_of_ended_windows_are_purged(registrar, con_padron, reloj):
+    registrar(valor="a@ejemplo.mx")
+    contados = con_padron.execute(text("SELECT count(*) FROM limites")).scalar_one()
+    assert contados == 2  # the RFC's registrations and the destination's messages
+    medios.purgar_limites(con_padron, ahora=reloj.ahora())
+    assert con_padron.execute(text("SELECT count(*) FROM limites")).scalar_one() == contados
+    reloj.avanzar(hours=1)
+    medios.purgar_limites(con_padron, ahora=reloj.ahora())
+    assert con_padron.execute(text("SELECT count(*) FROM limites")).scalar_one() == 0
+
+
 def test_messages_to_one_destination_are_throttled_whatever_the_rfc(registrar, con_padron, reloj, config):
     for _ in range(config.limite_mensajes_por_destino):
         medio = registrar("telefono", "5512345678")

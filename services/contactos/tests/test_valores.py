@@ -74,3 +74,17 @@ def test_rps_asked_for():
 def test_rps_must_be_a_list_of_texts(pedidos):
     with pytest.raises(SolicitudInvalida):
         valores.registros_pedidos(pedidos)
+
+
+def test_at_most_a_thousand_rps_are_asked_for_at_once():
+    mil = [f"A{i:010d}" for i in range(1000)]
+    assert valores.registros_pedidos(mil) == mil
+    for demasiados in (mil + ["B0000000000"], mil + mil[:1]):
+        with pytest.raises(ReglaIncumplida) as error:
+            valores.registros_pedidos(demasiados)
+        assert error.value.codigo == "registro_patronal_ajeno"
+
+
+def test_repeated_rps_are_dropped_keeping_the_first_of_each_in_order():
+    pedidos = [f"a{i % 500:010d}" for i in range(1000)]
+    assert valores.registros_pedidos(pedidos) == [f"A{i:010d}" for i in range(500)]
