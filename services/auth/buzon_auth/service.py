@@ -20,6 +20,8 @@ from buzon_comun.servicio import ConEventos, ServicioBase, rpc
 
 log = logging.getLogger(__name__)
 
+PURGA_CADA_S = 60
+
 
 class Verificador:
     """The e.firma checks with this process's trusted CAs and OCSP client."""
@@ -133,6 +135,7 @@ class Servicio(ConEventos, ServicioBase):
             "verificado_en": iso_mexico(ahora),
         }
 
-    @timer(interval=600)
+    # Every minute: challenges live five minutes at most, and between two runs expired rows must not pile up.
+    @timer(interval=PURGA_CADA_S)
     def purgar(self) -> None:
         sesiones.purgar(self.db, ahora=self.reloj.ahora())

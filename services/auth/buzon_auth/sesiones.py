@@ -125,10 +125,13 @@ def cerrar_sesion(db: Session, token: str, *, ahora: datetime) -> None:
     db.commit()
 
 
-def purgar(db: Session, *, ahora: datetime, conservar: timedelta = timedelta(days=1)) -> None:
-    """Drop challenges and sessions that ended long enough ago to be of no use."""
-    limite = ahora - conservar
-    db.execute(delete(retos).where(retos.c.expira_en < limite))
-    db.execute(delete(sesiones).where(sesiones.c.expira_en < limite))
+def purgar(db: Session, *, ahora: datetime, conservar_sesiones: timedelta = timedelta(days=1)) -> None:
+    """Drop expired challenges at once and sessions that ended long enough ago to be of no use.
+
+    An expired challenge is refused whether its row exists or not (`consumir_reto` finds nothing to spend), so
+    deleting it keeps single use; only the rows a flood of requests leaves behind go.
+    """
+    db.execute(delete(retos).where(retos.c.expira_en < ahora))
+    db.execute(delete(sesiones).where(sesiones.c.expira_en < ahora - conservar_sesiones))
     db.commit()
     limitador.purgar(db, limites, ahora=ahora, ventana_s=60)

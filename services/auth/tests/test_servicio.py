@@ -94,6 +94,14 @@ def test_errors_keep_their_class_and_code_across_the_bus(auth, config_nameko):
     assert "sesión" in error.value.mensaje
 
 
+def test_the_purge_runs_every_minute():
+    # Challenges last at most five minutes: a purge every ten would let a flood's rows pile up meanwhile.
+    from buzon_auth.service import PURGA_CADA_S
+
+    assert PURGA_CADA_S <= 60
+    assert [t.interval for t in Servicio.purgar.nameko_entrypoints] == [PURGA_CADA_S]
+
+
 def test_health(auth):
     assert llamar(auth, "salud") == {"estado": "ok", "servicio": "auth"}
 

@@ -125,13 +125,51 @@ def test_challenges_per_ip_are_limited_per_minute_but_never_below_60(db, reloj):
     assert Config.desde_entorno({"BUZON_LIMITE_RETOS_POR_MINUTO": "5"}).limite_retos_por_minuto == 60
 
 
-def test_purge_drops_what_ended_a_day_ago(db, reloj):
-    sesiones.crear_reto(db, ahora=reloj.ahora(), duracion_s=300)
+def _cuenta(db, tabla: str) -> int:
+    return db.execute(text(f"SELECT count(*) FROM {tabla}")).scalar_one()
+
+
+def test_purge_drops_challenges_as_soon_as_they_expire(db, reloj):
+    viejo = sesiones.crear_reto(db, ahora=reloj.ahora(), duracion_s=300)
+    reloj.avanzar(seconds=200)
+    vigente = sesiones.crear_reto(db, ahora=reloj.ahora(), duracion_s=300)
+    gastado = sesiones.crear_reto(db, ahora=reloj.ahora(), duracion_s=300)
+    sesiones.consumir_reto(db, gastado.valor, ahora=reloj.ahora())
+    reloj.avanzar(seconds=101)
+    sesiones.purgar(db, ahora=reloj.ahora())
+    # The expired one is gone; the live ones stay, the spent one too, so that it stays spent.
+    assert _cuenta(db, "retos") == 2
+    for reto in (viejo, gastado):
+        with pytest.raises(NoAutenticado) as error:
+            sesiones.consumir_reto(db, reto.valor, ahora=reloj.ahora())
+        assert error.value.codigo == "reto_invalido"
+    sesiones.consumir_reto(db, vigente.valor, ahora=reloj.ahora())
+    reloj.avanzar(seconds=300)
+    sesiones.purgar(db, ahora=reloj.ahora())
+    assert _cuenta(db, "retos") == 0
+
+
+def test_purge_keeps_a_challenge_until_its_last_moment(db, reloj):
+    reto = sesiones.crear_reto(db, ahora=reloj.ahora(), duracion_s=300)
+    reloj.avanzar(seconds=299)
+    sesiones.purgar(db, ahora=reloj.ahora())
+    sesiones.consumir_reto(db, reto.valor, ahora=reloj.ahora())
+
+
+def test_purge_keeps_ended_sessions_a_day(db, reloj):
     sesiones.abrir_sesion(db, IDENTIDAD, ahora=reloj.ahora(), duracion_s=3600)
     reloj.avanzar(hours=2)
     sesiones.purgar(db, ahora=reloj.ahora())
-    assert db.execute(text("SELECT count(*) FROM sesiones")).scalar_one() == 1
+    assert _cuenta(db, "sesiones") == 1
     reloj.avanzar(days=1)
     sesiones.purgar(db, ahora=reloj.ahora())
-    assert db.execute(text("SELECT count(*) FROM sesiones")).scalar_one() == 0
-    assert db.execute(text("SELECT count(*) FROM retos")).scalar_one() == 0
+    assert _cuenta(db, "sesiones") == 0
+
+
+def test_purge_drops_past_rate_limit_windows(db, reloj):
+    sesiones.limitar_retos(db, "10.0.0.1", ahora=reloj.ahora(), por_minuto=60)
+    sesiones.purgar(db, ahora=reloj.ahora())
+    assert _cuenta(db, "limites") == 1
+    reloj.avanzar(seconds=60)
+    sesiones.purgar(db, ahora=reloj.ahora())
+    assert _cuenta(db, "limites") == 0
