@@ -55,6 +55,8 @@ TIPOS_ACUSE_LEGIBLES = {
     "activacion": "Acuse de la solicitud y manifestación de conformidad para el uso del Buzón IMSS",
     "aclaracion": "Acuse de recibo de Aclaraciones u Orientaciones",
 }
+# acuses answers the codes of at most this many folios per call (a long history of bajas takes several).
+FOLIOS_POR_CONSULTA = 100
 # A código de verificación is 16 characters; anything far longer is nobody's.
 MAXIMO_CODIGO_VERIFICACION = 64
 
@@ -151,7 +153,9 @@ class Gateway(Portal):
         """Each medio with the código de verificación of each of its acuses (null until acuses has it), so that
         its owner can share them; acuses keeps the codes and gives only this RFC's."""
         folios = [folio for medio in medios for folio in (medio.get("acuses") or {}).values() if folio]
-        codigos = self.acuses.codigos(titular["rfc"], folios)["codigos"] if folios else {}
+        codigos = {}
+        for inicio in range(0, len(folios), FOLIOS_POR_CONSULTA):
+            codigos.update(self.acuses.codigos(titular["rfc"], folios[inicio:inicio + FOLIOS_POR_CONSULTA])["codigos"])
         return [{**medio, "codigos_verificacion": {tipo: codigos.get(folio) if folio else None
                                                    for tipo, folio in (medio.get("acuses") or {}).items()}}
                 for medio in medios]

@@ -88,9 +88,24 @@ def _hash(texto: str) -> str:
     return hashlib.sha256(texto.encode("utf-8")).hexdigest()
 
 
-def _hash_codigo(medio_id: str, codigo: str) -> str:
-    # Salted with the medio's id: the same code of two medios gives two hashes.
-    return _hash(f"{medio_id}:{codigo}")
+def _hash_codigo(secreto: bytes, medio_id: str, codigo: str) -> str:
+    """Keyed with the server's secret: with only 100,000 codes, a bare hash in a copy of the table would give
+    every code back at once. The medio's id makes the same code of two medios hash apart."""
+    return hmac.new(secreto, f"{medio_id}:{codigo}".encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+# Codes stored before the hash was keyed (migration 0003 marks them); they lapse within the validation window.
+PREFIJO_SIN_LLAVE = "sha256:"
+
+
+def _codigo_coincide(guardado: str | None, secreto: bytes, medio_id: str, codigo: str) -> bool:
+    if not guardado:
+        return False
+    if guardado.startswith(PREFIJO_SIN_LLAVE):
+        esperado = PREFIJO_SIN_LLAVE + _hash(f"{medio_id}:{codigo}")
+    else:
+        esperado = _hash_codigo(secreto, medio_id, codigo)
+    return hmac.compare_digest(esperado, guardado)
 
 
 def _token() -> str:
@@ -357,7 +372,7 @@ def _comprobar_cupo(db: Session, rfc: str, mecanismo: str, valor: str, rps: list
 
 
 def registrar(db: Session, titular: dict, mecanismo: object, valor: object, registros_patronales: object = None,
-              *, ahora: datetime, config: Config) -> dict:
+              *, ahora: datetime, config: Config, secreto: bytes) -> dict:
     """Register a medio (pendiente) and ask for its validation message, its acuse and its folio, all at once.
 
     Checks in the contract's order: mechanism, the value's syntax, the RPs, duplicates, limits, throttling.
@@ -411,7 +426,7 @@ def registrar(db: Session, titular: dict, mecanismo: object, valor: object, regi
             )
         else:
             codigo = _codigo()
-            fila["codigo_hash"] = _hash_codigo(medio_id, codigo)
+            fila["codigo_hash"] = _hash_codigo(secreto, medio_id, codigo)
             fila["codigo_mensaje_id"] = str(uuid.uuid4())
             mensaje = SmsSolicitado(id_mensaje=fila["codigo_mensaje_id"], para=destino, plantilla="codigo_sms",
                                     datos={"codigo": codigo}, referencia=medio_id)
@@ -482,7 +497,7 @@ def validar_correo(db: Session, token: object, *, ahora: datetime) -> dict:
 
 
 def validar_telefono(db: Session, titular: dict, medio_id: object, codigo: object, *, ahora: datetime,
-                     config: Config) -> dict:
+                     config: Config, secreto: bytes) -> dict:
     """The 5-digit SMS code, with a few wrong attempts allowed per code; past them the medio is dropped."""
     rfc = rfc_de(titular)
     maximo = config.intentos_codigo
@@ -502,7 +517,7 @@ def validar_telefono(db: Session, titular: dict, medio_id: object, codigo: objec
             if not _CODIGO.fullmatch(limpio):
                 # Text that can never be a code is a typo, not a guess: it spends no attempt.
                 raise _codigo_incorrecto(maximo - fila["intentos_fallidos"])
-            if hmac.compare_digest(_hash_codigo(fila["id"], limpio), fila["codigo_hash"] or ""):
+            if _codigo_coincide(fila["codigo_hash"], secreto, fila["id"], limpio):
                 _validar(db, fila, _identidad(titular), ahora=ahora)
             else:
                 intentos = fila["intentos_fallidos"] + 1

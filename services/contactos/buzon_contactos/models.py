@@ -27,7 +27,8 @@ medios = Table(
     # Secrets only as hashes: a copy of the table validates nothing. The token's hash stays after use so that a
     # second click can be told "ya validado" instead of "desconocido".
     Column("token_hash", String(64), nullable=True, unique=True),
-    Column("codigo_hash", String(64), nullable=True),
+    # HMAC-SHA256 with BUZON_SECRETO_CODIGOS (see medios._hash_codigo); "sha256:…" for codes stored before it.
+    Column("codigo_hash", String(80), nullable=True),
     Column("intentos_fallidos", Integer, nullable=False, default=0),
     # The SMS that carried the code: only its MensajeEnviado moves the window.
     Column("codigo_mensaje_id", String(36), nullable=True),

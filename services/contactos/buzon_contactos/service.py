@@ -13,6 +13,7 @@ from buzon_comun.db import crear_engine
 from buzon_comun.errores import SolicitudInvalida
 from buzon_comun.eventos import BuzonActivado, ContratoDesconocido, MensajeEnviado, leer
 from buzon_comun.reloj import Reloj
+from buzon_comun.secretos import secreto_codigos
 from buzon_comun.servicio import ConEventos, ServicioBase, rpc
 from buzon_comun.tipos import Rfc, ValorInvalido
 from buzon_contactos import medios
@@ -48,10 +49,21 @@ class ImportadorPadron(DependencyProvider):
             engine.dispose()
 
 
+class ProveedorSecreto(DependencyProvider):
+    """The key of the SMS codes' stored hash, read once per process (a missing one stops the start)."""
+
+    def setup(self):
+        self.secreto = secreto_codigos(Config.desde_entorno())
+
+    def get_dependency(self, worker_ctx) -> bytes:
+        return self.secreto
+
+
 class Servicio(ConEventos, ServicioBase):
     name = "contactos"
     tabla_salida = salida
     importador_padron = ImportadorPadron()
+    secreto = ProveedorSecreto()
 
     @rpc
     def listar(self, titular: dict, incluir_bajas: bool = False) -> dict:
@@ -62,7 +74,7 @@ class Servicio(ConEventos, ServicioBase):
     @rpc
     def registrar(self, titular: dict, mecanismo: str, valor: str, registros_patronales: list | None = None) -> dict:
         medio = medios.registrar(self.db, titular, mecanismo, valor, registros_patronales,
-                                 ahora=self.reloj.ahora(), config=self.config)
+                                 ahora=self.reloj.ahora(), config=self.config, secreto=self.secreto)
         self.publicar_eventos()
         return medio
 
@@ -78,7 +90,7 @@ class Servicio(ConEventos, ServicioBase):
     def validar_telefono(self, titular: dict, medio_id: str, codigo: str) -> dict:
         try:
             return medios.validar_telefono(self.db, titular, medio_id, codigo, ahora=self.reloj.ahora(),
-                                           config=self.config)
+                                           config=self.config, secreto=self.secreto)
         finally:
             self.publicar_eventos()
 

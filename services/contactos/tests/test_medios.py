@@ -26,12 +26,14 @@ PARTICULAR = {"rfc": "MAVA800101RS5", "nombre": "ANA MARIA MARTINEZ VARGAS", "cu
               "rfc_representante": None, "tipo_persona": "fisica"}
 RP1, RP2, RP3, RP_AJENO = "A1234567890", "B1234567890", "C1234567890", "Z9999999999"
 VENTANA = timedelta(hours=72)
+SECRETO = b"secreto de las pruebas"
 
 
 @pytest.fixture
 def registrar(con_padron, reloj, config):
     def hacer(mecanismo="correo", valor="ana@ejemplo.mx", rps=None, titular=TITULAR):
-        return medios.registrar(con_padron, titular, mecanismo, valor, rps, ahora=reloj.ahora(), config=config)
+        return medios.registrar(con_padron, titular, mecanismo, valor, rps, ahora=reloj.ahora(), config=config,
+                                secreto=SECRETO)
 
     return hacer
 
@@ -232,7 +234,8 @@ def test_concurrent_registrations_cannot_both_take_the_last_place(url_bd, regist
     def intentar(i):
         with Session(engine) as otra:
             try:
-                medios.registrar(otra, TITULAR, "telefono", f"551234567{i}", None, ahora=reloj.ahora(), config=config)
+                medios.registrar(otra, TITULAR, "telefono", f"551234567{i}", None, ahora=reloj.ahora(), config=config,
+                                secreto=SECRETO)
                 return "ok"
             except ReglaIncumplida as error:
                 return error.codigo
@@ -310,7 +313,7 @@ def test_validating_a_phone(registrar, con_padron, reloj, config, eventos, vacia
     codigo = _codigo_de(eventos, medio["id"])
     vaciar_salida()
     validado = medios.validar_telefono(con_padron, TITULAR, medio["id"], f" {codigo} ", ahora=reloj.ahora(),
-                                       config=config)
+                                       config=config, secreto=SECRETO)
     assert (validado["estado"], validado["acuses"]["validacion"]) == ("validado", "VAL-2026-00000001")
     [acuse] = [leer(m)[1] for m in eventos("acuse_solicitado")]
     assert (acuse.tipo, acuse.datos["registros_patronales"]) == ("validacion_medio", [RP1, RP2, RP3])
@@ -319,7 +322,41 @@ def test_validating_a_phone(registrar, con_padron, reloj, config, eventos, vacia
                                                                      medio["id"])
     assert len(eventos("medio_validado")) == 1
     assert _error(Conflicto, medios.validar_telefono, con_padron, TITULAR, medio["id"], codigo,
-                  ahora=reloj.ahora(), config=config).codigo == "ya_validado"
+                  ahora=reloj.ahora(), config=config, secreto=SECRETO).codigo == "ya_validado"
+
+
+def test_the_code_is_stored_keyed_with_the_servers_secret(registrar, con_padron, reloj, config, eventos):
+    import hashlib
+
+    medio = registrar("telefono", "5512345678")
+    codigo = _codigo_de(eventos, medio["id"])
+    guardado = con_padron.execute(text("SELECT codigo_hash FROM medios WHERE id = :i"), {"i": medio["id"]}).scalar_one()
+    con_padron.commit()
+    # Neither the code nor its bare hash is in the table: 100,000 candidates would reverse the latter at once.
+    assert codigo not in guardado and hashlib.sha256(f"{medio['id']}:{codigo}".encode()).hexdigest() != guardado
+    # Another server's secret doesn't validate it (and a wrong attempt is spent)…
+    error = _error(ReglaIncumplida, medios.validar_telefono, con_padron, TITULAR, medio["id"], codigo,
+                   ahora=reloj.ahora(), config=config, secreto=b"otro secreto")
+    assert error.codigo == "codigo_incorrecto"
+    # …this one does.
+    assert medios.validar_telefono(con_padron, TITULAR, medio["id"], codigo, ahora=reloj.ahora(), config=config,
+                                   secreto=SECRETO)["estado"] == "validado"
+
+
+def test_a_code_stored_before_the_key_still_validates_within_its_window(registrar, con_padron, reloj, config,
+                                                                         eventos):
+    import hashlib
+
+    medio = registrar("telefono", "5512345678")
+    codigo = _codigo_de(eventos, medio["id"])
+    # What migration 0003 leaves of a code hashed without a key.
+    anterior = "sha256:" + hashlib.sha256(f"{medio['id']}:{codigo}".encode()).hexdigest()
+    con_padron.execute(text("UPDATE medios SET codigo_hash = :h WHERE id = :i"), {"h": anterior, "i": medio["id"]})
+    con_padron.commit()
+    assert _error(ReglaIncumplida, medios.validar_telefono, con_padron, TITULAR, medio["id"], _codigo_erroneo(codigo),
+                  ahora=reloj.ahora(), config=config, secreto=SECRETO).codigo == "codigo_incorrecto"
+    assert medios.validar_telefono(con_padron, TITULAR, medio["id"], codigo, ahora=reloj.ahora(), config=config,
+                                   secreto=SECRETO)["estado"] == "validado"
 
 
 def test_wrong_codes_count_down_then_drop_the_phone(registrar, con_padron, reloj, config, eventos, vaciar_salida):
@@ -329,7 +366,8 @@ def test_wrong_codes_count_down_then_drop_the_phone(registrar, con_padron, reloj
     vaciar_salida()
 
     def validar(codigo):
-        return medios.validar_telefono(con_padron, TITULAR, medio["id"], codigo, ahora=reloj.ahora(), config=config)
+        return medios.validar_telefono(con_padron, TITULAR, medio["id"], codigo, ahora=reloj.ahora(), config=config,
+                                       secreto=SECRETO)
 
     # Text that can never be a code is a typo: it costs no attempt.
     assert _error(ReglaIncumplida, validar, "12a45").extra == {"intentos_restantes": 3}
@@ -351,9 +389,9 @@ def test_the_right_code_after_wrong_ones_still_validates(registrar, con_padron, 
     medio = registrar("telefono", "5512345678")
     codigo = _codigo_de(eventos, medio["id"])
     _error(ReglaIncumplida, medios.validar_telefono, con_padron, TITULAR, medio["id"], _codigo_erroneo(codigo),
-           ahora=reloj.ahora(), config=config)
+           ahora=reloj.ahora(), config=config, secreto=SECRETO)
     assert medios.validar_telefono(con_padron, TITULAR, medio["id"], codigo, ahora=reloj.ahora(),
-                                   config=config)["estado"] == "validado"
+                                   config=config, secreto=SECRETO)["estado"] == "validado"
 
 
 def test_phone_validation_only_for_the_rfcs_phones(registrar, con_padron, reloj, config, eventos):
@@ -363,7 +401,7 @@ def test_phone_validation_only_for_the_rfcs_phones(registrar, con_padron, reloj,
     for titular, medio_id in ((PARTICULAR, telefono["id"]), (TITULAR, correo["id"]), (TITULAR, "no-existe"),
                               (TITULAR, None)):
         assert _error(NoEncontrado, medios.validar_telefono, con_padron, titular, medio_id, codigo,
-                      ahora=reloj.ahora(), config=config).codigo == "no_encontrado"
+                      ahora=reloj.ahora(), config=config, secreto=SECRETO).codigo == "no_encontrado"
 
 
 def test_a_phones_window_runs_from_the_sending_of_the_code(registrar, con_padron, reloj, config, eventos):
@@ -391,7 +429,7 @@ def test_a_phones_window_runs_from_the_sending_of_the_code(registrar, con_padron
     reloj.avanzar(hours=72, minutes=30)
     medios.vencer_pendientes(con_padron, ahora=reloj.ahora())
     assert medios.validar_telefono(con_padron, TITULAR, medio["id"], codigo, ahora=reloj.ahora(),
-                                   config=config)["estado"] == "validado"
+                                   config=config, secreto=SECRETO)["estado"] == "validado"
 
 
 def test_a_phone_lapses_72_hours_after_the_code_was_sent(registrar, con_padron, reloj, config, eventos):
@@ -404,10 +442,10 @@ def test_a_phone_lapses_72_hours_after_the_code_was_sent(registrar, con_padron, 
         ventana_s=config.ventana_validacion_s)
     reloj.avanzar(hours=72, minutes=2)
     assert _error(Vencido, medios.validar_telefono, con_padron, TITULAR, medio["id"], codigo, ahora=reloj.ahora(),
-                  config=config).codigo == "validacion_vencida"
+                  config=config, secreto=SECRETO).codigo == "validacion_vencida"
     assert medios.obtener(con_padron, TITULAR, medio["id"], ahora=reloj.ahora())["estado"] == "baja_vencimiento"
     assert _error(Vencido, medios.validar_telefono, con_padron, TITULAR, medio["id"], codigo, ahora=reloj.ahora(),
-                  config=config).codigo == "validacion_vencida"
+                  config=config, secreto=SECRETO).codigo == "validacion_vencida"
 
 
 def test_a_late_report_does_not_revive_a_lapsed_phone(registrar, con_padron, reloj, config, eventos):
@@ -494,7 +532,7 @@ def test_another_rfcs_medio_does_not_exist_for_any_verb(registrar, con_padron, r
         lambda: medios.obtener(con_padron, PARTICULAR, medio["id"], ahora=reloj.ahora()),
         lambda: medios.eliminar(con_padron, PARTICULAR, medio["id"], ahora=reloj.ahora()),
         lambda: medios.validar_telefono(con_padron, PARTICULAR, medio["id"], "12345", ahora=reloj.ahora(),
-                                        config=config),
+                                        config=config, secreto=SECRETO),
         lambda: medios.obtener(con_padron, TITULAR, "x" * 100, ahora=reloj.ahora()),
     ):
         assert _error(NoEncontrado, verbo).codigo == "no_encontrado"
@@ -512,7 +550,7 @@ def test_requirements_count_validated_rfc_level_medios_only(registrar, con_padro
     medios.validar_correo(con_padron, _token_de(eventos, correo["id"]), ahora=reloj.ahora())
     telefono = registrar("telefono", "5512345678")
     medios.validar_telefono(con_padron, TITULAR, telefono["id"], _codigo_de(eventos, telefono["id"]),
-                            ahora=reloj.ahora(), config=config)
+                            ahora=reloj.ahora(), config=config, secreto=SECRETO)
     assert medios.requisitos(con_padron, "EDE0101013A2") == {"correo_validado": True, "telefono_validado": True}
     medios.eliminar(con_padron, TITULAR, telefono["id"], ahora=reloj.ahora())
     assert medios.requisitos(con_padron, "EDE0101013A2") == {"correo_validado": True, "telefono_validado": False}
@@ -525,7 +563,7 @@ def _validados(registrar, con_padron, reloj, config, eventos):
     medios.validar_correo(con_padron, _token_de(eventos, correo["id"]), ahora=reloj.ahora())
     telefono = registrar("telefono", "5512345678")
     medios.validar_telefono(con_padron, TITULAR, telefono["id"], _codigo_de(eventos, telefono["id"]),
-                            ahora=reloj.ahora(), config=config)
+                            ahora=reloj.ahora(), config=config, secreto=SECRETO)
     return correo, telefono
 
 

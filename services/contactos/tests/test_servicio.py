@@ -21,6 +21,7 @@ RP1, RP2, RP3 = "A1234567890", "B1234567890", "C1234567890"
 def contactos(db, entorno_bd, archivo_padron, container_factory, config_nameko, monkeypatch):
     monkeypatch.setenv("BUZON_METRICAS_PUERTO", "0")
     monkeypatch.setenv("BUZON_PADRON_CSV", str(archivo_padron))
+    monkeypatch.setenv("BUZON_SECRETO_CODIGOS", "secreto de las pruebas")
     monkeypatch.setenv("BUZON_PUBLIC_URL", "https://buzon.imss.example")
     contenedor = container_factory(Servicio, config_nameko)
     contenedor.start()
