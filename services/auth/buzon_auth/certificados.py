@@ -344,11 +344,14 @@ def _desde_der(der: bytes) -> CertificadoSat:
 
 
 def _exigir_estructura_segura(cert: x509.Certificate) -> None:
-    """Refuse what parses but cannot be relied on: a critical extension we don't process, a weak signature hash.
+    """Refuse what parses but cannot be relied on: a serial that is not positive (RFC 5280; `cryptography` only
+    warns today and will raise later), a critical extension we don't process, a weak signature hash.
 
     Only for the certificate a person presents: the CA folder is the operator's choice, and a self-signed root's
     own signature proves nothing whatever its hash.
     """
+    if cert.serial_number <= 0:
+        raise _invalido("número de serie no positivo")
     for extension in cert.extensions:
         if extension.critical and extension.oid.dotted_string not in _EXTENSIONES_CONOCIDAS:
             raise _invalido(f"extensión crítica desconocida {extension.oid.dotted_string}")

@@ -457,6 +457,16 @@ def test_firmado_con_hash_debil_es_certificado_invalido(pki, efirma_a_la_medida,
     assert codigo(leer_certificado, der) == "certificado_invalido"
 
 
+@pytest.mark.filterwarnings("ignore:Parsed a serial number")
+def test_numero_de_serie_negativo_es_certificado_invalido(efirma_fisica):
+    # SAT's serial is the ASCII of 20 digits; with the top bit set the INTEGER is negative, which RFC 5280 forbids.
+    der = efirma_fisica.cer_der
+    serie = efirma_fisica.certificado.serial_number.to_bytes(20, "big")
+    assert der.count(b"\x02\x14" + serie) == 1
+    negativo = der.replace(b"\x02\x14" + serie, b"\x02\x14" + bytes([serie[0] | 0x80]) + serie[1:])
+    assert codigo(leer_certificado, negativo) == "certificado_invalido"
+
+
 @pytest.mark.parametrize("nombre", FIELES + CSDS)
 def test_fixtures_sat_pasan_las_comprobaciones_nuevas(sat, nombre):
     # Every SAT file parses (sha256, only known extensions) and is a non-CA with digitalSignature; which of
