@@ -22,10 +22,15 @@ class ValorInvalido(Rechazo, ValueError):
     """Text that is not of the identifier's form."""
 
 
+# Only the identifiers' own letters change case: `str.upper()` would also turn look-alikes (dotless ı, long ſ)
+# into the ASCII letters of another identifier.
+_MAYUSCULAS = str.maketrans("abcdefghijklmnopqrstuvwxyzñ", "ABCDEFGHIJKLMNOPQRSTUVWXYZÑ")
+
+
 def _normalizar(texto: object, codigo: str, nombre: str) -> str:
     if not isinstance(texto, str):
         raise ValorInvalido(codigo, f"El {nombre} debe ser texto.")
-    return texto.strip().upper()
+    return texto.strip().translate(_MAYUSCULAS)
 
 
 def _fecha_existe(aammdd: str) -> bool:
@@ -40,7 +45,8 @@ def _fecha_existe(aammdd: str) -> bool:
 
 # The SAT's table for the RFC check digit: Ñ and & have their own values, and a space pads personas morales.
 _VALORES_RFC = {c: i for i, c in enumerate("0123456789ABCDEFGHIJKLMN&OPQRSTUVWXYZ Ñ")}
-_FORMA_RFC = re.compile(r"^([A-ZÑ&]{3,4})(\d{6})([A-Z0-9]{3})$")
+# [0-9], never \d: \d also matches other scripts' digits (Arabic-Indic, fullwidth), which int() reads as ours.
+_FORMA_RFC = re.compile(r"([A-ZÑ&]{3,4})([0-9]{6})([A-Z0-9]{3})")
 
 
 def digito_verificador_rfc(rfc: str) -> str:
@@ -59,7 +65,7 @@ class Rfc(str):
 
     def __new__(cls, texto: str) -> "Rfc":
         valor = _normalizar(texto, "rfc_invalido", "RFC")
-        m = _FORMA_RFC.match(valor)
+        m = _FORMA_RFC.fullmatch(valor)
         if not m or len(valor) not in (12, 13):
             raise ValorInvalido(
                 "rfc_invalido",
@@ -91,9 +97,7 @@ _VALORES_CURP = {c: i for i, c in enumerate("0123456789ABCDEFGHIJKLMNÑOPQRSTUVW
 _ENTIDADES = (
     "AS BC BS CC CL CM CS CH DF DG GT GR HG JC MC MN MS NT NL OC PL QT QR SP SL SR TC TS TL VZ YN ZS NE"
 ).split()
-_FORMA_CURP = re.compile(
-    r"^[A-Z][AEIOUX][A-Z]{2}(\d{6})[HMX]([A-Z]{2})[B-DF-HJ-NP-TV-Z]{3}[0-9A-Z]\d$"
-)
+_FORMA_CURP = re.compile(r"[A-Z][AEIOUX][A-Z]{2}([0-9]{6})[HMX]([A-Z]{2})[B-DF-HJ-NP-TV-Z]{3}[0-9A-Z][0-9]")
 
 
 def digito_verificador_curp(curp: str) -> str:
@@ -107,7 +111,7 @@ class Curp(str):
 
     def __new__(cls, texto: str) -> "Curp":
         valor = _normalizar(texto, "curp_invalida", "CURP")
-        m = _FORMA_CURP.match(valor)
+        m = _FORMA_CURP.fullmatch(valor)
         if not m or m.group(2) not in _ENTIDADES:
             raise ValorInvalido(
                 "curp_invalida",
@@ -130,7 +134,7 @@ class Curp(str):
         return digito_verificador_curp(self) == self[-1]
 
 
-_FORMA_RP = re.compile(r"^[A-Z]\d{10}$")
+_FORMA_RP = re.compile(r"[A-Z][0-9]{10}")
 
 
 class RegistroPatronal(str):
@@ -138,7 +142,7 @@ class RegistroPatronal(str):
 
     def __new__(cls, texto: str) -> "RegistroPatronal":
         valor = _normalizar(texto, "registro_patronal_invalido", "registro patronal")
-        if not _FORMA_RP.match(valor):
+        if not _FORMA_RP.fullmatch(valor):
             raise ValorInvalido(
                 "registro_patronal_invalido",
                 "El registro patronal no tiene un formato válido: debe tener una letra y 10 dígitos.",
