@@ -23,6 +23,7 @@ from werkzeug.wrappers import Request
 
 from buzon_comun.config import Config
 from buzon_comun.textos import es_texto_valido
+from buzon_gateway.errores import MENSAJE_INTERNO
 from buzon_gateway.paginas import respuesta_html
 from buzon_gateway.respuestas import respuesta_error
 
@@ -52,11 +53,21 @@ def encabezados_seguridad(tipo_contenido: str, https: bool) -> dict[str, str]:
     return encabezados
 
 
-def _no_existe(request: Request):
-    if not quiere_pagina(request):
+def _no_existe(pagina: bool):
+    if not pagina:
         return respuesta_error(404, "no_encontrado", MENSAJE_NO_EXISTE)
     return respuesta_html(404, "portal/error.html", sesion=None, csrf_sesion="", titulo="Página no encontrada",
                           mensaje=MENSAJE_NO_EXISTE, regreso=("/", "Ir al inicio"))
+
+
+def _permitidos(adapter, metodos) -> list[str]:
+    """The methods of the route a path names. Werkzeug offers every rule the path fits: a fixed path such as
+    /api/v1/medios-contacto/validaciones also fits /api/v1/medios-contacto/<medio_id>, whose DELETE is no method of
+    the former; the template with the fewest variables is the one the path names."""
+    reglas = [adapter.match(method=metodo, return_rule=True)[0] for metodo in metodos]
+    nombrada = min(reglas, key=lambda regla: len(regla.arguments)).rule
+    # One path may be several entrypoints (a GET and a POST): the methods of all of them.
+    return sorted({metodo for regla in reglas if regla.rule == nombrada for metodo in regla.methods})
 
 
 class AppBuzon(WsgiApp):
@@ -65,6 +76,13 @@ class AppBuzon(WsgiApp):
         self.https = https
 
     def __call__(self, environ, start_response):
+        try:
+            return self._atender(environ, start_response)
+        except Exception:  # noqa: BLE001 - eventlet would answer an empty 500 and log nothing
+            log.exception("falla al atender %s", environ.get("REQUEST_METHOD"))
+            return respuesta_error(500, "error_interno", MENSAJE_INTERNO)(environ, start_response)
+
+    def _atender(self, environ, start_response):
         inicio = time.perf_counter()
         if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
             # eventlet decodes the chunks and ends the stream at the last one; readers still bound what they take.
@@ -79,13 +97,14 @@ class AppBuzon(WsgiApp):
                 request.path_values = valores
                 respuesta = provider.handle_request(request)
             else:
-                respuesta = _no_existe(request)
+                # A page's route (the email link's) answers a page, as its document says, whoever asks.
+                respuesta = _no_existe(pagina=not plantilla.startswith(PREFIJOS_JSON))
         except MethodNotAllowed as exc:
             respuesta = respuesta_error(405, "metodo_no_permitido",
                                         "La dirección existe, pero no admite el método " + request.method + ".")
-            respuesta.headers["Allow"] = ", ".join(sorted(exc.valid_methods or ()))
+            respuesta.headers["Allow"] = ", ".join(_permitidos(adapter, exc.valid_methods or ()))
         except NotFound:
-            respuesta = _no_existe(request)
+            respuesta = _no_existe(pagina=quiere_pagina(request))
         for nombre, valor in encabezados_seguridad(respuesta.content_type or "", self.https).items():
             respuesta.headers.setdefault(nombre, valor)
         log.info("%s %s %s %.1f ms", request.method, plantilla, respuesta.status_code,

@@ -4,6 +4,9 @@ from __future__ import annotations
 import copy
 from functools import lru_cache
 
+from buzon_gateway import cuerpos
+from buzon_gateway.respuestas import PROFUNDIDAD_MAXIMA, Campo
+
 
 def _error(descripcion: str) -> dict:
     return {"description": descripcion, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
@@ -18,11 +21,23 @@ def _cuerpo(esquema: str) -> dict:
 
 
 ERRORES_COMUNES = {
-    "400": _error("solicitud_invalida: cuerpo mal formado"),
+    "400": _error("solicitud_invalida: cuerpo mal formado (no es JSON, no es un objeto, falta un campo o tiene otro "
+                  f"tipo, anida más de {PROFUNDIDAD_MAXIMA} niveles)"),
     "413": _error("solicitud_demasiado_grande: más de 1 MiB"),
+    "415": _error("tipo_contenido_no_soportado: el cuerpo no viene como application/json"),
 }
 ERRORES_SESION = {"401": _error("no_autenticado: falta el token o no es válido")}
+NO_DISPONIBLE = {"503": _error("servicio_no_disponible: un servicio del que depende la respuesta no responde")}
 SIN_LOGIN = {"security": []}
+HTML = {"text/html": {"schema": {"type": "string"}}}
+
+
+def _propiedad(campo: Campo, esquema: dict) -> dict:
+    """A body field's schema with the bounds the gateway enforces on it."""
+    texto = {"minLength": 1, "maxLength": campo.maximo}
+    if campo.tipo is list:
+        return {**esquema, "items": {**esquema.get("items", {"type": "string"}), **texto}}
+    return {**esquema, **texto}
 
 IDENTIDAD = {
     "rfc": {"type": "string", "example": "XIQB891116QE4"},
@@ -58,10 +73,12 @@ ESQUEMAS = {
         "type": "object",
         "required": ["certificado", "reto", "firma"],
         "properties": {
-            "certificado": {"type": "string", "format": "byte", "description": "el .cer (DER) en base64"},
-            "reto": {"type": "string"},
-            "firma": {"type": "string", "format": "byte",
-                      "description": "RSA PKCS#1 v1.5 con SHA-256 sobre los bytes UTF-8 del reto, en base64"},
+            "certificado": _propiedad(cuerpos.CERTIFICADO, {"type": "string", "format": "byte",
+                                                             "description": "el .cer (DER) en base64"}),
+            "reto": _propiedad(cuerpos.SESION["reto"], {"type": "string"}),
+            "firma": _propiedad(cuerpos.FIRMA, {
+                "type": "string", "format": "byte",
+                "description": "RSA PKCS#1 v1.5 con SHA-256 sobre los bytes UTF-8 del reto, en base64"}),
         },
     },
     "Identidad": {"type": "object", "required": list(IDENTIDAD), "properties": IDENTIDAD},
@@ -97,6 +114,10 @@ MEDIO = {
                                  "description": "vacío: medio del RFC"},
         "acuses": {"type": "object", "description": "folio de cada acuse del medio (null mientras no existe)",
                    "properties": {t: {"type": ["string", "null"]} for t in ("registro", "validacion", "baja")}},
+        "codigos_verificacion": {
+            "type": "object",
+            "description": "código de verificación de cada acuse del medio, para compartirlo (null mientras no existe)",
+            "properties": {t: {"type": ["string", "null"]} for t in ("registro", "validacion", "baja")}},
         "aviso": {"type": "string", "description": "al eliminar, si el Buzón activo queda sin un medio validado"},
     },
 }
@@ -110,12 +131,19 @@ ESQUEMAS.update({
         "required": ["mecanismo", "valor"],
         "properties": {
             "mecanismo": {"type": "string", "enum": ["correo", "telefono"]},
-            "valor": {"type": "string"},
-            "registros_patronales": {"type": "array", "items": {"type": "string"},
-                                     "description": "RP del RFC, o [\"*\"] para todos; omitido: medio del RFC"},
+            "valor": _propiedad(cuerpos.MEDIO["valor"], {
+                "type": "string",
+                "description": "un correo electrónico, o un número celular de 10 dígitos (+52 y separadores opcionales)",
+                "anyOf": [{"format": "email", "maxLength": 254},
+                          {"pattern": r"^(\+?52)?[ ().-]*[2-9]([ ().-]*[0-9]){9}$"}]}),
+            "registros_patronales": _propiedad(cuerpos.MEDIO["registros_patronales"], {
+                "type": "array", "maxItems": 1000, "items": {"type": "string"},
+                "description": "RP del RFC, o [\"*\"] para todos; omitido: medio del RFC. Más de 1,000: 422 "
+                               "registro_patronal_ajeno"}),
         },
     },
-    "ValidacionCorreo": {"type": "object", "required": ["token"], "properties": {"token": {"type": "string"}}},
+    "ValidacionCorreo": {"type": "object", "required": ["token"],
+                         "properties": {"token": _propiedad(cuerpos.VALIDACION_CORREO["token"], {"type": "string"})}},
     "CodigoSms": {"type": "object", "required": ["codigo"],
                   "properties": {"codigo": {"type": "string", "pattern": "^[0-9]{5}$"}}},
     "RegistrosPatronales": {
@@ -140,6 +168,8 @@ ESQUEMAS.update({
             "aviso": {"type": ["string", "null"], "description": "aviso para un RFC sin Registros Patronales"},
             "folio": {"type": ["string", "null"]},
             "activado_en": {"type": ["string", "null"], "format": "date-time"},
+            "codigo_verificacion": {"type": ["string", "null"],
+                                    "description": "una vez activo: el código de verificación de su acuse"},
         },
     },
     "Solicitud": {
@@ -151,9 +181,10 @@ ESQUEMAS.update({
     "FirmaActivacion": {
         "type": "object",
         "required": ["certificado", "firma"],
-        "properties": {"certificado": {"type": "string", "format": "byte"},
-                       "firma": {"type": "string", "format": "byte",
-                                 "description": "RSA PKCS#1 v1.5 con SHA-256 sobre la cadena original"}},
+        "properties": {"certificado": _propiedad(cuerpos.CERTIFICADO, {"type": "string", "format": "byte"}),
+                       "firma": _propiedad(cuerpos.FIRMA, {
+                           "type": "string", "format": "byte",
+                           "description": "RSA PKCS#1 v1.5 con SHA-256 sobre la cadena original"})},
     },
     "Activacion": {
         "type": "object",
@@ -170,7 +201,7 @@ ESQUEMAS.update({
     },
 })
 
-ID_MEDIO = {"name": "medio_id", "in": "path", "required": True, "schema": {"type": "string"}}
+ID_MEDIO = {"name": "medio_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 200}}
 PDF = {"description": "El acuse en PDF", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
 
 CODIGOS_LOGIN = ("reto_invalido, firma_invalida, certificado_invalido, certificado_no_confiable, certificado_vencido, "
@@ -217,7 +248,8 @@ RUTAS = {
             "operationId": "listar_medios",
             "parameters": [{"name": "estado", "in": "query", "required": False,
                             "schema": {"type": "string", "enum": ["todos"]}}],
-            "responses": {"200": _json("Los medios", "Medios"), **ERRORES_SESION},
+            "responses": {"200": _json("Los medios", "Medios"),
+                          "400": _error("solicitud_invalida: «estado» con otro valor que «todos»"), **ERRORES_SESION},
         },
         "post": {
             "summary": "Nuevo medio de contacto: envía el correo o el SMS de validación",
@@ -253,6 +285,7 @@ RUTAS = {
                 "404": {"description": "Enlace desconocido o ya usado", "content": {"text/html": {}}},
                 "409": {"description": "Ya validado", "content": {"text/html": {}}},
                 "410": {"description": "Enlace vencido (el medio queda en baja_vencimiento)", "content": {"text/html": {}}},
+                "503": {"description": "El servicio no responde", "content": {"text/html": {}}},
             },
         }
     },
@@ -333,12 +366,25 @@ RUTAS = {
     },
     "/api/v1/acuses/{folio}/verificacion": {
         "get": {
-            "summary": "Verificación pública de un acuse (destino del código QR)",
+            "summary": "Verificación pública de un acuse con su código de verificación (destino del código QR)",
+            "description": "Con `Accept: text/html` (un navegador) responde una página legible; si no, el JSON. "
+                           "Un folio desconocido y un código ausente o equivocado reciben la misma respuesta 404.",
             "operationId": "verificar_acuse",
             **SIN_LOGIN,
-            "parameters": [{"name": "folio", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": _json("El acuse y si su sello es válido", "VerificacionAcuse"),
-                          "404": _error("no_encontrado")},
+            "parameters": [
+                {"name": "folio", "in": "path", "required": True,
+                 "schema": {"type": "string", "maxLength": 200, "example": "REG-2026-00000001"}},
+                {"name": "codigo", "in": "query", "required": True,
+                 "description": "el código de verificación impreso en el acuse (16 caracteres)",
+                 "schema": {"type": "string", "maxLength": 64}},
+            ],
+            "responses": {
+                "200": {"description": "El acuse y si su sello es válido",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/VerificacionAcuse"}},
+                                    **HTML}},
+                "404": _error("no_encontrado: folio desconocido, o código ausente o equivocado"),
+                "429": _error("demasiadas_solicitudes: demasiadas verificaciones fallidas desde esta dirección"),
+            },
         }
     },
     "/api/v1/openapi.json": {
@@ -363,7 +409,8 @@ RUTAS = {
             "summary": "Métricas de Prometheus",
             "operationId": "metricas",
             **SIN_LOGIN,
-            "responses": {"200": {"description": "Formato de texto de Prometheus", "content": {"text/plain": {}}}},
+            "responses": {"200": {"description": "Formato de texto de Prometheus", "content": {"text/plain": {}}},
+                          "404": _error("no_encontrado: quien pregunta no está en BUZON_METRICAS_PERMITIDAS")},
         }
     },
     "/": {
@@ -371,10 +418,20 @@ RUTAS = {
             "summary": "Página de inicio",
             "operationId": "inicio",
             **SIN_LOGIN,
-            "responses": {"200": {"description": "Dónde encontrar la API"}},
+            "responses": {"200": {"description": "La página de inicio del portal", "content": HTML}},
         }
     },
 }
+
+
+# What answers without asking any service, so never a 503 of a dependency.
+SIN_DEPENDENCIAS = {"/api/v1/openapi.json", "/metrics", "/", "/health"}
+
+
+def _con_no_disponible(rutas: dict) -> dict:
+    """Any call that asks a service may find it down: every such operation documents the 503."""
+    return {ruta: {metodo: {**op, "responses": {**NO_DISPONIBLE, **op["responses"]}} if ruta not in SIN_DEPENDENCIAS
+                   else op for metodo, op in operaciones.items()} for ruta, operaciones in rutas.items()}
 
 
 @lru_cache(maxsize=1)
@@ -388,7 +445,7 @@ def _documento() -> dict:
         },
         "servers": [{"url": "/"}],
         "security": [{"token": []}],
-        "paths": RUTAS,
+        "paths": _con_no_disponible(RUTAS),
         "components": {
             "schemas": ESQUEMAS,
             "securitySchemes": {"token": {"type": "http", "scheme": "bearer", "description": "el token del inicio de sesión"}},

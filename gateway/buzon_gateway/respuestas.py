@@ -99,7 +99,7 @@ def _texto(nombre: str, valor: str, campo: Campo) -> str:
 
 
 def leer_json(request: Request, campos: dict[str, Campo]) -> dict:
-    """The body as a JSON object with every required field present, of its type and non-empty, and every text
+    """The body as a JSON object with every required field present, of its type and not empty, and every text
     valid (`Campo`); fields not named are ignored."""
     crudo = leer_cuerpo_crudo(request)
     if crudo and request.mimetype != "application/json":
@@ -122,7 +122,8 @@ def leer_json(request: Request, campos: dict[str, Campo]) -> dict:
         if not isinstance(valor, campo.tipo) or isinstance(valor, bool) and campo.tipo is not bool:
             raise _invalida(f"El campo «{nombre}» no tiene el tipo esperado.")
         if isinstance(valor, str):
-            if not valor.strip():
+            # Only the empty text is malformed here; blanks are a wrong value, for the field's owner to refuse.
+            if not valor:
                 raise _invalida(f"El campo «{nombre}» no puede estar vacío.")
             valor = _texto(nombre, valor, campo)
         if isinstance(valor, list):

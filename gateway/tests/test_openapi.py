@@ -1,27 +1,25 @@
 """The OpenAPI document stays in step with the gateway's routes, and keeps the contract's paths."""
 import re
 
-from nameko.web.handlers import HttpRequestHandler
-
+from buzon_gateway.http import Ruta
 from buzon_gateway.openapi import documento_openapi
 from buzon_gateway.portal import Portal
 from buzon_gateway.service import Gateway
 
-COMODIN = "/<path:resto>"
 # The OpenAPI documents the JSON API; the portal's HTML pages are for browsers, but its home page at "/" is the
 # one the document has always named.
 INICIO = "/"
 
 
 def _de_la_api(nombre: str, url: str) -> bool:
-    return url != COMODIN and (nombre not in vars(Portal) or url == INICIO)
+    return nombre not in vars(Portal) or url == INICIO
 
 
 def rutas_del_gateway() -> set[tuple[str, str]]:
     rutas = set()
     for nombre in dir(Gateway):
         for entrypoint in getattr(getattr(Gateway, nombre), "nameko_entrypoints", ()):
-            if isinstance(entrypoint, HttpRequestHandler) and _de_la_api(nombre, entrypoint.url):
+            if isinstance(entrypoint, Ruta) and _de_la_api(nombre, entrypoint.url):
                 ruta = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", entrypoint.url)
                 for metodo in entrypoint.method.split(","):
                     rutas.add((metodo.lower(), ruta))
