@@ -71,6 +71,8 @@ class Sistema:
             "BUZON_REINTENTOS_S": "1,2,5,10,60",
             "BUZON_METRICAS_PUERTO": "0",
             "BUZON_METRICAS_PUERTO_AUTH": str(self.puertos["metricas_auth"]),
+            # The tests stand for a load balancer on this machine: X-Forwarded-For names the client they play.
+            "BUZON_PROXIES_CONFIABLES": "127.0.0.1",
         }
         self.sustitutos = {}
 

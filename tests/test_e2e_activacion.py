@@ -81,16 +81,28 @@ def test_the_three_steps(sistema, persona, tmp_path):
         assert campo in texto, campo
     if persona == "patron":
         assert "B1111111110" in texto and "B2222222220" in texto
-    verificacion = requests.get(f"{sistema.api}/acuses/{folio}/verificacion")
+    # Its código de verificación: in the owner's API and printed with the full address the QR holds.
+    codigo = requests.get(f"{sistema.api}/activacion", headers=cabecera).json()["codigo_verificacion"]
+    direccion = f"{sistema.api}/acuses/{folio}/verificacion?codigo={codigo}"
+    assert f"Código de verificación: {codigo}" in texto and direccion in texto.replace("\n", "")
+    verificacion = requests.get(direccion)
     assert verificacion.status_code == 200
     assert verificacion.json()["sello_valido"] is True and verificacion.json()["rfc"] == rfc
     assert verificacion.json()["cadena_original"] == solicitud["cadena_original"]
+    # Without the code, the folio alone tells nothing.
+    for sin_codigo in (f"{sistema.api}/acuses/{folio}/verificacion",
+                       f"{sistema.api}/acuses/{folio}/verificacion?codigo=AAAAAAAAAAAAAAAA"):
+        respuesta = requests.get(sin_codigo)
+        assert (respuesta.status_code, respuesta.json()["error"]["codigo"]) == (404, "no_encontrado")
 
-    # The acuses of the contact means.
-    for medio in medios:
-        for tipo in ("registro", "validacion"):
-            acuse = descargar(sistema, cabecera, f"/medios-contacto/{medio['id']}/acuses/{tipo}")
-            assert medio["acuses"][tipo] in texto_pdf(acuse.content, tmp_path)
+    # The acuses of the contact means, each with the code its owner reads in the list.
+    textos = {(medio["id"], tipo): texto_pdf(descargar(sistema, cabecera,
+                                                      f"/medios-contacto/{medio['id']}/acuses/{tipo}").content, tmp_path)
+              for medio in medios for tipo in ("registro", "validacion")}
+    listados = {m["id"]: m for m in requests.get(f"{sistema.api}/medios-contacto", headers=cabecera).json()["medios"]}
+    for (medio_id, tipo), texto_medio in textos.items():
+        assert listados[medio_id]["acuses"][tipo] in texto_medio
+        assert f"Código de verificación: {listados[medio_id]['codigos_verificacion'][tipo]}" in texto_medio
 
     # Deleting the mobile now leaves the active Buzón without one: the answer says so.
     telefono_medio = next(m for m in medios if m["mecanismo"] == "telefono")
@@ -99,7 +111,7 @@ def test_the_three_steps(sistema, persona, tmp_path):
 
 
 def test_an_unknown_folio_is_not_found(sistema):
-    respuesta = requests.get(f"{sistema.api}/acuses/ACT-1999-00000001/verificacion")
+    respuesta = requests.get(f"{sistema.api}/acuses/ACT-1999-00000001/verificacion?codigo=AAAAAAAAAAAAAAAA")
     assert (respuesta.status_code, respuesta.json()["error"]["codigo"]) == (404, "no_encontrado")
 
 

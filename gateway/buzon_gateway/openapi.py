@@ -137,9 +137,9 @@ ESQUEMAS.update({
                 "anyOf": [{"format": "email", "maxLength": 254},
                           {"pattern": r"^(\+?52)?[ ().-]*[2-9]([ ().-]*[0-9]){9}$"}]}),
             "registros_patronales": _propiedad(cuerpos.MEDIO["registros_patronales"], {
-                "type": "array", "maxItems": 1000, "items": {"type": "string"},
-                "description": "RP del RFC, o [\"*\"] para todos; omitido: medio del RFC. Más de 1,000: 422 "
-                               "registro_patronal_ajeno"}),
+                "type": ["array", "null"], "maxItems": 1000, "items": {"type": "string"},
+                "description": "RP del RFC, o [\"*\"] para todos; omitido, null o []: medio del RFC. Más de 1,000: "
+                               "422 registro_patronal_ajeno"}),
         },
     },
     "ValidacionCorreo": {"type": "object", "required": ["token"],
