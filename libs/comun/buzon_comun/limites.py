@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Integer, String, Table
+from sqlalchemy import Column, Integer, String, Table, select
 from sqlalchemy.orm import Session
 
 from buzon_comun.db import insercion
@@ -24,9 +24,13 @@ def tabla_limites(metadata) -> Table:
     )
 
 
+def _ventana(ahora: datetime, ventana_s: int) -> int:
+    return int(ahora.timestamp()) // ventana_s
+
+
 def contar(db: Session, tabla: Table, clave: str, *, ahora: datetime, ventana_s: int, limite: int) -> int:
     """Count one request for `clave`; raise DemasiadasSolicitudes past `limite` in the current window."""
-    ventana = int(ahora.timestamp()) // ventana_s
+    ventana = _ventana(ahora, ventana_s)
     sentencia = insercion(db, tabla).values(clave=clave[:200], ventana=ventana, cuenta=1)
     sentencia = sentencia.on_conflict_do_update(
         index_elements=[tabla.c.clave, tabla.c.ventana],
@@ -39,8 +43,16 @@ def contar(db: Session, tabla: Table, clave: str, *, ahora: datetime, ventana_s:
     return cuenta
 
 
+def contados(db: Session, tabla: Table, clave: str, *, ahora: datetime, ventana_s: int) -> int:
+    """How many `clave` has counted in the current window, counting nothing (for limits on failures only)."""
+    cuenta = db.execute(select(tabla.c.cuenta).where(tabla.c.clave == clave[:200],
+                                                     tabla.c.ventana == _ventana(ahora, ventana_s))).scalar()
+    db.commit()
+    return cuenta or 0
+
+
 def purgar(db: Session, tabla: Table, *, ahora: datetime, ventana_s: int) -> None:
     """Drop windows older than the current one."""
-    ventana = int(ahora.timestamp()) // ventana_s
+    ventana = _ventana(ahora, ventana_s)
     db.execute(tabla.delete().where(tabla.c.ventana < ventana))
     db.commit()

@@ -127,18 +127,6 @@ def _clave(cliente: str) -> str:
     return f"verificacion:{cliente}"
 
 
-def _ventana(ahora: datetime) -> int:
-    # The same fixed window as buzon_comun.limites.contar, which counts into it.
-    return int(ahora.timestamp()) // VENTANA_LIMITE_S
-
-
-def _bloqueado(db: Session, cliente: str, *, ahora: datetime, limite: int) -> bool:
-    cuenta = db.execute(select(limites.c.cuenta).where(limites.c.clave == _clave(cliente),
-                                                       limites.c.ventana == _ventana(ahora))).scalar()
-    db.commit()
-    return cuenta is not None and cuenta >= limite
-
-
 def _fallo(db: Session, cliente: str, *, ahora: datetime, limite: int) -> NoEncontrado:
     """Count a failed verification; the answer to give (NoEncontrado, or 429 if a parallel failure went first)."""
     try:
@@ -160,7 +148,7 @@ def verificacion(db: Session, folio: str, codigo: str, cliente: str, *, sello: S
     if not es_texto_valido(cliente, MAXIMO_CLIENTE) or not cliente.strip():
         # The gateway always names the caller; without one there is nothing to count failures against.
         raise SolicitudInvalida("solicitud_invalida", "Falta identificar al cliente de la verificación.")
-    if _bloqueado(db, cliente, ahora=ahora, limite=limite):
+    if limitador.contados(db, limites, _clave(cliente), ahora=ahora, ventana_s=VENTANA_LIMITE_S) >= limite:
         raise DemasiadasSolicitudes(mensaje=MENSAJE_DEMASIADAS)
     if not (es_texto_valido(folio, MAXIMO_FOLIO) and folio and es_texto_valido(codigo, MAXIMO_CODIGO)
             and codigo.strip()):
