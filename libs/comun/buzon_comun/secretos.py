@@ -6,11 +6,10 @@ shared by every process on the machine.
 """
 from __future__ import annotations
 
-import os
 import secrets
-import uuid
 from pathlib import Path
 
+from buzon_comun.archivos import crear_una_vez
 from buzon_comun.config import Config
 
 BYTES_SECRETO = 32
@@ -32,28 +31,9 @@ def secreto_codigos(config: Config) -> bytes:
 
 
 def _guardado(ruta: Path) -> bytes:
-    """The secret in `ruta`, made on first use.
-
-    Published with a hard link that fails if the file exists: when several processes start at once exactly one
-    file wins and every process reads it (a rename would let a loser replace the secret after the winner had
-    hashed codes with it), and the file is complete before it has its name, so it is never read half-written.
-    """
-    ruta.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if not ruta.exists():
-        temporal = ruta.with_name(f".{ruta.name}.{uuid.uuid4().hex}")
-        try:
-            descriptor = os.open(temporal, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "w", encoding="ascii") as archivo:
-                archivo.write(secrets.token_hex(BYTES_SECRETO))
-                archivo.flush()
-                os.fsync(archivo.fileno())
-            try:
-                os.link(temporal, ruta)
-            except FileExistsError:
-                pass
-        finally:
-            temporal.unlink(missing_ok=True)
-    texto = ruta.read_text(encoding="ascii").strip()
+    """The secret in `ruta`, made on first use and shared by every process that starts at once."""
+    texto = crear_una_vez(ruta, lambda: secrets.token_hex(BYTES_SECRETO).encode("ascii")).decode(
+        "ascii", errors="replace").strip()
     try:
         secreto = bytes.fromhex(texto)
     except ValueError:

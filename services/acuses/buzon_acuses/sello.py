@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
+from buzon_comun.archivos import crear_una_vez
 from buzon_comun.config import Config
 
 NOMBRE_DESARROLLO = "IMSS BUZON DESARROLLO"
@@ -107,27 +106,10 @@ def cargar(config: Config) -> Sello:
 def desarrollo(carpeta: Path) -> Sello:
     """The development seal under `carpeta`, made on first use.
 
-    Key and certificate live in one file, published with a hard link that fails if the file already exists:
-    when two processes start at once, exactly one file wins and both use it (a rename would let the loser
-    replace the winner's key after the winner had sealed with it).
+    Key and certificate live in one file (`crear_una_vez`): when two processes start at once, both seal with the
+    same key.
     """
-    carpeta.mkdir(parents=True, exist_ok=True)
-    final = carpeta / ARCHIVO_DESARROLLO
-    if not final.exists():
-        temporal = carpeta / f".{ARCHIVO_DESARROLLO}.{uuid.uuid4().hex}"
-        try:
-            descriptor = os.open(temporal, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "wb") as archivo:
-                archivo.write(_nuevo_desarrollo())
-                archivo.flush()
-                os.fsync(archivo.fileno())
-            try:
-                os.link(temporal, final)
-            except FileExistsError:
-                pass
-        finally:
-            temporal.unlink(missing_ok=True)
-    datos = final.read_bytes()
+    datos = crear_una_vez(carpeta / ARCHIVO_DESARROLLO, _nuevo_desarrollo)
     return Sello(serialization.load_pem_private_key(datos, password=None), x509.load_pem_x509_certificate(datos))
 
 
