@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from buzon_comun import secretos
+from buzon_comun import archivos
 from buzon_comun.config import Config
 from buzon_comun.secretos import SecretoNoConfigurado, secreto_codigos
 
@@ -52,7 +52,7 @@ def test_quien_pierde_la_carrera_usa_el_del_ganador(tmp_path, monkeypatch):
         destino.write_text(ganador.hex(), encoding="ascii")
         enlazar(origen, destino)
 
-    monkeypatch.setattr(secretos.os, "link", otro_publica_antes)
+    monkeypatch.setattr(archivos.os, "link", otro_publica_antes)
     assert secreto_codigos(config(tmp_path)) == ganador
     assert [p.name for p in archivo(tmp_path).parent.iterdir()] == ["codigos"]
 
