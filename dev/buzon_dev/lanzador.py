@@ -1,8 +1,11 @@
 """The local launcher behind `make run`, `make up` and `make down`.
 
 It starts each development stand-in whose variable is unset (PKI and OCSP responder, mail sink, SMS sink),
-points the services at it, runs the migrations as one step, starts every service and the gateway, waits for
-`/health` to answer 200 and prints where to go. Ctrl-C or SIGTERM stops everything it started.
+points the services at it, runs the migrations as one step, starts every service and the gateway (as many
+processes of each as `BUZON_REPLICAS`/`BUZON_REPLICAS_<SERVICIO>` ask), waits for `/health` to answer 200 and
+prints where to go. It supervises what it started the way Kubernetes would: a process that ends is started again
+after a growing delay, and given up loudly after `BUZON_REINICIOS_MAXIMOS` restarts in a row, the rest kept
+running. Ctrl-C or SIGTERM stops everything it started.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +27,8 @@ def servicios() -> list[str]:
     from importlib.metadata import entry_points
 
     return sorted((ep.name for ep in entry_points(group="buzon.servicios")), key=lambda n: (n == "gateway", n))
+
+
 PLAZO_ARRANQUE_S = 90
 PLAZO_PARADA_S = 15
 PASSWORD_DESARROLLO = "12345678a"
@@ -59,17 +65,201 @@ def salud_ok(url: str) -> bool:
         return False
 
 
+# --- The supervisor: restart what ends, with backoff, and give up loudly ---
+
+@dataclass(frozen=True)
+class Politica:
+    """How a supervised process is restarted. The first restart comes within a second (a crash is usually a one-off);
+    a process that keeps crashing waits longer each time, so that a broken one does not spin the CPU or flood
+    the log; after `reinicios_maximos` restarts in a row it is left down. A run of `estable_s` ends the streak."""
+
+    retrasos_s: tuple[float, ...] = (1, 2, 4, 8, 16, 30)
+    estable_s: float = 60
+    reinicios_maximos: int = 5
+
+
+def politica_desde_entorno(entorno: Mapping[str, str]) -> Politica:
+    valor = entorno.get("BUZON_REINICIOS_MAXIMOS", "").strip()
+    if not valor:
+        return Politica()
+    try:
+        maximos = int(valor)
+    except ValueError:
+        maximos = -1
+    if maximos < 0:
+        raise SystemExit(f"BUZON_REINICIOS_MAXIMOS debe ser un entero de 0 en adelante (vale {valor!r}).")
+    return Politica(reinicios_maximos=maximos)
+
+
+class Reinicios:
+    """The restart decisions for one process, from times its caller passes (no clock, no process inside)."""
+
+    def __init__(self, politica: Politica):
+        self.politica = politica
+        self.seguidos = 0
+        self._arranque: float | None = None
+
+    def arrancado(self, ahora: float) -> None:
+        self._arranque = ahora
+
+    def termino(self, ahora: float) -> float | None:
+        """The process ended at `ahora`: the delay before starting it again, or None to give it up."""
+        if self._arranque is not None and ahora - self._arranque >= self.politica.estable_s:
+            self.seguidos = 0
+        self._arranque = None
+        if self.seguidos >= self.politica.reinicios_maximos:
+            return None
+        retrasos = self.politica.retrasos_s
+        retraso = retrasos[min(self.seguidos, len(retrasos) - 1)]
+        self.seguidos += 1
+        return retraso
+
+
+def _avisar(texto: str) -> None:
+    # With a time: an operator reading buzon.log after a fault wants to know when each process came back.
+    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} buzon: {texto}", file=sys.stderr, flush=True)
+
+
+def _salida(codigo: int | None) -> str:
+    if codigo is not None and codigo < 0:
+        try:
+            return f"código {codigo}, {signal.Signals(-codigo).name}"
+        except ValueError:
+            pass
+    return f"código {codigo}"
+
+
+@dataclass
+class Proceso:
+    nombre: str
+    grupo: str
+    comando: tuple[str, ...]
+    reinicios: Reinicios
+    popen: subprocess.Popen | None = None
+    reinicio_en: float | None = None
+    abandonado: bool = False
+    arranques: int = 0
+
+    def vivo(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+
+class Supervisor:
+    """Starts processes and keeps them running: `vigilar` (called every half second) restarts what ended when its
+    delay is due; `detener` stops everything and nothing is restarted from then on. One process given up leaves
+    the others running, as Kubernetes keeps the other pods: the system runs degraded and /health names what is
+    missing."""
+
+    def __init__(self, entorno: dict | None = None, politica: Politica = Politica(),
+                 reloj: Callable[[], float] = time.monotonic, avisar: Callable[[str], None] = _avisar,
+                 plazo_parada_s: float = PLAZO_PARADA_S):
+        self.entorno = entorno
+        self.politica = politica
+        self.reloj = reloj
+        self.avisar = avisar
+        self.plazo_parada_s = plazo_parada_s
+        self.procesos: list[Proceso] = []
+        self.deteniendo = False
+
+    def lanzar(self, nombre: str, *comando: str, grupo: str | None = None) -> Proceso:
+        proceso = Proceso(nombre, grupo or nombre, tuple(comando), Reinicios(self.politica))
+        self.procesos.append(proceso)
+        self._iniciar(proceso)
+        return proceso
+
+    def _iniciar(self, proceso: Proceso) -> None:
+        proceso.reinicio_en = None
+        try:
+            proceso.popen = subprocess.Popen(list(proceso.comando), env=self.entorno)
+        except OSError as exc:
+            proceso.popen = None
+            self.avisar(f"no se pudo iniciar {proceso.nombre}: {exc}")
+            self._termino(proceso, None)
+            return
+        proceso.arranques += 1
+        proceso.reinicios.arrancado(self.reloj())
+
+    def pedir_parada(self) -> None:
+        """Safe from a signal handler: from now on nothing is restarted."""
+        self.deteniendo = True
+
+    def vigilar(self) -> None:
+        for proceso in self.procesos:
+            if self.deteniendo:
+                return
+            if proceso.popen is not None and proceso.popen.poll() is not None:
+                codigo = proceso.popen.returncode
+                proceso.popen = None
+                self._termino(proceso, codigo)
+            elif proceso.reinicio_en is not None and self.reloj() >= proceso.reinicio_en:
+                self._iniciar(proceso)
+                if proceso.popen is not None:
+                    self.avisar(f"{proceso.nombre} reiniciado (pid {proceso.popen.pid}).")
+
+    def _termino(self, proceso: Proceso, codigo: int | None) -> None:
+        retraso = proceso.reinicios.termino(self.reloj())
+        if retraso is None:
+            proceso.abandonado = True
+            grupo = [p for p in self.procesos if p.grupo == proceso.grupo]
+            quedan = sum(not p.abandonado for p in grupo)
+            resto = (f"quedan {quedan} de {len(grupo)} procesos de {proceso.grupo}" if len(grupo) > 1
+                     else f"sin {proceso.nombre}")
+            self.avisar(f"ERROR: el proceso {proceso.nombre} terminó ({_salida(codigo)}) tras "
+                        f"{proceso.reinicios.seguidos} reinicios seguidos y no se reinicia más; el sistema queda "
+                        f"DEGRADADO ({resto}); los demás procesos siguen en marcha.")
+            return
+        proceso.reinicio_en = self.reloj() + retraso
+        self.avisar(f"el proceso {proceso.nombre} terminó ({_salida(codigo)}); se reinicia en {retraso:g} s "
+                    f"(reinicio {proceso.reinicios.seguidos} de {self.politica.reinicios_maximos}).")
+
+    def grupos_abandonados(self) -> set[str]:
+        """The groups (a service and its replicas) whose every process was given up."""
+        grupos = {p.grupo for p in self.procesos}
+        return {g for g in grupos if all(p.abandonado for p in self.procesos if p.grupo == g)}
+
+    def detener(self) -> None:
+        """SIGTERM to everything (the last started first), a grace period for all of them together, then SIGKILL."""
+        self.deteniendo = True
+        vivos = [p.popen for p in reversed(self.procesos) if p.popen is not None]
+        for popen in vivos:
+            if popen.poll() is None:
+                popen.terminate()
+        limite = time.monotonic() + self.plazo_parada_s
+        for popen in vivos:
+            try:
+                popen.wait(timeout=max(0.1, limite - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                popen.kill()
+                popen.wait()
+
+
+def replicas(servicio: str, entorno: Mapping[str, str]) -> int:
+    """How many processes of a service to run: BUZON_REPLICAS_<SERVICIO>, else BUZON_REPLICAS, else 1."""
+    propia = "BUZON_REPLICAS_" + servicio.upper().replace("-", "_")
+    for variable in (propia, "BUZON_REPLICAS"):
+        valor = entorno.get(variable, "").strip()
+        if not valor:
+            continue
+        try:
+            cuantas = int(valor)
+        except ValueError:
+            cuantas = 0
+        if cuantas < 1:
+            raise SystemExit(f"{variable} debe ser un entero de 1 en adelante (vale {valor!r}).")
+        return cuantas
+    return 1
+
+
 @dataclass
 class Sistema:
     entorno: dict
     data_dir: Path
-    procesos: list = field(default_factory=list)
+    supervisor: Supervisor
+    replicas: dict[str, int] = field(default_factory=dict)
     avisos: list = field(default_factory=list)
 
-    def lanzar(self, nombre: str, *comando: str) -> subprocess.Popen:
-        proceso = subprocess.Popen(list(comando), env=self.entorno)
-        self.procesos.append((nombre, proceso))
-        return proceso
+    def lanzar(self, nombre: str, *comando: str) -> None:
+        self.supervisor.lanzar(nombre, *comando)
 
     def preparar_sustitutos(self) -> None:
         e = self.entorno
@@ -118,37 +308,27 @@ class Sistema:
             raise SystemExit("Las migraciones fallaron; el sistema no se inicia.")
 
     def iniciar_servicios(self) -> None:
-        for servicio in servicios():
-            self.lanzar(servicio, _bin("buzon-servicio"), servicio)
+        # Every process keeps `buzon-servicio NAME` as its command line: operators and tools find them by it.
+        for servicio, cuantas in self.replicas.items():
+            for replica in range(1, cuantas + 1):
+                nombre = servicio if cuantas == 1 else f"{servicio}#{replica}"
+                self.supervisor.lanzar(nombre, _bin("buzon-servicio"), servicio, grupo=servicio)
 
-    def caido(self):
-        for nombre, proceso in self.procesos:
-            if proceso.poll() is not None:
-                return nombre, proceso.returncode
-        return None
-
-    def esperar_salud(self, url: str) -> None:
+    def esperar_salud(self, url: str) -> bool:
+        """True once /health answers 200; False if asked to stop meanwhile. A process that ends while starting
+        is restarted like any other; the start fails when /health stays silent, or a service is given up."""
         limite = time.monotonic() + PLAZO_ARRANQUE_S
         while time.monotonic() < limite:
+            if self.supervisor.deteniendo:
+                return False
             if salud_ok(url):
-                return
-            caido = self.caido()
-            if caido:
-                raise SystemExit(f"El proceso {caido[0]} terminó al arrancar (código {caido[1]}).")
+                return True
+            self.supervisor.vigilar()
+            perdidos = sorted(self.supervisor.grupos_abandonados() & self.replicas.keys())
+            if perdidos:
+                raise SystemExit(f"{', '.join(perdidos)} no logró arrancar; el sistema no se inicia.")
             time.sleep(0.5)
         raise SystemExit(f"El sistema no respondió en {url} en {PLAZO_ARRANQUE_S} s.")
-
-    def detener(self) -> None:
-        for _nombre, proceso in reversed(self.procesos):
-            if proceso.poll() is None:
-                proceso.terminate()
-        limite = time.monotonic() + PLAZO_PARADA_S
-        for _nombre, proceso in self.procesos:
-            try:
-                proceso.wait(timeout=max(0.1, limite - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proceso.kill()
-                proceso.wait()
 
 
 def _efirma_de_desarrollo(pki, datos: dict, carpeta: Path) -> tuple[Path, Path]:
@@ -172,15 +352,21 @@ def _efirma_de_desarrollo(pki, datos: dict, carpeta: Path) -> tuple[Path, Path]:
 
 
 def ejecutar(args) -> int:
-    config = Config.desde_entorno()
+    try:
+        config = Config.desde_entorno()
+        politica = politica_desde_entorno(os.environ)
+        cuantas = {servicio: replicas(servicio, os.environ) for servicio in servicios()}
+    except SystemExit as salida:
+        print(f"buzon: {salida}", file=sys.stderr)
+        return 1
     entorno = dict(os.environ)
     entorno["BUZON_DATA_DIR"] = str(config.data_dir)
     entorno.setdefault("PYTHONUNBUFFERED", "1")
-    sistema = Sistema(entorno, config.data_dir)
-    parar = {"senal": None}
+    supervisor = Supervisor(entorno, politica)
+    sistema = Sistema(entorno, config.data_dir, supervisor, cuantas)
 
-    def al_recibir(signum, _frame):
-        parar["senal"] = signum
+    def al_recibir(_signum, _frame):
+        supervisor.pedir_parada()
 
     signal.signal(signal.SIGINT, al_recibir)
     signal.signal(signal.SIGTERM, al_recibir)
@@ -190,22 +376,20 @@ def ejecutar(args) -> int:
                              "make down con su BUZON_DATA_DIR, o BUZON_GATEWAY_PORT para usar otro).")
         sistema.preparar_sustitutos()
         sistema.migrar()
-        sistema.iniciar_servicios()
-        sistema.esperar_salud(_url_salud(config))
-        _anunciar(config, sistema)
-        while parar["senal"] is None:
-            caido = sistema.caido()
-            if caido:
-                print(f"buzon: el proceso {caido[0]} terminó (código {caido[1]}); se detiene todo.", file=sys.stderr)
-                return 1
-            time.sleep(0.5)
+        if not supervisor.deteniendo:
+            sistema.iniciar_servicios()
+        if sistema.esperar_salud(_url_salud(config)):
+            _anunciar(config, sistema)
+            while not supervisor.deteniendo:
+                supervisor.vigilar()
+                time.sleep(0.5)
         print("buzon: deteniendo…", flush=True)
         return 0
     except SystemExit as salida:
         print(f"buzon: {salida}", file=sys.stderr)
         return 1
     finally:
-        sistema.detener()
+        supervisor.detener()
 
 
 def _anunciar(config: Config, sistema: Sistema) -> None:
