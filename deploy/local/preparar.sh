@@ -42,8 +42,15 @@ if [ "$modo" = test ] && ! grep -qs rabbitmq_management /etc/rabbitmq/enabled_pl
   else como_root rabbitmq-plugins --offline enable rabbitmq_management >/dev/null; fi
 fi
 if ! puerto_abierto 5672; then
-  decir "iniciando RabbitMQ"
-  como_root rabbitmq-server -detached
+  # A node whose app was stopped (`rabbitmqctl stop_app`) still runs and answers ping with 5672 closed; a
+  # second `rabbitmq-server -detached` would only clash with it, so start its app instead.
+  if como_root rabbitmq-diagnostics -q ping -t 10 >/dev/null 2>&1; then
+    decir "iniciando la aplicación de RabbitMQ (el nodo ya corre)"
+    como_root rabbitmqctl -q start_app
+  else
+    decir "iniciando RabbitMQ"
+    como_root rabbitmq-server -detached
+  fi
   esperar_puerto 5672 || { echo "RabbitMQ no inició" >&2; exit 1; }
 fi
 if [ "$modo" = test ]; then
