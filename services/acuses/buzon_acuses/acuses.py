@@ -10,27 +10,47 @@ import base64
 import hmac
 import json
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from buzon_acuses import documento
+from buzon_acuses import documento, reintentos as modulo_reintentos
+from buzon_acuses.ajustes import Ajustes
 from buzon_acuses.cadena import cadena_original
 from buzon_acuses.models import acuses, limites, solicitudes
+from buzon_acuses.procesos import FallaDeRender, GrupoDetenido
+from buzon_acuses.reintentos import DETENIDO, EMITIDO, SIN_CAMBIO, Reintentos
 from buzon_acuses.sello import Sello
-from buzon_acuses.solicitudes import MAXIMO_FOLIO, MAXIMO_RFC, MENSAJE_NO_DISPONIBLE
+from buzon_acuses.solicitudes import MAXIMO_FOLIO, MAXIMO_RFC, MENSAJE_NO_DISPONIBLE, guardar
 from buzon_comun import limites as limitador
 from buzon_comun.db import insercion
 from buzon_comun.errores import DemasiadasSolicitudes, NoEncontrado, SolicitudInvalida
+from buzon_comun.eventos import AcuseSolicitado
+from buzon_comun.reloj import Reloj
 from buzon_comun.textos import es_texto_valido
 
 log = logging.getLogger(__name__)
 
-# A request younger than this is probably being rendered by the handler that received it; the sweep leaves it
-# alone so that two processes don't render the same acuse for nothing.
-GRACIA_PENDIENTES = timedelta(seconds=60)
+# A sweep takes at most this many requests; whatever is still due waits for the next one (30 s later), so a stop
+# of the service never waits on a long sweep.
+MAXIMO_POR_BARRIDO = 100
+
+
+@dataclass(frozen=True)
+class Emision:
+    """What issuing needs besides the database: the Institute's seal, the address the QR leads to, the renderer,
+    the clock and the schedule of retries."""
+
+    sello: Sello
+    public_url: str
+    renderizar: Callable[[str], bytes]
+    reloj: Reloj = field(default_factory=Reloj)
+    reintentos: Reintentos = field(default_factory=Reintentos)
+    reserva: timedelta = field(default_factory=lambda: Ajustes().reserva)
 
 
 def emitido(db: Session, folio: str) -> bool:
@@ -43,7 +63,8 @@ def emitir(db: Session, folio: str, *, sello: Sello, public_url: str, renderizar
 
     Once stored, an acuse never changes: if another process issued the same folio meanwhile, its row stays and
     this one's work is dropped (ON CONFLICT DO NOTHING), so the first bytes anyone could download are the bytes
-    everyone downloads.
+    everyone downloads. The row is written only with the whole PDF: a render that fails or is abandoned leaves
+    nothing behind.
     """
     fila = db.execute(select(solicitudes.c.solicitud, solicitudes.c.codigo_verificacion,
                              acuses.c.folio.label("emitido"))
@@ -65,34 +86,88 @@ def emitir(db: Session, folio: str, *, sello: Sello, public_url: str, renderizar
         codigo_verificacion=fila.codigo_verificacion,
     ).on_conflict_do_nothing(index_elements=[acuses.c.folio])
     nuevo = db.execute(sentencia).rowcount == 1
+    # Issued (here or by another process): nothing left for the sweep, and no longer parked.
+    db.execute(update(solicitudes).where(solicitudes.c.folio == folio)
+               .values(proximo_intento=None, estancada_en=None))
     db.commit()
     return nuevo
 
 
+def intentar(db: Session, folio: str, emision: Emision) -> str:
+    """One try at issuing `folio`. A failure of the render (time limit, crashed process, an exception) or of the
+    document counts against the request and schedules its next try, or parks it (`reintentos`); a stopping
+    renderer is nobody's failure (the request's reservation brings it back). Database errors propagate: they are
+    the database's fault, not the request's, and nothing was counted.
+
+    Returns EMITIDO, SIN_CAMBIO (already issued), REINTENTO, ESTANCADO or DETENIDO."""
+    try:
+        nuevo = emitir(db, folio, sello=emision.sello, public_url=emision.public_url,
+                       renderizar=emision.renderizar, ahora=emision.reloj.ahora())
+    except GrupoDetenido:
+        db.rollback()
+        log.info("el renderizador se detiene: el acuse %s queda para después", folio)
+        return DETENIDO
+    except SQLAlchemyError:
+        db.rollback()
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever breaks this request must not break the caller's others
+        db.rollback()
+        if isinstance(exc, FallaDeRender):
+            motivo, detalle = exc.motivo, str(exc)
+        else:
+            # Not the renderer's: the document or the seal failed on this request; the traceback says where.
+            log.exception("falló el documento del acuse %s", folio)
+            motivo, detalle = "error", f"{type(exc).__name__}: {exc}"
+        return modulo_reintentos.registrar_falla(db, folio, motivo=motivo, detalle=detalle,
+                                                 ahora=emision.reloj.ahora(), reintentos=emision.reintentos)
+    if nuevo:
+        log.info("acuse emitido: %s", folio)
+    return EMITIDO if nuevo else SIN_CAMBIO
+
+
+def atender(db: Session, solicitud: AcuseSolicitado, emision: Emision) -> str:
+    """A request from the bus: stored first (so nothing is lost whatever happens next), then its first try, now.
+
+    A redelivered request is tried again only if it never failed: one already issued, parked or waiting for its
+    retry is left to the sweep's schedule. A failure here is recorded like any other and the event is done with."""
+    if guardar(db, solicitud, ahora=emision.reloj.ahora(), reserva=emision.reserva):
+        log.info("acuse solicitado: %s %s", solicitud.tipo, solicitud.folio)
+    fila = db.execute(select(solicitudes.c.intentos, solicitudes.c.estancada_en)
+                      .where(solicitudes.c.folio == solicitud.folio)).one()
+    db.commit()
+    if fila.intentos or fila.estancada_en is not None:
+        return SIN_CAMBIO
+    return intentar(db, solicitud.folio, emision)
+
+
 def pendientes(db: Session, *, ahora: datetime, limite: int = 20) -> list[str]:
-    """Folios of requests received a while ago and still without their acuse (e.g. after a crash)."""
+    """Folios of requests due for a try and still without their acuse, the one due longest ago first."""
     folios = db.execute(
         select(solicitudes.c.folio)
         .select_from(solicitudes.outerjoin(acuses, acuses.c.folio == solicitudes.c.folio))
-        .where(acuses.c.folio.is_(None), solicitudes.c.recibida_en <= ahora - GRACIA_PENDIENTES)
-        .order_by(solicitudes.c.recibida_en)
+        .where(acuses.c.folio.is_(None), solicitudes.c.proximo_intento <= ahora)
+        .order_by(solicitudes.c.proximo_intento, solicitudes.c.folio)
         .limit(limite)
     ).scalars().all()
     db.commit()
     return list(folios)
 
 
-def emitir_pendientes(db: Session, *, sello: Sello, public_url: str, renderizar: Callable[[str], bytes],
-                      ahora: datetime, limite: int = 20) -> int:
-    """Issue what was left behind. Replicas may overlap: the stored row decides, and a failing request is logged
-    and retried on the next sweep without holding the others back."""
+def emitir_pendientes(db: Session, emision: Emision, *, limite: int = MAXIMO_POR_BARRIDO) -> int:
+    """Issue what is due: requests left behind (a crash, a stop) and those whose retry has come.
+
+    One at a time, the one due longest ago first, each reserved before it is rendered (replicas may sweep
+    together). A request that fails again is rescheduled further ahead, so it does not come back in this sweep
+    and the ones behind it are not held back; parked ones are never taken."""
     emitidos = 0
-    for folio in pendientes(db, ahora=ahora, limite=limite):
-        try:
-            emitidos += emitir(db, folio, sello=sello, public_url=public_url, renderizar=renderizar, ahora=ahora)
-        except Exception:  # noqa: BLE001 - one bad request must not stop the sweep
-            db.rollback()
-            log.exception("no se pudo emitir el acuse %s; se reintentará", folio)
+    for _ in range(limite):
+        folio = modulo_reintentos.reclamar(db, ahora=emision.reloj.ahora(), reserva=emision.reserva)
+        if folio is None:
+            break
+        resultado = intentar(db, folio, emision)
+        if resultado == DETENIDO:
+            break
+        emitidos += resultado == EMITIDO
     return emitidos
 
 

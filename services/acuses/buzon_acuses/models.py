@@ -1,5 +1,5 @@
 """Tables of the acuses service (it owns them alone)."""
-from sqlalchemy import Column, LargeBinary, MetaData, String, Table, Text
+from sqlalchemy import Column, Index, Integer, LargeBinary, MetaData, String, Table, Text, text
 
 from buzon_comun.db import FechaUtc
 from buzon_comun.limites import tabla_limites
@@ -19,6 +19,17 @@ solicitudes = Table(
     Column("recibida_en", FechaUtc, nullable=False),
     # Made when the request arrives, so it is printed on the PDF; the owner reads it here even before the PDF exists.
     Column("codigo_verificacion", String(16), nullable=False),
+    # The schedule of tries (buzon_acuses.reintentos): failed tries so far, when the sweep may take it next (NULL
+    # once issued or parked, so the sweep's index holds only the requests still waiting), the last failure, and
+    # since when it is parked (the sweep leaves it until an operator re-queues it).
+    Column("intentos", Integer, nullable=False, default=0, server_default="0"),
+    Column("proximo_intento", FechaUtc, nullable=True),
+    Column("ultimo_error", String(500), nullable=True),
+    Column("estancada_en", FechaUtc, nullable=True),
+    Index("ix_solicitudes_proximo_intento", "proximo_intento",
+          postgresql_where=text("proximo_intento IS NOT NULL"), sqlite_where=text("proximo_intento IS NOT NULL")),
+    Index("ix_solicitudes_estancada_en", "estancada_en",
+          postgresql_where=text("estancada_en IS NOT NULL"), sqlite_where=text("estancada_en IS NOT NULL")),
 )
 
 # Issued acuses. A row is written once, with the PDF's bytes, and never changed: downloads serve these bytes, so

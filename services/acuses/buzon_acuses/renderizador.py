@@ -2,73 +2,62 @@
 eventlet loop (one page holds the CPU about 90 ms; in the loop, every other call would wait that long).
 
 `spawn`, because `fork` would copy the monkey-patched process and `forkserver` is unavailable after patching;
-`eventlet.tpool` crashes WeasyPrint (greenlet switches across threads through the logging lock).
+`eventlet.tpool` crashes WeasyPrint (greenlet switches across threads through the logging lock). The pool is
+`buzon_acuses.procesos.GrupoDeProcesos`: a render past its time limit, or whose process dies, costs only that
+process (killed and replaced), never the others' renders.
 """
 from __future__ import annotations
 
 import logging
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 
 import eventlet
 from nameko.extensions import DependencyProvider
 
+from buzon_acuses.ajustes import Ajustes
 from buzon_acuses.pdf import calentar, pdf_de_html
+from buzon_acuses.procesos import GrupoDeProcesos
 from buzon_comun.config import Config
 
 log = logging.getLogger(__name__)
 
-ESPERA_S = 0.005
+# What `ps -o comm` and `pgrep render` show for each rendering process (at most 15 characters).
+NOMBRE_PROCESO = "acuses-render"
+# On stop, renders still running get this long to finish before their processes are killed. nameko stops the
+# dependencies once the workers are done, so normally none is left; `buzon-servicio --gracia` (10 s) bounds the
+# whole stop, and past it `kill` ends the processes at once.
+PLAZO_DETENER_S = 5.0
 
 
 class Renderizador(DependencyProvider):
-    """Injects `renderizar(html) -> bytes`; the pool lives as long as the service container."""
+    """Injects `renderizar(html) -> bytes`; the processes live as long as the service container."""
 
     def __init__(self):
-        self._pool: ProcessPoolExecutor | None = None
-        self.procesos = 1
+        self.grupo: GrupoDeProcesos | None = None
 
     def setup(self):
-        self.procesos = Config.desde_entorno().acuses_procesos
-        self._pool = self._nuevo_pool()
-
-    def _nuevo_pool(self) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(self.procesos, mp_context=multiprocessing.get_context("spawn"))
-        # Importing WeasyPrint takes ~0.6 s per process: done now, not in the first person's download.
-        for _ in range(self.procesos):
-            pool.submit(calentar)
-        return pool
+        self.grupo = GrupoDeProcesos(
+            pdf_de_html, procesos=Config.desde_entorno().acuses_procesos,
+            plazo_s=Ajustes.desde_entorno().plazo_render_s, nombre=NOMBRE_PROCESO,
+            # Importing WeasyPrint takes ~0.6 s per process: done as each one starts, not in someone's download.
+            al_iniciar=calentar,
+            # Polling keeps every wait cooperative: a blocking wait would stall the loop until the PDF is ready.
+            dormir=eventlet.sleep)
+        self.grupo.iniciar()
 
     def stop(self):
-        self._cerrar(esperar=True)
+        self._cerrar(lambda grupo: grupo.detener(PLAZO_DETENER_S))
 
     def kill(self):
-        self._cerrar(esperar=False)
+        self._cerrar(lambda grupo: grupo.matar())
 
-    def _cerrar(self, *, esperar: bool):
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=esperar, cancel_futures=True)
-
-    def renderizar(self, html: str) -> bytes:
-        pool = self._pool
-        if pool is None:
-            raise RuntimeError("el renderizador de acuses está detenido")
+    def _cerrar(self, como) -> None:
+        grupo = self.grupo
+        if grupo is None:
+            return
         try:
-            futuro = pool.submit(pdf_de_html, html)
-            # Polling keeps the wait cooperative: `.result()` would block the loop until the PDF is ready.
-            while not futuro.done():
-                eventlet.sleep(ESPERA_S)
-            return futuro.result()
-        except BrokenProcessPool:
-            # A rendering process died (e.g. killed for memory): later acuses get a fresh pool; this one is
-            # retried by the sweep.
-            log.error("un proceso de renderizado terminó de forma anormal; se reinicia el grupo de procesos")
-            if self._pool is pool:
-                self._pool = self._nuevo_pool()
-                pool.shutdown(wait=False, cancel_futures=True)
-            raise
+            como(grupo)
+        except Exception:  # noqa: BLE001 - lifecycle hooks never raise
+            log.exception("no se pudieron terminar los procesos de renderizado")
 
     def get_dependency(self, worker_ctx):
-        return self.renderizar
+        return self.grupo.ejecutar

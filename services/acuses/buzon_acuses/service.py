@@ -8,6 +8,7 @@ from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
 from buzon_acuses import acuses, solicitudes
+from buzon_acuses.ajustes import Ajustes
 from buzon_acuses.renderizador import Renderizador
 from buzon_acuses.sello import Sello, cargar
 from buzon_comun.config import Config
@@ -29,10 +30,21 @@ class ProveedorSello(DependencyProvider):
         return self.sello
 
 
+class ProveedorAjustes(DependencyProvider):
+    """The service's own settings (render time limit, retries), read once per process."""
+
+    def setup(self):
+        self.ajustes = Ajustes.desde_entorno()
+
+    def get_dependency(self, worker_ctx) -> Ajustes:
+        return self.ajustes
+
+
 class Servicio(ServicioBase):
     name = "acuses"
     sello = ProveedorSello()
     renderizar = Renderizador()
+    ajustes = ProveedorAjustes()
 
     @event_handler("contactos", "acuse_solicitado")
     def al_solicitar_acuse_de_medio(self, mensaje: dict) -> None:
@@ -48,20 +60,15 @@ class Servicio(ServicioBase):
         except ContratoDesconocido:
             log.error("solicitud de acuse no reconocida: %s", mensaje)
             return
-        # The request is kept first: if rendering fails or the process dies, the sweep issues it later.
-        if solicitudes.guardar(self.db, solicitud, ahora=self.reloj.ahora()):
-            log.info("acuse solicitado: %s %s", solicitud.tipo, solicitud.folio)
-        if self._emitir(solicitud.folio):
-            log.info("acuse emitido: %s %s", solicitud.tipo, solicitud.folio)
+        acuses.atender(self.db, solicitud, self._emision())
 
-    def _emitir(self, folio: str) -> bool:
-        return acuses.emitir(self.db, folio, sello=self.sello, public_url=self.config.public_url,
-                             renderizar=self.renderizar, ahora=self.reloj.ahora())
+    def _emision(self) -> acuses.Emision:
+        return acuses.Emision(self.sello, self.config.public_url, self.renderizar, self.reloj,
+                              self.ajustes.reintentos, self.ajustes.reserva)
 
     @timer(interval=30)
     def emitir_pendientes(self) -> None:
-        emitidos = acuses.emitir_pendientes(self.db, sello=self.sello, public_url=self.config.public_url,
-                                            renderizar=self.renderizar, ahora=self.reloj.ahora())
+        emitidos = acuses.emitir_pendientes(self.db, self._emision())
         if emitidos:
             log.info("acuses pendientes emitidos: %d", emitidos)
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from buzon_acuses.ajustes import Ajustes
 from buzon_acuses.models import solicitudes
 from buzon_comun.db import insercion
 from buzon_comun.errores import NoEncontrado, SolicitudInvalida
@@ -33,13 +34,17 @@ def nuevo_codigo() -> str:
     return base64.b32encode(secrets.token_bytes(BYTES_CODIGO)).decode("ascii")
 
 
-def guardar(db: Session, solicitud: AcuseSolicitado, *, ahora: datetime) -> bool:
+def guardar(db: Session, solicitud: AcuseSolicitado, *, ahora: datetime, reserva: timedelta | None = None) -> bool:
     """Keep the request with a new código de verificación; False if that folio was already here (a redelivery,
-    which keeps the first request and its first code: the code may already be printed on the acuse)."""
+    which keeps the first request and its first code: the code may already be printed on the acuse).
+
+    The handler that stores it tries it at once; the sweep takes it only if it is still without its acuse once
+    `reserva` (the render's time limit and a margin) has passed: a crash, a stop, a failure."""
     sentencia = insercion(db, solicitudes).values(
         folio=solicitud.folio, tipo=solicitud.tipo, rfc=solicitud.rfc, emitido_en=solicitud.emitido_en,
         solicitud=json.dumps(solicitud.carga(), ensure_ascii=False), recibida_en=ahora,
-        codigo_verificacion=nuevo_codigo(),
+        codigo_verificacion=nuevo_codigo(), intentos=0,
+        proximo_intento=ahora + (reserva if reserva is not None else Ajustes().reserva),
     ).on_conflict_do_nothing(index_elements=[solicitudes.c.folio])
     nueva = db.execute(sentencia).rowcount == 1
     db.commit()

@@ -1,8 +1,8 @@
 """Migration 0003 gives every stored request and issued acuse a código de verificación without touching the
-PDFs already issued; 0004 adds the limit of failed verifications. On PostgreSQL (in a schema of its own, apart
+PDFs already issued; 0004 adds the limit of failed verifications; 0005 the schedule of retries. On PostgreSQL (in a schema of its own, apart
 from the one the other tests use) and on SQLite."""
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +11,8 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from buzon_acuses import acuses as modulo_acuses, solicitudes as modulo_solicitudes
+from buzon_acuses import acuses as modulo_acuses, reintentos, solicitudes as modulo_solicitudes
+from buzon_acuses.models import solicitudes as tabla_solicitudes
 from buzon_comun.config import Config
 from buzon_comun.db import FechaUtc, crear_engine, normalizar_url
 from buzon_comun.errores import NoEncontrado
@@ -85,7 +86,7 @@ def test_acuses_issued_before_get_a_code_and_keep_their_pdf(destino, sello_dev):
         migrar(config, esquema, "head")
 
         with engine.connect() as conexion:
-            assert conexion.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0004"
+            assert conexion.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0005"
             assert "limites" in inspect(conexion).get_table_names()
             de_solicitudes = dict(conexion.execute(text("SELECT folio, codigo_verificacion FROM solicitudes")).all())
             filas = {f.folio: f for f in conexion.execute(text("SELECT * FROM acuses")).all()}
@@ -127,5 +128,63 @@ def test_acuses_issued_before_get_a_code_and_keep_their_pdf(destino, sello_dev):
                 "SELECT a.pdf, a.codigo_verificacion, s.codigo_verificacion FROM acuses a "
                 "JOIN solicitudes s ON s.folio = a.folio")).one()
         assert bytes(pdf) == PDF and codigo_acuse == codigo_solicitud
+    finally:
+        engine.dispose()
+
+
+# The tables as 0004 left them.
+SOLICITUDES_0004 = sa.table("solicitudes", sa.column("folio"), sa.column("tipo"), sa.column("rfc"),
+                            sa.column("emitido_en"), sa.column("solicitud"), sa.column("recibida_en", FechaUtc),
+                            sa.column("codigo_verificacion"))
+ACUSES_0004 = sa.table("acuses", sa.column("folio"), sa.column("tipo"), sa.column("rfc"), sa.column("emitido_en"),
+                       sa.column("cadena_original"), sa.column("sello"), sa.column("pdf", sa.LargeBinary),
+                       sa.column("renderizado_en", FechaUtc), sa.column("codigo_verificacion"))
+
+
+def test_requests_stored_before_0005_start_with_no_failed_try_and_the_pending_ones_are_due(destino):
+    config, esquema = destino
+    migrar(config, esquema, "0004")
+    emitido, pendiente = "REG-2026-00000001", "VAL-2026-00000002"
+    recibida = AHORA - timedelta(hours=3)
+    engine = crear_engine(config, esquema)
+    try:
+        with engine.begin() as conexion:
+            conexion.execute(SOLICITUDES_0004.insert(), [
+                {**solicitud(folio), "recibida_en": recibida, "codigo_verificacion": "A" * 16}
+                for folio in (emitido, pendiente)])
+            conexion.execute(ACUSES_0004.insert(), [{
+                "folio": emitido, "tipo": "registro_medio", "rfc": "MAVA800101RS5", "emitido_en": EMITIDO,
+                "cadena_original": "||1.0|registro_medio||", "sello": "c2VsbG8=", "pdf": PDF,
+                "renderizado_en": recibida, "codigo_verificacion": "A" * 16}])
+        engine.dispose()
+
+        migrar(config, esquema, "head")
+
+        with Session(engine) as db:
+            filas = {f.folio: f for f in db.execute(sa.select(tabla_solicitudes)).all()}
+            assert {f: (fila.intentos, fila.ultimo_error, fila.estancada_en) for f, fila in filas.items()} == {
+                emitido: (0, None, None), pendiente: (0, None, None)}
+            # Issued: nothing left to do. Pending: due from when it was received, as the sweep took it before.
+            assert filas[emitido].proximo_intento is None
+            assert filas[pendiente].proximo_intento == recibida
+            assert modulo_acuses.pendientes(db, ahora=AHORA) == [pendiente]
+            assert reintentos.reclamar(db, ahora=AHORA, reserva=timedelta(minutes=2)) == pendiente
+            assert reintentos.reclamar(db, ahora=AHORA, reserva=timedelta(minutes=2)) is None
+            # New requests get the defaults from the database too, whoever writes them.
+            db.execute(tabla_solicitudes.insert().values(
+                folio="REG-2026-00000003", tipo="registro_medio", rfc="MAVA800101RS5", emitido_en=EMITIDO,
+                solicitud="{}", recibida_en=AHORA, codigo_verificacion="B" * 16))
+            db.commit()
+            assert db.execute(sa.select(tabla_solicitudes.c.intentos)
+                              .where(tabla_solicitudes.c.folio == "REG-2026-00000003")).scalar_one() == 0
+        engine.dispose()
+
+        bajar(config, esquema, "0004")
+        with engine.connect() as conexion:
+            columnas = {c["name"] for c in inspect(conexion).get_columns("solicitudes")}
+            assert not columnas & {"intentos", "proximo_intento", "ultimo_error", "estancada_en"}
+            assert conexion.execute(text("SELECT count(*) FROM solicitudes")).scalar_one() == 3
+        engine.dispose()
+        migrar(config, esquema, "head")
     finally:
         engine.dispose()

@@ -1,6 +1,8 @@
 """The acuses service on real RabbitMQ and PostgreSQL: requests in, sealed PDFs stored once, served and verified."""
 import base64
+import os
 import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -14,8 +16,10 @@ from sqlalchemy import select, update
 from buzon_acuses import acuses
 from buzon_acuses.models import acuses as tabla_acuses, solicitudes as tabla_solicitudes
 from buzon_acuses.pdf import pdf_de_html
+from buzon_acuses.procesos import ProcesoCaido
+from buzon_acuses.renderizador import NOMBRE_PROCESO, Renderizador
 from buzon_acuses.service import Servicio
-from buzon_dev.pruebas import llamar
+from buzon_dev.pruebas import esperar, llamar
 from buzon_comun.errores import DemasiadasSolicitudes, NoEncontrado, SolicitudInvalida
 from buzon_comun.eventos import AcuseSolicitado, mensaje
 from buzon_comun.reloj import RelojFijo
@@ -164,13 +168,14 @@ def test_failed_verifications_are_limited_per_client_as_configured(servicio_en_u
 
 def test_the_sweep_issues_requests_left_behind_once(db, sello_dev, validacion):
     solicitudes.guardar(db, AcuseSolicitado(**validacion), ahora=AHORA)
+    # Left behind: its handler's reservation ran out without an acuse (a crash, a stop).
     db.execute(update(tabla_solicitudes).where(tabla_solicitudes.c.folio == validacion["folio"])
-               .values(recibida_en=datetime.now(timezone.utc) - timedelta(minutes=5)))
+               .values(proximo_intento=datetime.now(timezone.utc) - timedelta(minutes=5)))
     db.commit()
     ahora = datetime.now(timezone.utc)
+    emision = acuses.Emision(sello_dev, PUBLIC_URL, pdf_de_html, RelojFijo(ahora))
     # Other tests' leftovers may be swept too; this one's folio is what matters.
-    acuses.emitir_pendientes(db, sello=sello_dev, public_url=PUBLIC_URL, renderizar=pdf_de_html, ahora=ahora,
-                             limite=1000)
+    acuses.emitir_pendientes(db, emision, limite=1000)
     assert acuses.emitido(db, validacion["folio"])
     assert validacion["folio"] not in acuses.pendientes(db, ahora=ahora, limite=1000)
     primero = acuses.pdf_de(db, validacion["folio"], validacion["rfc"])
@@ -218,3 +223,76 @@ def test_rendering_does_not_stall_other_calls(servicio, despachar, registro, con
     assert len(latencias) >= 5, "la prueba no alcanzó a medir mientras se renderizaba"
     peores = sorted(latencias)[-3:]
     assert max(latencias) < 0.25, f"peores latencias de salud: {peores} en {len(latencias)} llamadas"
+
+
+def procesos_de_render(contenedor):
+    [renderizador] = [e for e in contenedor.extensions if isinstance(e, Renderizador)]
+    return renderizador.grupo
+
+
+def vivo(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux's")
+@pytest.mark.parametrize("como", ["stop", "kill"])
+def test_render_processes_are_named_under_the_service_and_none_outlives_it(servicio, despachar, registro, como):
+    despachar("contactos", registro)
+    esperar_pdf(servicio, registro["folio"], registro["rfc"], segundos=60)
+    pids = procesos_de_render(servicio).pids()
+    assert len(pids) == 2
+    for pid in pids:
+        with open(f"/proc/{pid}/comm") as comm:
+            assert comm.read().strip() == NOMBRE_PROCESO
+        with open(f"/proc/{pid}/stat") as stat:
+            assert int(stat.read().rsplit(")", 1)[1].split()[1]) == os.getpid()
+    getattr(servicio, como)()
+    assert not [pid for pid in pids if vivo(pid)], "quedaron procesos de render tras detener el servicio"
+
+
+class RenderQueFalla:
+    """Stands in for the pool: fails (as a killed process would) for the folios it is told to."""
+
+    def __init__(self):
+        self.fallan: set[str] = set()
+
+    def __call__(self, html: str) -> bytes:
+        if any(folio in html for folio in self.fallan):
+            raise ProcesoCaido("el proceso terminó durante la tarea (señal SIGKILL)")
+        return pdf_de_html(html)
+
+
+def test_a_request_whose_render_fails_on_arrival_is_kept_retried_and_issued(entorno_bd, container_factory,
+                                                                              config_nameko, tmp_path, monkeypatch,
+                                                                              despachar, db, registro, baja):
+    monkeypatch.setenv("BUZON_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("BUZON_METRICAS_PUERTO", "0")
+    renderizar, reloj = RenderQueFalla(), RelojFijo(AHORA)
+    renderizar.fallan.add(registro["folio"])
+    contenedor = container_factory(Servicio, config_nameko)
+    replace_dependencies(contenedor, renderizar=renderizar, reloj=reloj)
+    contenedor.start()
+
+    despachar("contactos", registro)
+    despachar("contactos", baja)
+    esperar_pdf(contenedor, baja["folio"], baja["rfc"])
+
+    # The event was handled (the other acuse went through); the failed one is stored with its next try.
+    def programada():
+        fila = db.execute(select(tabla_solicitudes).where(tabla_solicitudes.c.folio == registro["folio"])).first()
+        db.commit()
+        return fila if fila is not None and fila.intentos == 1 else None
+
+    fila = esperar(programada, plazo=30)
+    assert fila.proximo_intento == AHORA + timedelta(seconds=30) and fila.ultimo_error.startswith("proceso:")
+    llamar(contenedor, "emitir_pendientes")
+    assert programada(), "se reintentó antes de su hora"
+
+    renderizar.fallan.clear()
+    reloj.avanzar(seconds=30)
+    llamar(contenedor, "emitir_pendientes")
+    assert f"Folio: {registro['folio']}" in texto_pdf(esperar_pdf(contenedor, registro["folio"], registro["rfc"]))
