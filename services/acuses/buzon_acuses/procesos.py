@@ -183,6 +183,19 @@ class GrupoDeProcesos:
             if ranura.proceso is None:
                 self._arrancar(ranura)
 
+    def revisar(self) -> None:
+        """Replace idle processes that died (killed by hand, out of memory) and collect the dead, so the pool is
+        back to full strength, warmed up, before the next task and no dead process lingers as a zombie."""
+        if self._cerrado:
+            return
+        self._cosechar()
+        for ranura in self._ranuras:
+            proceso = ranura.proceso
+            if not ranura.ocupada and proceso is not None and proceso.exitcode is not None:
+                log.warning("el proceso %s (pid %s) terminó sin tarea (%s); se reemplaza", self.nombre, proceso.pid,
+                            _salida(proceso.exitcode))
+                self._reemplazar(ranura)
+
     def pids(self) -> list[int]:
         """The processes of this pool alive now (for tests and operators)."""
         return [r.proceso.pid for r in self._ranuras if r.proceso is not None and r.proceso.is_alive()]

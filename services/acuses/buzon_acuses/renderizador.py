@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 # What `ps -o comm` and `pgrep render` show for each rendering process (at most 15 characters).
 NOMBRE_PROCESO = "acuses-render"
+# How often idle processes that died are replaced (see GrupoDeProcesos.revisar).
+INTERVALO_REVISION_S = 1.0
 # On stop, renders still running get this long to finish before their processes are killed. nameko stops the
 # dependencies once the workers are done, so normally none is left; `buzon-servicio --gracia` (10 s) bounds the
 # whole stop, and past it `kill` ends the processes at once.
@@ -43,6 +45,17 @@ class Renderizador(DependencyProvider):
             # Polling keeps every wait cooperative: a blocking wait would stall the loop until the PDF is ready.
             dormir=eventlet.sleep)
         self.grupo.iniciar()
+
+    def start(self):
+        self.container.spawn_managed_thread(self._revisar)
+
+    def _revisar(self) -> None:
+        while True:
+            eventlet.sleep(INTERVALO_REVISION_S)
+            try:
+                self.grupo.revisar()
+            except Exception:  # noqa: BLE001 - the next task replaces the process anyway; keep watching
+                log.exception("no se pudo revisar el grupo de procesos de renderizado")
 
     def stop(self):
         self._cerrar(lambda grupo: grupo.detener(PLAZO_DETENER_S))

@@ -164,6 +164,19 @@ def test_a_process_that_died_while_idle_is_replaced_before_the_next_task(grupo_d
     assert grupo.ejecutar("eco", "otra vez") == "otra vez"
 
 
+@linux
+def test_a_check_replaces_idle_processes_that_died_and_leaves_no_zombie(grupo_de):
+    grupo = grupo_de(procesos=2)
+    antes = grupo.pids()
+    os.kill(antes[0], signal.SIGKILL)
+    assert esperar(lambda: not vivo(antes[0]))
+    grupo.revisar()
+    assert not os.path.exists(f"/proc/{antes[0]}"), "el proceso muerto quedó como zombi"
+    despues = grupo.pids()
+    assert len(despues) == 2 and antes[1] in despues and antes[0] not in despues
+    assert pids_de_tareas(grupo, 2) == set(despues)
+
+
 def test_tasks_wait_their_turn_for_a_free_process(grupo_de):
     grupo = grupo_de(procesos=2)
     inicio = time.monotonic()

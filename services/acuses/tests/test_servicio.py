@@ -1,6 +1,7 @@
 """The acuses service on real RabbitMQ and PostgreSQL: requests in, sealed PDFs stored once, served and verified."""
 import base64
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -250,6 +251,11 @@ def test_render_processes_are_named_under_the_service_and_none_outlives_it(servi
             assert comm.read().strip() == NOMBRE_PROCESO
         with open(f"/proc/{pid}/stat") as stat:
             assert int(stat.read().rsplit(")", 1)[1].split()[1]) == os.getpid()
+    # One killed while idle (out of memory, or by hand) is back within a couple of seconds, ready for the next.
+    os.kill(pids[0], signal.SIGKILL)
+    assert esperar(lambda: len(procesos_de_render(servicio).pids()) == 2 and pids[0] not in
+                   procesos_de_render(servicio).pids(), plazo=10)
+    pids = procesos_de_render(servicio).pids()
     getattr(servicio, como)()
     assert not [pid for pid in pids if vivo(pid)], "quedaron procesos de render tras detener el servicio"
 
