@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 log = logging.getLogger(__name__)
@@ -140,11 +140,6 @@ class _Ranura:
     ocupada: bool = False
 
 
-@dataclass(eq=False)
-class _Turno:
-    inicio: float = field(default_factory=time.monotonic)
-
-
 class GrupoDeProcesos:
     """`ejecutar(*args)` runs `funcion(*args)` in one of `procesos` spawned processes and gives its result.
 
@@ -169,7 +164,7 @@ class GrupoDeProcesos:
         self.espera_s = espera_s
         self._contexto = multiprocessing.get_context("spawn")
         self._ranuras = [_Ranura() for _ in range(procesos)]
-        self._turnos: deque[_Turno] = deque()
+        self._turnos: deque[object] = deque()
         self._terminados: list = []
         self._numeros = itertools.count()
         self._candado = threading.Lock()
@@ -252,7 +247,7 @@ class GrupoDeProcesos:
 
     def _tomar(self) -> _Ranura:
         """A free place, in order of arrival: waiting callers are served first come, first served."""
-        turno = _Turno()
+        turno = object()
         self._turnos.append(turno)
         try:
             while True:
