@@ -10,15 +10,21 @@ re-queued. Also `python -m buzon_acuses.operacion ...`.
 """
 from __future__ import annotations
 
-import argparse
-import sys
+import warnings
 
-from sqlalchemy.orm import Session
+# buzon_comun.db loads nameko, which loads eventlet: its notice is not for an operator's terminal.
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
-from buzon_acuses import reintentos
-from buzon_comun.config import Config
-from buzon_comun.db import crear_engine
-from buzon_comun.reloj import Reloj, iso_mexico
+import argparse  # noqa: E402
+import sys  # noqa: E402
+
+from sqlalchemy.exc import SQLAlchemyError  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from buzon_acuses import reintentos  # noqa: E402
+from buzon_comun.config import Config  # noqa: E402
+from buzon_comun.db import crear_engine  # noqa: E402
+from buzon_comun.reloj import Reloj, iso_mexico  # noqa: E402
 
 
 def estancadas(db: Session, salida=None, limite: int = 1000) -> int:
@@ -68,6 +74,11 @@ def main(argv=None) -> int:
             if args.orden == "estancadas":
                 return estancadas(db, limite=args.limite)
             return reencolar(db, None if args.todas else args.folios, reloj=Reloj())
+    except SQLAlchemyError as exc:
+        print(f"buzon-acuses: no se pudo consultar la base de datos de acuses ({type(exc).__name__}: "
+              f"{getattr(exc, 'orig', None) or exc}). Revisa BUZON_DATABASE_URL y que las migraciones estén al día "
+              "(buzon-migrar).", file=sys.stderr)
+        return 1
     finally:
         engine.dispose()
 

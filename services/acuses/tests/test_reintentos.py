@@ -300,3 +300,10 @@ def test_the_operator_lists_and_requeues_parked_acuses(db, entorno_bd, sello_dev
         == 3
     with pytest.raises(SystemExit):
         operacion.main(["reencolar"])
+
+
+def test_the_operators_command_says_what_is_wrong_with_a_database_without_its_tables(monkeypatch, tmp_path, capsys):
+    monkeypatch.delenv("BUZON_DATABASE_URL", raising=False)
+    monkeypatch.setenv("BUZON_DATA_DIR", str(tmp_path))
+    assert operacion.main(["estancadas"]) == 1
+    assert "buzon-migrar" in capsys.readouterr().err
