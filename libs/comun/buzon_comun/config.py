@@ -66,6 +66,29 @@ def _entorno_de(entorno) -> str:
     return valor
 
 
+# Deadlines of calls between services, in seconds (API.md: at most 10 s, longer only for PDFs). The login and the
+# activation wait for SAT's OCSP responder (BUZON_OCSP_TIMEOUT_S, 5 s); /health must answer within 5 s whatever is down.
+PLAZO_RPC_S = 5.0
+PLAZOS_RPC = {"acuses.pdf": 20.0, "auth.iniciar_sesion": 8.0, "auth.verificar_efirma": 8.0,
+              "activacion.activar": 10.0, "*.salud": 3.0}
+
+
+def _plazos(entorno) -> tuple:
+    """BUZON_PLAZOS_RPC: `servicio.metodo=segundos` (or `*.metodo`), comma-separated, over the defaults."""
+    plazos = dict(PLAZOS_RPC)
+    texto = _texto(entorno, "BUZON_PLAZOS_RPC", "")
+    for parte in (p.strip() for p in texto.split(",") if p.strip()):
+        clave, _, valor = parte.partition("=")
+        try:
+            segundos = float(valor)
+        except ValueError:
+            raise ValueError(f"BUZON_PLAZOS_RPC: «{parte}» debe ser servicio.metodo=segundos") from None
+        if "." not in clave or segundos <= 0:
+            raise ValueError(f"BUZON_PLAZOS_RPC: «{parte}» debe ser servicio.metodo=segundos (más de 0)")
+        plazos[clave.strip()] = segundos
+    return tuple(sorted(plazos.items()))
+
+
 @dataclass(frozen=True)
 class Config:
     amqp_uri: str
@@ -112,6 +135,9 @@ class Config:
     limite_verificaciones_por_minuto: int = 60
     ocsp_cache_max_s: int = 300
     limite_aclaraciones_por_dia: int = 10
+    plazo_rpc_s: float = PLAZO_RPC_S
+    plazos_rpc: tuple = tuple(sorted(PLAZOS_RPC.items()))
+    gateway_max_workers: int = 100
 
     @classmethod
     def desde_entorno(cls, entorno=None) -> "Config":
@@ -170,4 +196,9 @@ class Config:
             limite_verificaciones_por_minuto=max(_entero(e, "BUZON_LIMITE_VERIFICACIONES_POR_MINUTO", 60), 30),
             ocsp_cache_max_s=max(_entero(e, "BUZON_OCSP_CACHE_MAX_S", 300), 0),
             limite_aclaraciones_por_dia=max(_entero(e, "BUZON_LIMITE_ACLARACIONES_POR_DIA", 10), 1),
+            plazo_rpc_s=float(_texto(e, "BUZON_PLAZO_RPC_S", str(PLAZO_RPC_S))),
+            plazos_rpc=_plazos(e),
+            # The gateway's workers mostly wait on other services: many are cheap, and a service that stops
+            # answering can hold only part of them (buzon_comun.remoto bounds the calls in flight per service).
+            gateway_max_workers=max(_entero(e, "BUZON_GATEWAY_MAX_WORKERS", 100), 10),
         )

@@ -6,7 +6,9 @@ service gets its own embedded SQLite file under the data folder, for a local run
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import timezone
+from typing import Iterator
 from weakref import WeakKeyDictionary
 
 from nameko.extensions import DependencyProvider
@@ -28,6 +30,19 @@ def normalizar_url(url: str) -> str:
     if u.drivername in ("postgresql", "postgres"):
         u = u.set(drivername="postgresql+psycopg2")
     return u.render_as_string(hide_password=False)
+
+
+@contextmanager
+def transaccion(db: Session) -> Iterator[Session]:
+    """One unit of work: what the block does is committed when it ends, or all rolled back (locks included) when
+    it raises. The only place that commits: rules and helpers work inside the caller's transaction and never
+    commit it, so a change and the events that announce it (the outbox) are one."""
+    try:
+        yield db
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
 
 
 def insercion(db: Session, tabla: Table):
@@ -88,6 +103,10 @@ class BaseDatos(DependencyProvider):
         sesion = self._fabrica()
         self._sesiones[worker_ctx] = sesion
         return sesion
+
+    def sesion_de(self, worker_ctx) -> Session | None:
+        """The worker's session, for other providers' hooks (the outbox asks whether it enqueued events)."""
+        return self._sesiones.get(worker_ctx)
 
     def worker_teardown(self, worker_ctx):
         sesion = self._sesiones.pop(worker_ctx, None)

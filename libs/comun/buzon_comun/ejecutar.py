@@ -36,7 +36,7 @@ def config_nameko(config: Config, nombre: str) -> dict:
     host = os.environ.get("BUZON_GATEWAY_HOST", "127.0.0.1")
     return {
         "AMQP_URI": config.amqp_uri,
-        "max_workers": config.max_workers,
+        "max_workers": config.gateway_max_workers if nombre == "gateway" else config.max_workers,
         "parent_calls_tracked": 10,
         "serializer": "json",
         "WEB_SERVER_ADDRESS": f"{host}:{config.gateway_port}",

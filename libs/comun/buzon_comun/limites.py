@@ -1,7 +1,8 @@
 """Rate limits as fixed-window counters in the service's own database, shared by all its replicas.
 
 Each service that limits something owns a `limites` table made by `tabla_limites`; `contar` adds one to the
-current window of a key atomically (an upsert), so two replicas never both let the n+1-th request through.
+current window of a key atomically (an upsert), so two replicas never both let the n+1-th request through. These
+work inside the caller's transaction (`buzon_comun.db.transaccion`) and never commit it.
 """
 from __future__ import annotations
 
@@ -37,7 +38,6 @@ def contar(db: Session, tabla: Table, clave: str, *, ahora: datetime, ventana_s:
         set_={"cuenta": tabla.c.cuenta + 1},
     ).returning(tabla.c.cuenta)
     cuenta = db.execute(sentencia).scalar_one()
-    db.commit()
     if cuenta > limite:
         raise DemasiadasSolicitudes()
     return cuenta
@@ -47,7 +47,6 @@ def contados(db: Session, tabla: Table, clave: str, *, ahora: datetime, ventana_
     """How many `clave` has counted in the current window, counting nothing (for limits on failures only)."""
     cuenta = db.execute(select(tabla.c.cuenta).where(tabla.c.clave == clave[:200],
                                                      tabla.c.ventana == _ventana(ahora, ventana_s))).scalar()
-    db.commit()
     return cuenta or 0
 
 
@@ -55,4 +54,3 @@ def purgar(db: Session, tabla: Table, *, ahora: datetime, ventana_s: int) -> Non
     """Drop windows older than the current one."""
     ventana = _ventana(ahora, ventana_s)
     db.execute(tabla.delete().where(tabla.c.ventana < ventana))
-    db.commit()

@@ -1,25 +1,62 @@
-"""What every service class has: its configuration, data, clock, metrics and a health RPC."""
+"""What every service class has: its configuration, data, clock, metrics, a health RPC, and its outbox relay."""
 from __future__ import annotations
 
-from nameko.extensions import DependencyProvider
-from nameko.events import EventDispatcher
-from nameko.rpc import rpc as rpc_nameko
-from nameko.timer import timer
-from sqlalchemy import text
+import logging
+from weakref import WeakKeyDictionary
 
-from buzon_comun.bandeja_salida import publicar_pendientes
+from kombu import Queue
+from nameko.amqp.publish import Publisher, UndeliverableMessage
+from nameko.constants import AMQP_URI_CONFIG_KEY
+from nameko.extensions import DependencyProvider
+from nameko.rpc import Rpc
+from nameko.standalone.events import get_event_exchange
+from nameko.timer import timer
+from prometheus_client import Counter
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from buzon_comun import bandeja_salida
 from buzon_comun.config import Config
-from buzon_comun.db import BaseDatos
-from buzon_comun.errores import ErrorBuzon
+from buzon_comun.db import BaseDatos, transaccion
+from buzon_comun.errores import ErrorBuzon, ServicioNoDisponible
 from buzon_comun.metricas import Metricas
 from buzon_comun.reloj import Reloj
 
+log = logging.getLogger(__name__)
+
+# The durable queue of every event, whatever its type, for the bitácora: bound by every publisher too, so no event
+# type is ever unroutable while the system runs, even before its first consumer exists.
+COLA_BITACORA = "buzon.bitacora"
+MENSAJE_BD_NO_DISPONIBLE = "La base de datos no está disponible en este momento. Intenta de nuevo en unos minutos."
+
+NO_ENRUTABLES = Counter("buzon_eventos_no_enrutables_total",
+                        "Events the broker could not route to any queue: kept in the outbox and tried again.",
+                        ["origen", "tipo"])
+
+
+def es_bd_no_disponible(exc: BaseException) -> bool:
+    """The database can't be reached (down, restarting, connection dropped): the caller may try again later."""
+    return isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)) or (
+        isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated)
+
+
+class Llamada(Rpc):
+    """nameko's RPC entrypoint; a database that can't be reached answers the caller `ServicioNoDisponible` (503
+    at the gateway), never a fault of the service (500)."""
+
+    def handle_result(self, message, worker_ctx, result, exc_info):
+        if exc_info is not None and es_bd_no_disponible(exc_info[1]):
+            error = ServicioNoDisponible("servicio_no_disponible", MENSAJE_BD_NO_DISPONIBLE, {"causa": "base_de_datos"})
+            exc_info = (type(error), error, exc_info[2])
+        return super().handle_result(message, worker_ctx, result, exc_info)
+
 
 def rpc(fn=None, **opciones):
-    """nameko's @rpc for our services: a contract error is an expected refusal (logged as a warning), not a
+    """The RPC entrypoint of our services: a contract error is an expected refusal (logged as a warning), not a
     fault of the service (logged as an error with its traceback)."""
     opciones.setdefault("expected_exceptions", (ErrorBuzon,))
-    decorador = rpc_nameko(**opciones)
+    decorador = Llamada.decorator(**opciones)
     return decorador if fn is None else decorador(fn)
 
 
@@ -48,23 +85,72 @@ class ServicioBase:
 
     @rpc
     def salud(self) -> dict:
-        self.db.execute(text("SELECT 1"))
+        with transaccion(self.db):
+            self.db.execute(text("SELECT 1"))
         return {"estado": "ok", "servicio": self.name}
 
 
-class ConEventos:
-    """For services that announce events through their outbox (`buzon_comun.bandeja_salida`).
+class Salida(DependencyProvider):
+    """The service's outbox (`buzon_comun.bandeja_salida`), published after each worker that enqueued events.
 
-    The service names its `salida` table in `tabla_salida`, calls `publicar_eventos()` after committing a change,
-    and the timer relays whatever an earlier attempt (or another replica) left behind.
+    Rules enqueue events in their own transaction (`encolar`); once the worker is done (its transaction committed
+    or rolled back), `worker_result` publishes what is pending, from a session of its own, with publisher confirms
+    and `mandatory`: a row is deleted only after the broker confirmed it, and an event nobody can receive stays in
+    the outbox, logged and counted, instead of being dropped. Injected as a callable that relays now (the timer of
+    `ConEventos` calls it for what another replica or a failed attempt left).
     """
 
-    tabla_salida = None
-    despachar = EventDispatcher()
+    def __init__(self, tabla, origen: str | None = None):
+        self.tabla = tabla
+        self.origen = origen
+        self._relevados: WeakKeyDictionary = WeakKeyDictionary()
 
-    def publicar_eventos(self) -> int:
-        return publicar_pendientes(self.db, self.tabla_salida, self.despachar)
+    def setup(self):
+        self.origen = self.origen or self.container.service_name
+        self.intercambio = get_event_exchange(self.origen, self.container.config)
+        auditoria = Queue(COLA_BITACORA, exchange=self.intercambio, routing_key="#", durable=True)
+        self.publicador = Publisher(self.container.config[AMQP_URI_CONFIG_KEY], use_confirms=True, mandatory=True,
+                                    declare=[self.intercambio, auditoria], serializer="json")
+        self.bd = next(d for d in self.container.dependencies if isinstance(d, BaseDatos))
+
+    def destino(self, tipo: str) -> dict:
+        """Where a row of the outbox goes: its events exchange, with the event's type as routing key."""
+        return {"exchange": self.intercambio, "routing_key": tipo}
+
+    def publicar(self, tipo: str, mensaje: dict) -> None:
+        try:
+            self.publicador.publish(mensaje, **self.destino(tipo))
+        except UndeliverableMessage:
+            NO_ENRUTABLES.labels(self.origen, tipo).inc()
+            log.error("evento %s de %s no enrutable: queda en la bandeja de salida", tipo, self.origen)
+            raise bandeja_salida.NoEnrutable(tipo) from None
+
+    def relevar(self) -> int:
+        with Session(self.bd.engine) as db:
+            return bandeja_salida.publicar_pendientes(db, self.tabla, self.publicar)
+
+    def get_dependency(self, worker_ctx):
+        def relevar() -> int:
+            self._relevados[worker_ctx] = True
+            return self.relevar()
+
+        return relevar
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        relevado = self._relevados.pop(worker_ctx, False)
+        sesion = self.bd.sesion_de(worker_ctx)
+        if relevado or sesion is None or not bandeja_salida.hay_pendientes(sesion):
+            return
+        try:
+            self.relevar()
+        except Exception:  # noqa: BLE001 - lifecycle hooks never raise; the timer relays it later
+            log.warning("no se pudo publicar la bandeja de salida de %s; se reintentará", self.origen, exc_info=True)
+
+
+class ConEventos:
+    """For services that announce events through their outbox: `salida = Salida(tabla)` publishes after every
+    worker that enqueued; this timer relays whatever an earlier attempt (or another replica) left behind."""
 
     @timer(interval=2)
     def retransmitir_eventos(self) -> None:
-        self.publicar_eventos()
+        self.salida()

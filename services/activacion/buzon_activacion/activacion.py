@@ -26,7 +26,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from buzon_comun.db import insercion
+from buzon_comun.db import insercion, transaccion
 from buzon_comun.bandeja_salida import encolar
 from buzon_comun.errores import (
     Conflicto, DemasiadasSolicitudes, NoEncontrado, Prohibido, ReglaIncumplida, SolicitudInvalida,
@@ -131,17 +131,13 @@ def _bloquear(db: Session, clave: str) -> None:
         db.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(f"activacion:{clave}".encode())})
 
 
-def _fin_lectura(db: Session) -> None:
-    # Reads leave a transaction open; close it before asking another service, which may take seconds.
-    db.commit()
-
-
 # -- estado -----------------------------------------------------------------------------------------------------
 
 def estado(db: Session, titular: dict, *, contactos) -> dict:
     rfc = rfc_de(titular)
-    fila = _activacion(db, rfc)
-    _fin_lectura(db)
+    # Each read its own short transaction: none stays open while another service is asked, which may take seconds.
+    with transaccion(db):
+        fila = _activacion(db, rfc)
     tipo = PATRON if _registros(contactos, rfc) else PARTICULAR
     return {
         "estado": ACTIVO if fila else INACTIVO,
@@ -164,12 +160,11 @@ def solicitud(db: Session, titular: dict, sesion_id: object, *, ahora: datetime,
     identidad = _identidad(titular)
     rfc = identidad["rfc"]
     clave = _clave_sesion(sesion_id)
-    activa = _activacion(db, rfc)
+    with transaccion(db):
+        activa = _activacion(db, rfc)
+        vigente = _vigente(db, clave, rfc, ahora) if activa is None else None
     if activa is not None:
-        _fin_lectura(db)
         return {"texto": activa["texto"], "cadena_original": activa["cadena_original"]}
-    vigente = _vigente(db, clave, rfc, ahora)
-    _fin_lectura(db)
     if vigente is not None:
         return {"texto": vigente["texto"], "cadena_original": vigente["cadena_original"]}
 
@@ -181,7 +176,7 @@ def solicitud(db: Session, titular: dict, sesion_id: object, *, ahora: datetime,
     datos = json.dumps({"tipo": tipo, "registros_patronales": registros, "medios": medios}, ensure_ascii=False)
     valores = dict(sesion_id=clave, rfc=rfc, texto=texto, cadena_original=cadena, datos=datos,
                    emitida_en=ahora, expira_en=ahora + VIGENCIA)
-    try:
+    with transaccion(db):
         # Replace only a lapsed one: when two asks of one session race, the first text issued stays the text.
         sentencia = insercion(db, solicitudes).values(**valores)
         sentencia = sentencia.on_conflict_do_update(
@@ -194,10 +189,6 @@ def solicitud(db: Session, titular: dict, sesion_id: object, *, ahora: datetime,
             emitida = _vigente(db, clave, rfc, ahora)
         # Lapsed texts of other sessions are of no use to anyone (the signed one is kept with the activation).
         db.execute(delete(solicitudes).where(solicitudes.c.expira_en < ahora - RETENCION))
-        db.commit()
-    except BaseException:
-        db.rollback()
-        raise
     return {"texto": emitida["texto"], "cadena_original": emitida["cadena_original"]}
 
 
@@ -212,11 +203,11 @@ def activar(db: Session, titular: dict, sesion_id: object, certificado: object, 
     certificado = _texto_requerido(certificado, "certificado")
     firma = _texto_requerido(firma, "firma")
 
-    if _activacion(db, rfc) is not None:
-        _fin_lectura(db)
+    with transaccion(db):
+        activa = _activacion(db, rfc) is not None
+        emitida = _vigente(db, clave, rfc, ahora)
+    if activa:
         raise Conflicto("ya_activo", MENSAJE_YA_ACTIVO)
-    emitida = _vigente(db, clave, rfc, ahora)
-    _fin_lectura(db)
     if emitida is None:
         raise ReglaIncumplida("firma_invalida", MENSAJE_SIN_SOLICITUD)
 
@@ -238,35 +229,31 @@ def activar(db: Session, titular: dict, sesion_id: object, certificado: object, 
     medios = [{"mecanismo": m["mecanismo"], "valor": m["valor"]} for m in datos["medios"]]
     activado_en = iso_mexico(ahora)
     try:
-        folio = siguiente_folio(db, folios, "activacion", ahora=ahora)
-        db.execute(activaciones.insert().values(
-            rfc=rfc, folio=folio, tipo=datos["tipo"],
-            registros_patronales=json.dumps(registros, ensure_ascii=False),
-            medios=json.dumps(datos["medios"], ensure_ascii=False),
-            texto=emitida["texto"], cadena_original=emitida["cadena_original"], firma=firma,
-            certificado=certificado, ocsp=verificacion.get("ocsp") or "",
-            numero_certificado=verificacion.get("numero_certificado") or "",
-            verificado_en=_momento(verificacion.get("verificado_en"), ahora),
-            titular=json.dumps(identidad, ensure_ascii=False), activado_en=ahora,
-        ))
-        encolar(db, salida, BuzonActivado(rfc=rfc, folio=folio, tipo=datos["tipo"], activado_en=activado_en,
-                                          registros_patronales=registros), ahora=ahora)
-        encolar(db, salida, AcuseSolicitado(
-            folio=folio, tipo="activacion", rfc=rfc, emitido_en=activado_en, titular=identidad,
-            datos={"tipo_usuario": datos["tipo"], "registros_patronales": registros, "medios": medios,
-                   "texto": emitida["texto"], "cadena_original": emitida["cadena_original"], "firma": firma,
-                   "numero_certificado": verificacion.get("numero_certificado")},
-        ), ahora=ahora)
-        # The text has served its purpose; no session of this RFC can sign another one now.
-        db.execute(delete(solicitudes).where(solicitudes.c.rfc == rfc))
-        db.commit()
+        with transaccion(db):
+            folio = siguiente_folio(db, folios, "activacion", ahora=ahora)
+            db.execute(activaciones.insert().values(
+                rfc=rfc, folio=folio, tipo=datos["tipo"],
+                registros_patronales=json.dumps(registros, ensure_ascii=False),
+                medios=json.dumps(datos["medios"], ensure_ascii=False),
+                texto=emitida["texto"], cadena_original=emitida["cadena_original"], firma=firma,
+                certificado=certificado, ocsp=verificacion.get("ocsp") or "",
+                numero_certificado=verificacion.get("numero_certificado") or "",
+                verificado_en=_momento(verificacion.get("verificado_en"), ahora),
+                titular=json.dumps(identidad, ensure_ascii=False), activado_en=ahora,
+            ))
+            encolar(db, salida, BuzonActivado(rfc=rfc, folio=folio, tipo=datos["tipo"], activado_en=activado_en,
+                                              registros_patronales=registros), ahora=ahora)
+            encolar(db, salida, AcuseSolicitado(
+                folio=folio, tipo="activacion", rfc=rfc, emitido_en=activado_en, titular=identidad,
+                datos={"tipo_usuario": datos["tipo"], "registros_patronales": registros, "medios": medios,
+                       "texto": emitida["texto"], "cadena_original": emitida["cadena_original"], "firma": firma,
+                       "numero_certificado": verificacion.get("numero_certificado")},
+            ), ahora=ahora)
+            # The text has served its purpose; no session of this RFC can sign another one now.
+            db.execute(delete(solicitudes).where(solicitudes.c.rfc == rfc))
     except IntegrityError:
-        db.rollback()
         # Another replica (or a double click) recorded it first: one activation, and the loser says so.
         raise Conflicto("ya_activo", MENSAJE_YA_ACTIVO) from None
-    except BaseException:
-        db.rollback()
-        raise
     log.info("Buzón IMSS activado para %s con folio %s", rfc, folio)
     return {"estado": ACTIVO, "folio": folio, "activado_en": activado_en}
 
@@ -282,8 +269,8 @@ def _momento(texto: object, defecto: datetime) -> datetime:
 # -- acuse ------------------------------------------------------------------------------------------------------
 
 def folio_acuse(db: Session, titular: dict) -> str:
-    fila = _activacion(db, rfc_de(titular))
-    _fin_lectura(db)
+    with transaccion(db):
+        fila = _activacion(db, rfc_de(titular))
     if fila is None:
         raise NoEncontrado("no_encontrado", MENSAJE_NO_ACTIVO)
     return fila["folio"]
@@ -308,14 +295,15 @@ def presentar_aclaracion(db: Session, titular: dict, texto: object, *, ahora: da
     if not planteamiento or len(planteamiento) > LIMITE_ACLARACION:
         raise ReglaIncumplida("texto_invalido", MENSAJE_TEXTO_ACLARACION)
     presentada_en = iso_mexico(ahora)
-    try:
+    with transaccion(db):
         # Checked inside the transaction that records it: an activation is never undone, so no lock is needed.
         if _activacion(db, rfc) is None:
             raise Conflicto("buzon_inactivo", MENSAJE_BUZON_INACTIVO)
         # Two at once must not both take the day's last place: one RFC's aclaraciones are recorded in turn.
         _bloquear(db, f"aclaraciones:{rfc}")
         if _presentadas_hoy(db, rfc, ahora) >= limite_por_dia:
-            raise DemasiadasSolicitudes("demasiadas_solicitudes", MENSAJE_LIMITE_ACLARACIONES.format(limite=limite_por_dia))
+            raise DemasiadasSolicitudes("demasiadas_solicitudes",
+                                        MENSAJE_LIMITE_ACLARACIONES.format(limite=limite_por_dia))
         folio = siguiente_folio(db, folios, "aclaracion", ahora=ahora)
         db.execute(tabla_aclaraciones.insert().values(
             folio=folio, rfc=rfc, asunto=ASUNTO_ACLARACION, texto=planteamiento, presentada_en=ahora,
@@ -323,22 +311,19 @@ def presentar_aclaracion(db: Session, titular: dict, texto: object, *, ahora: da
         encolar(db, salida, AcuseSolicitado(
             folio=folio, tipo="aclaracion", rfc=rfc, emitido_en=presentada_en, titular=identidad,
             datos={"asunto": ASUNTO_ACLARACION, "texto": planteamiento}), ahora=ahora)
-        db.commit()
-    except BaseException:
-        db.rollback()
-        raise
     log.info("aclaración %s presentada por %s", folio, rfc)
     return {"folio": folio, "presentada_en": presentada_en, "asunto": ASUNTO_ACLARACION}
 
 
 def aclaraciones(db: Session, titular: dict) -> dict:
     """The RFC's aclaraciones, newest first."""
-    filas = db.execute(
+    consulta = (
         select(tabla_aclaraciones.c.folio, tabla_aclaraciones.c.asunto, tabla_aclaraciones.c.texto,
                tabla_aclaraciones.c.presentada_en)
         .where(tabla_aclaraciones.c.rfc == rfc_de(titular))
         .order_by(tabla_aclaraciones.c.presentada_en.desc(), tabla_aclaraciones.c.folio.desc())
-    ).mappings().all()
-    _fin_lectura(db)
+    )
+    with transaccion(db):
+        filas = db.execute(consulta).mappings().all()
     return {"aclaraciones": [{"folio": f["folio"], "asunto": f["asunto"], "texto": f["texto"],
                               "presentada_en": iso_mexico(f["presentada_en"])} for f in filas]}

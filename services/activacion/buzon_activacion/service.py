@@ -4,12 +4,12 @@ from __future__ import annotations
 import logging
 
 from nameko.extensions import DependencyProvider
-from nameko.rpc import RpcProxy
 
 from buzon_comun.config import Config
-from buzon_comun.servicio import ConEventos, ServicioBase, rpc
+from buzon_comun.remoto import Remoto
+from buzon_comun.servicio import ConEventos, Salida, ServicioBase, rpc
 from buzon_activacion import activacion
-from buzon_activacion.models import salida
+from buzon_activacion.models import salida as tabla_salida
 from buzon_activacion.solicitud import cargar_plantilla
 
 log = logging.getLogger(__name__)
@@ -39,10 +39,10 @@ class ProveedorPlantilla(DependencyProvider):
 
 class Servicio(ConEventos, ServicioBase):
     name = "activacion"
-    tabla_salida = salida
+    salida = Salida(tabla_salida)
     plantilla = ProveedorPlantilla()
-    contactos = RpcProxy("contactos")
-    auth = RpcProxy("auth")
+    contactos = Remoto("contactos")
+    auth = Remoto("auth")
 
     @rpc
     def estado(self, titular: dict) -> dict:
@@ -55,10 +55,8 @@ class Servicio(ConEventos, ServicioBase):
 
     @rpc
     def activar(self, titular: dict, sesion_id: str, certificado: str, firma: str) -> dict:
-        resultado = activacion.activar(self.db, titular, sesion_id, certificado, firma, ahora=self.reloj.ahora(),
-                                       contactos=self.contactos, auth=self.auth)
-        self.publicar_eventos()
-        return resultado
+        return activacion.activar(self.db, titular, sesion_id, certificado, firma, ahora=self.reloj.ahora(),
+                                  contactos=self.contactos, auth=self.auth)
 
     @rpc
     def folio_acuse(self, titular: dict) -> str:
@@ -66,10 +64,8 @@ class Servicio(ConEventos, ServicioBase):
 
     @rpc
     def presentar_aclaracion(self, titular: dict, texto: str) -> dict:
-        resultado = activacion.presentar_aclaracion(self.db, titular, texto, ahora=self.reloj.ahora(),
-                                                    limite_por_dia=self.config.limite_aclaraciones_por_dia)
-        self.publicar_eventos()
-        return resultado
+        return activacion.presentar_aclaracion(self.db, titular, texto, ahora=self.reloj.ahora(),
+                                               limite_por_dia=self.config.limite_aclaraciones_por_dia)
 
     @rpc
     def aclaraciones(self, titular: dict) -> dict:

@@ -27,7 +27,7 @@ from buzon_acuses.reintentos import DETENIDO, EMITIDO, SIN_CAMBIO, Reintentos
 from buzon_acuses.sello import Sello
 from buzon_acuses.solicitudes import MAXIMO_FOLIO, MAXIMO_RFC, MENSAJE_NO_DISPONIBLE, guardar
 from buzon_comun import limites as limitador
-from buzon_comun.db import insercion
+from buzon_comun.db import insercion, transaccion
 from buzon_comun.errores import DemasiadasSolicitudes, NoEncontrado, SolicitudInvalida
 from buzon_comun.eventos import AcuseSolicitado
 from buzon_comun.reloj import Reloj
@@ -66,12 +66,12 @@ def emitir(db: Session, folio: str, *, sello: Sello, public_url: str, renderizar
     everyone downloads. The row is written only with the whole PDF: a render that fails or is abandoned leaves
     nothing behind.
     """
-    fila = db.execute(select(solicitudes.c.solicitud, solicitudes.c.codigo_verificacion,
-                             acuses.c.folio.label("emitido"))
-                      .select_from(solicitudes.outerjoin(acuses, acuses.c.folio == solicitudes.c.folio))
-                      .where(solicitudes.c.folio == folio)).first()
     # Rendering takes a while: no transaction (nor pooled connection) stays open through it.
-    db.commit()
+    with transaccion(db):
+        fila = db.execute(select(solicitudes.c.solicitud, solicitudes.c.codigo_verificacion,
+                                 acuses.c.folio.label("emitido"))
+                          .select_from(solicitudes.outerjoin(acuses, acuses.c.folio == solicitudes.c.folio))
+                          .where(solicitudes.c.folio == folio)).first()
     if fila is None or fila.emitido is not None:
         return False
     solicitud = json.loads(fila.solicitud)
@@ -85,11 +85,11 @@ def emitir(db: Session, folio: str, *, sello: Sello, public_url: str, renderizar
         cadena_original=cadena, sello=sellado, pdf=pdf, renderizado_en=ahora,
         codigo_verificacion=fila.codigo_verificacion,
     ).on_conflict_do_nothing(index_elements=[acuses.c.folio])
-    nuevo = db.execute(sentencia).rowcount == 1
-    # Issued (here or by another process): nothing left for the sweep, and no longer parked.
-    db.execute(update(solicitudes).where(solicitudes.c.folio == folio)
-               .values(proximo_intento=None, estancada_en=None))
-    db.commit()
+    with transaccion(db):
+        nuevo = db.execute(sentencia).rowcount == 1
+        # Issued (here or by another process): nothing left for the sweep, and no longer parked.
+        db.execute(update(solicitudes).where(solicitudes.c.folio == folio)
+                   .values(proximo_intento=None, estancada_en=None))
     return nuevo
 
 
@@ -104,14 +104,11 @@ def intentar(db: Session, folio: str, emision: Emision) -> str:
         nuevo = emitir(db, folio, sello=emision.sello, public_url=emision.public_url,
                        renderizar=emision.renderizar, ahora=emision.reloj.ahora())
     except GrupoDetenido:
-        db.rollback()
         log.info("el renderizador se detiene: el acuse %s queda para después", folio)
         return DETENIDO
     except SQLAlchemyError:
-        db.rollback()
         raise
     except Exception as exc:  # noqa: BLE001 - whatever breaks this request must not break the caller's others
-        db.rollback()
         if isinstance(exc, FallaDeRender):
             motivo, detalle = exc.motivo, str(exc)
         else:
@@ -132,9 +129,9 @@ def atender(db: Session, solicitud: AcuseSolicitado, emision: Emision) -> str:
     retry is left to the sweep's schedule. A failure here is recorded like any other and the event is done with."""
     if guardar(db, solicitud, ahora=emision.reloj.ahora(), reserva=emision.reserva):
         log.info("acuse solicitado: %s %s", solicitud.tipo, solicitud.folio)
-    fila = db.execute(select(solicitudes.c.intentos, solicitudes.c.estancada_en)
-                      .where(solicitudes.c.folio == solicitud.folio)).one()
-    db.commit()
+    with transaccion(db):
+        fila = db.execute(select(solicitudes.c.intentos, solicitudes.c.estancada_en)
+                          .where(solicitudes.c.folio == solicitud.folio)).one()
     if fila.intentos or fila.estancada_en is not None:
         return SIN_CAMBIO
     return intentar(db, solicitud.folio, emision)
@@ -142,15 +139,14 @@ def atender(db: Session, solicitud: AcuseSolicitado, emision: Emision) -> str:
 
 def pendientes(db: Session, *, ahora: datetime, limite: int = 20) -> list[str]:
     """Folios of requests due for a try and still without their acuse, the one due longest ago first."""
-    folios = db.execute(
-        select(solicitudes.c.folio)
-        .select_from(solicitudes.outerjoin(acuses, acuses.c.folio == solicitudes.c.folio))
-        .where(acuses.c.folio.is_(None), solicitudes.c.proximo_intento <= ahora)
-        .order_by(solicitudes.c.proximo_intento, solicitudes.c.folio)
-        .limit(limite)
-    ).scalars().all()
-    db.commit()
-    return list(folios)
+    with transaccion(db):
+        return list(db.execute(
+            select(solicitudes.c.folio)
+            .select_from(solicitudes.outerjoin(acuses, acuses.c.folio == solicitudes.c.folio))
+            .where(acuses.c.folio.is_(None), solicitudes.c.proximo_intento <= ahora)
+            .order_by(solicitudes.c.proximo_intento, solicitudes.c.folio)
+            .limit(limite)
+        ).scalars().all())
 
 
 def emitir_pendientes(db: Session, emision: Emision, *, limite: int = MAXIMO_POR_BARRIDO) -> int:
@@ -175,8 +171,8 @@ def pdf_de(db: Session, folio: str, rfc: str) -> bytes:
     """The stored PDF of an acuse of this RFC. Unknown, another RFC's and not yet issued look the same."""
     if not es_texto_valido(folio, MAXIMO_FOLIO) or not es_texto_valido(rfc, MAXIMO_RFC):
         raise NoEncontrado("no_encontrado", MENSAJE_NO_DISPONIBLE)
-    fila = db.execute(select(acuses.c.pdf).where(acuses.c.folio == folio, acuses.c.rfc == rfc)).first()
-    db.commit()
+    with transaccion(db):
+        fila = db.execute(select(acuses.c.pdf).where(acuses.c.folio == folio, acuses.c.rfc == rfc)).first()
     if fila is None:
         raise NoEncontrado("no_encontrado", MENSAJE_NO_DISPONIBLE)
     return bytes(fila.pdf)
@@ -205,7 +201,8 @@ def _clave(cliente: str) -> str:
 def _fallo(db: Session, cliente: str, *, ahora: datetime, limite: int) -> NoEncontrado:
     """Count a failed verification; the answer to give (NoEncontrado, or 429 if a parallel failure went first)."""
     try:
-        limitador.contar(db, limites, _clave(cliente), ahora=ahora, ventana_s=VENTANA_LIMITE_S, limite=limite)
+        with transaccion(db):
+            limitador.contar(db, limites, _clave(cliente), ahora=ahora, ventana_s=VENTANA_LIMITE_S, limite=limite)
     except DemasiadasSolicitudes:
         raise DemasiadasSolicitudes(mensaje=MENSAJE_DEMASIADAS) from None
     return NoEncontrado("no_encontrado", MENSAJE_VERIFICACION)
@@ -223,15 +220,17 @@ def verificacion(db: Session, folio: str, codigo: str, cliente: str, *, sello: S
     if not es_texto_valido(cliente, MAXIMO_CLIENTE) or not cliente.strip():
         # The gateway always names the caller; without one there is nothing to count failures against.
         raise SolicitudInvalida("solicitud_invalida", "Falta identificar al cliente de la verificación.")
-    if limitador.contados(db, limites, _clave(cliente), ahora=ahora, ventana_s=VENTANA_LIMITE_S) >= limite:
+    with transaccion(db):
+        fallidas = limitador.contados(db, limites, _clave(cliente), ahora=ahora, ventana_s=VENTANA_LIMITE_S)
+    if fallidas >= limite:
         raise DemasiadasSolicitudes(mensaje=MENSAJE_DEMASIADAS)
     if not (es_texto_valido(folio, MAXIMO_FOLIO) and folio and es_texto_valido(codigo, MAXIMO_CODIGO)
             and codigo.strip()):
         raise _fallo(db, cliente, ahora=ahora, limite=limite)
-    fila = db.execute(select(acuses.c.folio, acuses.c.tipo, acuses.c.rfc, acuses.c.emitido_en,
-                             acuses.c.cadena_original, acuses.c.sello, acuses.c.codigo_verificacion)
-                      .where(acuses.c.folio == folio)).first()
-    db.commit()
+    with transaccion(db):
+        fila = db.execute(select(acuses.c.folio, acuses.c.tipo, acuses.c.rfc, acuses.c.emitido_en,
+                                 acuses.c.cadena_original, acuses.c.sello, acuses.c.codigo_verificacion)
+                          .where(acuses.c.folio == folio)).first()
     esperado = fila.codigo_verificacion.encode("ascii") if fila is not None else _CODIGO_AUSENTE
     coincide = hmac.compare_digest(esperado, codigo.strip().upper().encode("utf-8"))
     if fila is None or not coincide:
@@ -248,4 +247,5 @@ def verificacion(db: Session, folio: str, codigo: str, cliente: str, *, sello: S
 
 def purgar_limites(db: Session, *, ahora: datetime) -> None:
     """Drop the counts of minutes gone by: they block nobody any more."""
-    limitador.purgar(db, limites, ahora=ahora, ventana_s=VENTANA_LIMITE_S)
+    with transaccion(db):
+        limitador.purgar(db, limites, ahora=ahora, ventana_s=VENTANA_LIMITE_S)

@@ -19,6 +19,7 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
 from buzon_acuses.models import acuses, solicitudes
+from buzon_comun.db import transaccion
 
 log = logging.getLogger(__name__)
 
@@ -75,23 +76,22 @@ def registrar_falla(db: Session, folio: str, *, motivo: str, detalle: str, ahora
 
     Returns REINTENTO or ESTANCADO (SIN_CAMBIO if the request was parked or issued meanwhile)."""
     error = f"{motivo}: {detalle}"[:MAXIMO_ERROR]
-    intentos = db.execute(
-        update(solicitudes)
-        .where(solicitudes.c.folio == folio, solicitudes.c.estancada_en.is_(None),
-               ~exists().where(acuses.c.folio == solicitudes.c.folio))
-        .values(intentos=solicitudes.c.intentos + 1, ultimo_error=error)
-        .returning(solicitudes.c.intentos)
-    ).scalar_one_or_none()
-    if intentos is None:
-        db.commit()
-        return SIN_CAMBIO
-    proximo = reintentos.proximo(intentos, ahora)
-    if proximo is None:
-        db.execute(update(solicitudes).where(solicitudes.c.folio == folio)
-                   .values(estancada_en=ahora, proximo_intento=None))
-    else:
-        db.execute(update(solicitudes).where(solicitudes.c.folio == folio).values(proximo_intento=proximo))
-    db.commit()
+    with transaccion(db):
+        intentos = db.execute(
+            update(solicitudes)
+            .where(solicitudes.c.folio == folio, solicitudes.c.estancada_en.is_(None),
+                   ~exists().where(acuses.c.folio == solicitudes.c.folio))
+            .values(intentos=solicitudes.c.intentos + 1, ultimo_error=error)
+            .returning(solicitudes.c.intentos)
+        ).scalar_one_or_none()
+        if intentos is None:
+            return SIN_CAMBIO
+        proximo = reintentos.proximo(intentos, ahora)
+        if proximo is None:
+            db.execute(update(solicitudes).where(solicitudes.c.folio == folio)
+                       .values(estancada_en=ahora, proximo_intento=None))
+        else:
+            db.execute(update(solicitudes).where(solicitudes.c.folio == folio).values(proximo_intento=proximo))
     FALLAS.labels(motivo).inc()
     if proximo is None:
         ESTANCADOS.inc()
@@ -116,33 +116,31 @@ def reclamar(db: Session, *, ahora: datetime, reserva: timedelta) -> str | None:
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
-    folio = db.execute(
-        update(solicitudes)
-        .where(solicitudes.c.folio == siguiente, solicitudes.c.proximo_intento <= ahora)
-        .values(proximo_intento=ahora + reserva)
-        .returning(solicitudes.c.folio)
-    ).scalar_one_or_none()
-    db.commit()
-    return folio
+    with transaccion(db):
+        return db.execute(
+            update(solicitudes)
+            .where(solicitudes.c.folio == siguiente, solicitudes.c.proximo_intento <= ahora)
+            .values(proximo_intento=ahora + reserva)
+            .returning(solicitudes.c.folio)
+        ).scalar_one_or_none()
 
 
 def estancadas(db: Session, limite: int = 1000) -> list[dict]:
     """The parked requests, the longest parked first: folio, tipo, intentos, estancada_en, ultimo_error."""
-    filas = db.execute(
-        select(solicitudes.c.folio, solicitudes.c.tipo, solicitudes.c.intentos, solicitudes.c.estancada_en,
-               solicitudes.c.ultimo_error)
-        .where(solicitudes.c.estancada_en.is_not(None))
-        .order_by(solicitudes.c.estancada_en, solicitudes.c.folio).limit(limite)
-    ).all()
-    db.commit()
+    with transaccion(db):
+        filas = db.execute(
+            select(solicitudes.c.folio, solicitudes.c.tipo, solicitudes.c.intentos, solicitudes.c.estancada_en,
+                   solicitudes.c.ultimo_error)
+            .where(solicitudes.c.estancada_en.is_not(None))
+            .order_by(solicitudes.c.estancada_en, solicitudes.c.folio).limit(limite)
+        ).all()
     return [dict(fila._mapping) for fila in filas]
 
 
 def cuantas_estancadas(db: Session) -> int:
-    cuantas = db.execute(select(func.count()).select_from(solicitudes)
-                         .where(solicitudes.c.estancada_en.is_not(None))).scalar_one()
-    db.commit()
-    return cuantas
+    with transaccion(db):
+        return db.execute(select(func.count()).select_from(solicitudes)
+                          .where(solicitudes.c.estancada_en.is_not(None))).scalar_one()
 
 
 def reencolar(db: Session, folios: list[str] | None, *, ahora: datetime) -> list[str]:
@@ -153,12 +151,12 @@ def reencolar(db: Session, folios: list[str] | None, *, ahora: datetime) -> list
         if not folios:
             return []
         condicion.append(solicitudes.c.folio.in_(folios))
-    reencoladas = db.execute(
-        update(solicitudes).where(*condicion)
-        .values(estancada_en=None, intentos=0, proximo_intento=ahora)
-        .returning(solicitudes.c.folio)
-    ).scalars().all()
-    db.commit()
+    with transaccion(db):
+        reencoladas = db.execute(
+            update(solicitudes).where(*condicion)
+            .values(estancada_en=None, intentos=0, proximo_intento=ahora)
+            .returning(solicitudes.c.folio)
+        ).scalars().all()
     for folio in reencoladas:
         log.info("acuse %s reencolado por un operador", folio)
     return sorted(reencoladas)

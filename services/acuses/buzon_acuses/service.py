@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 
-from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
@@ -12,7 +11,8 @@ from buzon_acuses.ajustes import Ajustes
 from buzon_acuses.renderizador import Renderizador
 from buzon_acuses.sello import Sello, cargar
 from buzon_comun.config import Config
-from buzon_comun.eventos import ContratoDesconocido, leer
+from buzon_comun.consumo import evento
+from buzon_comun.eventos import AcuseSolicitado
 from buzon_comun.servicio import ServicioBase, rpc
 
 log = logging.getLogger(__name__)
@@ -46,20 +46,14 @@ class Servicio(ServicioBase):
     renderizar = Renderizador()
     ajustes = ProveedorAjustes()
 
-    @event_handler("contactos", "acuse_solicitado")
-    def al_solicitar_acuse_de_medio(self, mensaje: dict) -> None:
-        self._recibir(mensaje)
+    # A request is stored before anything else; a failure to store it (the database down) is retried by the
+    # consumer (buzon_comun.consumo), never lost.
+    @evento("contactos", "acuse_solicitado")
+    def al_solicitar_acuse_de_medio(self, _id_evento: str, solicitud: AcuseSolicitado) -> None:
+        acuses.atender(self.db, solicitud, self._emision())
 
-    @event_handler("activacion", "acuse_solicitado")
-    def al_solicitar_acuse_de_activacion(self, mensaje: dict) -> None:
-        self._recibir(mensaje)
-
-    def _recibir(self, mensaje: dict) -> None:
-        try:
-            _id, solicitud = leer(mensaje)
-        except ContratoDesconocido:
-            log.error("solicitud de acuse no reconocida: %s", mensaje)
-            return
+    @evento("activacion", "acuse_solicitado")
+    def al_solicitar_acuse_de_activacion(self, _id_evento: str, solicitud: AcuseSolicitado) -> None:
         acuses.atender(self.db, solicitud, self._emision())
 
     def _emision(self) -> acuses.Emision:

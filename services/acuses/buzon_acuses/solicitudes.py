@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from buzon_acuses.ajustes import Ajustes
 from buzon_acuses.models import solicitudes
-from buzon_comun.db import insercion
+from buzon_comun.db import insercion, transaccion
 from buzon_comun.errores import NoEncontrado, SolicitudInvalida
 from buzon_comun.eventos import AcuseSolicitado
 from buzon_comun.textos import es_texto_valido
@@ -46,9 +46,8 @@ def guardar(db: Session, solicitud: AcuseSolicitado, *, ahora: datetime, reserva
         codigo_verificacion=nuevo_codigo(), intentos=0,
         proximo_intento=ahora + (reserva if reserva is not None else Ajustes().reserva),
     ).on_conflict_do_nothing(index_elements=[solicitudes.c.folio])
-    nueva = db.execute(sentencia).rowcount == 1
-    db.commit()
-    return nueva
+    with transaccion(db):
+        return db.execute(sentencia).rowcount == 1
 
 
 def solicitud_de(db: Session, folio: str, rfc: str) -> dict:
@@ -72,7 +71,7 @@ def codigos(db: Session, rfc: str, folios: list) -> dict:
     validos = {f for f in folios if es_texto_valido(f, MAXIMO_FOLIO) and f}
     if not validos:
         return {"codigos": {}}
-    filas = db.execute(select(solicitudes.c.folio, solicitudes.c.codigo_verificacion)
-                       .where(solicitudes.c.rfc == rfc, solicitudes.c.folio.in_(validos))).all()
-    db.commit()
+    with transaccion(db):
+        filas = db.execute(select(solicitudes.c.folio, solicitudes.c.codigo_verificacion)
+                           .where(solicitudes.c.rfc == rfc, solicitudes.c.folio.in_(validos))).all()
     return {"codigos": {fila.folio: fila.codigo_verificacion for fila in filas}}

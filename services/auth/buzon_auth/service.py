@@ -15,8 +15,8 @@ from buzon_auth.verificacion import verificar_efirma
 from buzon_comun.config import Config
 from buzon_comun.errores import NoAutenticado, Prohibido, ReglaIncumplida, ServicioNoDisponible, SolicitudInvalida
 from buzon_comun.reloj import iso_mexico
-from buzon_auth.models import salida
-from buzon_comun.servicio import ConEventos, ServicioBase, rpc
+from buzon_auth.models import salida as tabla_salida
+from buzon_comun.servicio import ConEventos, Salida, ServicioBase, rpc
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +74,12 @@ def _identidad_publica(identidad: dict) -> dict:
 class Servicio(ConEventos, ServicioBase):
     name = "auth"
     verificador = ProveedorVerificador()
-    tabla_salida = salida
+    salida = Salida(tabla_salida)
 
     @rpc
-    def crear_reto(self, ip: str) -> dict:
+    def crear_reto(self, cliente: str) -> dict:
         ahora = self.reloj.ahora()
-        sesiones.limitar_retos(self.db, ip, ahora=ahora, por_minuto=self.config.limite_retos_por_minuto)
+        sesiones.limitar_retos(self.db, cliente, ahora=ahora, por_minuto=self.config.limite_retos_por_minuto)
         reto = sesiones.crear_reto(self.db, ahora=ahora, duracion_s=self.config.reto_duracion_s)
         return {"reto": reto.valor, "expira_en": iso_mexico(reto.expira_en)}
 
@@ -95,7 +95,6 @@ class Servicio(ConEventos, ServicioBase):
                 raise ServicioNoDisponible(rechazo.codigo, rechazo.mensaje) from None
             raise NoAutenticado(rechazo.codigo, rechazo.mensaje) from None
         abierta = sesiones.abrir_sesion(self.db, identidad, ahora=ahora, duracion_s=self.config.sesion_duracion_s)
-        self.publicar_eventos()
         log.info("sesión iniciada para %s", identidad["rfc"])
         return {"token": abierta.token, "expira_en": iso_mexico(abierta.expira_en), **_identidad_publica(identidad)}
 
@@ -107,7 +106,6 @@ class Servicio(ConEventos, ServicioBase):
     @rpc
     def cerrar_sesion(self, token: str) -> None:
         sesiones.cerrar_sesion(self.db, token, ahora=self.reloj.ahora())
-        self.publicar_eventos()
 
     @rpc
     def verificar_efirma(self, certificado: str, texto: str, firma: str, rfc_esperado: str | None = None) -> dict:

@@ -17,7 +17,6 @@ import re
 import secrets
 import uuid
 import zlib
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, func, select, text, update
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session
 from buzon_comun import limites as limitador
 from buzon_comun.bandeja_salida import encolar
 from buzon_comun.config import Config
+from buzon_comun.db import transaccion
 from buzon_comun.errores import (
     Bloqueado,
     Conflicto,
@@ -132,17 +132,6 @@ def _identidad(titular: dict) -> dict:
     return {**{campo: titular.get(campo) for campo in CAMPOS_TITULAR}, "rfc": rfc_de(titular)}
 
 
-@contextmanager
-def _transaccion(db: Session):
-    """Commit what the block did, or roll it all back (with any lock it took) when it raises."""
-    try:
-        yield
-        db.commit()
-    except BaseException:
-        db.rollback()
-        raise
-
-
 def _bloquear_rfc(db: Session, rfc: str) -> None:
     """Serialise registrations of one RFC across replicas, so two at once can't both fit in the last slot."""
     if db.bind.dialect.name == "postgresql":
@@ -190,9 +179,12 @@ def _cargar(db: Session, medio_id: object, *, rfc: str | None = None, bloquear: 
 
 def _medio(db: Session, medio_id: str) -> dict:
     fila = _cargar(db, medio_id)
-    resultado = _como_dict(fila, _rps(db, [medio_id])[medio_id])
-    db.commit()
-    return resultado
+    return _como_dict(fila, _rps(db, [medio_id])[medio_id])
+
+
+def _leer_medio(db: Session, medio_id: str) -> dict:
+    with transaccion(db):
+        return _medio(db, medio_id)
 
 
 def _no_encontrado() -> NoEncontrado:
@@ -229,7 +221,7 @@ def _vencer(db: Session, *, ahora: datetime, rfc: str | None = None) -> list[str
 
 def vencer_pendientes(db: Session, *, ahora: datetime) -> int:
     """The sweep: every lapsed pendiente of every RFC. Returns how many lapsed."""
-    with _transaccion(db):
+    with transaccion(db):
         vencidos = _vencer(db, ahora=ahora)
     if vencidos:
         log.info("%d medios de contacto dados de baja por vencimiento", len(vencidos))
@@ -238,7 +230,8 @@ def vencer_pendientes(db: Session, *, ahora: datetime) -> int:
 
 def purgar_limites(db: Session, *, ahora: datetime) -> None:
     """Drop the counters of windows that ended: they count nothing any more and would pile up."""
-    limitador.purgar(db, limites, ahora=ahora, ventana_s=VENTANA_LIMITES_S)
+    with transaccion(db):
+        limitador.purgar(db, limites, ahora=ahora, ventana_s=VENTANA_LIMITES_S)
 
 
 def registrar_envio(db: Session, evento: MensajeEnviado, *, ahora: datetime, ventana_s: int) -> bool:
@@ -257,7 +250,7 @@ def registrar_envio(db: Session, evento: MensajeEnviado, *, ahora: datetime, ven
     if enviado.tzinfo is None:
         log.warning("mensaje_enviado %s sin zona horaria en %r", evento.id_mensaje, evento.enviado_en)
         return False
-    with _transaccion(db):
+    with transaccion(db):
         movidos = db.execute(
             update(medios)
             .where(
@@ -277,43 +270,41 @@ def registrar_envio(db: Session, evento: MensajeEnviado, *, ahora: datetime, ven
 
 def listar(db: Session, titular: dict, *, ahora: datetime, incluir_bajas: bool = False) -> list[dict]:
     rfc = rfc_de(titular)
-    with _transaccion(db):
-        # The window is enforced when reading too: a lapsed pendiente never shows as pendiente.
-        _vencer(db, ahora=ahora, rfc=rfc)
     consulta = select(medios).where(medios.c.rfc == rfc).order_by(medios.c.registrado_en, medios.c.id)
     if not incluir_bajas:
         consulta = consulta.where(medios.c.estado.in_(ACTIVOS))
-    filas = db.execute(consulta).mappings().all()
-    rps = _rps(db, [f["id"] for f in filas])
-    db.commit()
+    with transaccion(db):
+        # The window is enforced when reading too: a lapsed pendiente never shows as pendiente.
+        _vencer(db, ahora=ahora, rfc=rfc)
+        filas = db.execute(consulta).mappings().all()
+        rps = _rps(db, [f["id"] for f in filas])
     return [_como_dict(f, rps[f["id"]]) for f in filas]
 
 
 def obtener(db: Session, titular: dict, medio_id: object, *, ahora: datetime) -> dict:
     rfc = rfc_de(titular)
-    with _transaccion(db):
+    with transaccion(db):
         _vencer(db, ahora=ahora, rfc=rfc)
-    fila = _cargar(db, medio_id, rfc=rfc)
-    if fila is None:
-        db.commit()
-        raise _no_encontrado()
-    resultado = _como_dict(fila, _rps(db, [fila["id"]])[fila["id"]])
-    db.commit()
-    return resultado
+        fila = _cargar(db, medio_id, rfc=rfc)
+        if fila is None:
+            raise _no_encontrado()
+        return _como_dict(fila, _rps(db, [fila["id"]])[fila["id"]])
 
 
 def requisitos(db: Session, rfc: str) -> dict:
-    """Which of the activation's requirements the RFC's validated RFC-level medios meet.
+    """Which of the activation's requirements the RFC's validated RFC-level medios meet."""
+    with transaccion(db):
+        return _requisitos(db, rfc)
 
-    The seam for the deletion's `aviso` and for the activation: a Buzón that is active and stops meeting both
-    must be told to register and validate again.
-    """
+
+def _requisitos(db: Session, rfc: str) -> dict:
+    # The seam for the deletion's `aviso` and for the activation: a Buzón that is active and stops meeting both
+    # must be told to register and validate again.
     sin_rp = ~exists().where(mrp.c.medio_id == medios.c.id)
     filas = db.execute(
         select(medios.c.mecanismo).distinct()
         .where(medios.c.rfc == rfc, medios.c.estado == VALIDADO, sin_rp)
     ).scalars().all()
-    db.commit()
     return {"correo_validado": "correo" in filas, "telefono_validado": "telefono" in filas}
 
 
@@ -371,6 +362,11 @@ def _comprobar_cupo(db: Session, rfc: str, mecanismo: str, valor: str, rps: list
             raise ReglaIncumplida(codigo, mensaje)
 
 
+def _comprobar_cupo_a_solas(db: Session, rfc: str, mecanismo: str, valor: str, rps: list[str]) -> None:
+    with transaccion(db):
+        _comprobar_cupo(db, rfc, mecanismo, valor, rps)
+
+
 def registrar(db: Session, titular: dict, mecanismo: object, valor: object, registros_patronales: object = None,
               *, ahora: datetime, config: Config, secreto: bytes) -> dict:
     """Register a medio (pendiente) and ask for its validation message, its acuse and its folio, all at once.
@@ -382,29 +378,31 @@ def registrar(db: Session, titular: dict, mecanismo: object, valor: object, regi
     # Every well-formed attempt counts, refused or not, so nobody probes without end; the refusal for going over
     # is reported after the contract's other checks.
     try:
-        limitador.contar(db, limites, f"registros:{rfc}", ahora=ahora, ventana_s=VENTANA_LIMITES_S,
-                         limite=config.limite_registros_por_hora)
+        with transaccion(db):
+            limitador.contar(db, limites, f"registros:{rfc}", ahora=ahora, ventana_s=VENTANA_LIMITES_S,
+                             limite=config.limite_registros_por_hora)
         exceso = None
     except DemasiadasSolicitudes as error:
         exceso = error
     mec = valores.mecanismo(mecanismo)
     val = valores.valor(mec, valor)
-    rps = _registros_cubiertos(db, rfc, pedidos)
-    with _transaccion(db):
+    with transaccion(db):
+        rps = _registros_cubiertos(db, rfc, pedidos)
+    with transaccion(db):
         _vencer(db, ahora=ahora, rfc=rfc)
-    _comprobar_cupo(db, rfc, mec, val, rps)
-    db.commit()
+    _comprobar_cupo_a_solas(db, rfc, mec, val, rps)
     if exceso is not None:
         raise exceso
     destino = val if mec == "correo" else valores.destino_sms(val)
     # Counted per destination whatever the RFC, so nobody can use the Buzón to flood someone else's inbox.
-    limitador.contar(db, limites, f"mensajes:{destino}", ahora=ahora, ventana_s=VENTANA_LIMITES_S,
-                     limite=config.limite_mensajes_por_destino)
+    with transaccion(db):
+        limitador.contar(db, limites, f"mensajes:{destino}", ahora=ahora, ventana_s=VENTANA_LIMITES_S,
+                         limite=config.limite_mensajes_por_destino)
 
     medio_id = str(uuid.uuid4())
     identidad = _identidad(titular)
     vence = ahora + timedelta(seconds=config.ventana_validacion_s)
-    with _transaccion(db):
+    with transaccion(db):
         _bloquear_rfc(db, rfc)
         _vencer(db, ahora=ahora, rfc=rfc)
         # Again under the RFC's lock: the check above only gave the contract's order of refusals.
@@ -440,7 +438,7 @@ def registrar(db: Session, titular: dict, mecanismo: object, valor: object, regi
         ), ahora=ahora)
         encolar(db, salida, mensaje, ahora=ahora)
     log.info("medio de contacto %s (%s) registrado para %s con folio %s", medio_id, mec, rfc, folio)
-    return _medio(db, medio_id)
+    return _leer_medio(db, medio_id)
 
 
 # -- validation -------------------------------------------------------------------------------------------------
@@ -477,7 +475,7 @@ def validar_correo(db: Session, token: object, *, ahora: datetime) -> dict:
     if not isinstance(token, str) or not token or len(token) > 200:
         raise NoEncontrado("token_invalido", MENSAJE_TOKEN_INVALIDO)
     rechazo = None
-    with _transaccion(db):
+    with transaccion(db):
         fila = db.execute(
             select(medios).where(medios.c.token_hash == _hash(token)).with_for_update()
         ).mappings().one_or_none()
@@ -493,7 +491,7 @@ def validar_correo(db: Session, token: object, *, ahora: datetime) -> dict:
             _validar(db, fila, json.loads(fila["titular"]), ahora=ahora)
     if rechazo is not None:
         raise rechazo
-    return _medio(db, fila["id"])
+    return _leer_medio(db, fila["id"])
 
 
 def validar_telefono(db: Session, titular: dict, medio_id: object, codigo: object, *, ahora: datetime,
@@ -502,7 +500,7 @@ def validar_telefono(db: Session, titular: dict, medio_id: object, codigo: objec
     rfc = rfc_de(titular)
     maximo = config.intentos_codigo
     rechazo = None
-    with _transaccion(db):
+    with transaccion(db):
         fila = _cargar(db, medio_id, rfc=rfc, bloquear=True)
         if fila is None or fila["mecanismo"] != "telefono" or fila["estado"] == BAJA:
             raise _no_encontrado()
@@ -537,7 +535,7 @@ def validar_telefono(db: Session, titular: dict, medio_id: object, codigo: objec
                     rechazo = _codigo_incorrecto(maximo - intentos)
     if rechazo is not None:
         raise rechazo
-    return _medio(db, fila["id"])
+    return _leer_medio(db, fila["id"])
 
 
 def _codigo_incorrecto(restantes: int) -> ReglaIncumplida:
@@ -551,7 +549,7 @@ def _codigo_incorrecto(restantes: int) -> ReglaIncumplida:
 def eliminar(db: Session, titular: dict, medio_id: object, *, ahora: datetime) -> dict:
     """Drop a pendiente or validado medio; one already dropped is answered as it is (deleting is idempotent)."""
     rfc = rfc_de(titular)
-    with _transaccion(db):
+    with transaccion(db):
         _vencer(db, ahora=ahora, rfc=rfc)
         fila = _cargar(db, medio_id, rfc=rfc, bloquear=True)
         if fila is None:
@@ -570,8 +568,8 @@ def eliminar(db: Session, titular: dict, medio_id: object, *, ahora: datetime) -
             encolar(db, salida, MedioDadoDeBaja(rfc=rfc, medio_id=fila["id"], mecanismo=fila["mecanismo"],
                                                 estado=BAJA, registros_patronales=rps), ahora=ahora)
             log.info("medio de contacto %s dado de baja por su titular", fila["id"])
-    medio = _medio(db, fila["id"])
-    aviso = aviso_tras_baja(db, rfc)
+        medio = _medio(db, fila["id"])
+        aviso = aviso_tras_baja(db, rfc)
     if aviso:
         medio["aviso"] = aviso
     return medio
@@ -581,9 +579,8 @@ def aviso_tras_baja(db: Session, rfc: str) -> str | None:
     """The notice when an active Buzón is left without a validated RFC-level email or mobile."""
     activo = db.execute(select(buzones_activos.c.rfc).where(buzones_activos.c.rfc == rfc)).first() is not None
     if not activo:
-        db.commit()
         return None
-    cumple = requisitos(db, rfc)
+    cumple = _requisitos(db, rfc)
     faltan = [nombre for clave, nombre in (("correo_validado", "un correo electrónico"),
                                            ("telefono_validado", "un número celular")) if not cumple[clave]]
     return AVISO_REQUISITOS.format(faltan=" ni ".join(faltan)) if faltan else None
@@ -591,9 +588,9 @@ def aviso_tras_baja(db: Session, rfc: str) -> str | None:
 
 def registrar_activacion(db: Session, evento: BuzonActivado) -> bool:
     """Remember that the RFC's Buzón is active (idempotent: the bus may deliver the event twice)."""
-    existe = db.execute(select(buzones_activos.c.rfc).where(buzones_activos.c.rfc == evento.rfc)).first()
-    if existe is None:
-        db.execute(buzones_activos.insert().values(rfc=evento.rfc, folio=evento.folio,
-                                                   activado_en=datetime.fromisoformat(evento.activado_en)))
-    db.commit()
+    with transaccion(db):
+        existe = db.execute(select(buzones_activos.c.rfc).where(buzones_activos.c.rfc == evento.rfc)).first()
+        if existe is None:
+            db.execute(buzones_activos.insert().values(rfc=evento.rfc, folio=evento.folio,
+                                                       activado_en=datetime.fromisoformat(evento.activado_en)))
     return existe is None

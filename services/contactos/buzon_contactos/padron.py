@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from buzon_comun.db import insercion
+from buzon_comun.db import insercion, transaccion
 from buzon_comun.tipos import RegistroPatronal, Rfc, ValorInvalido
 from buzon_contactos.models import padron
 
@@ -35,7 +35,7 @@ def importar_csv(db: Session, ruta: str | Path, *, ahora: datetime) -> Resultado
     """Upsert every good row of the CSV; log and skip the bad ones. A file without the columns imports nothing."""
     importados = rechazados = 0
     # utf-8-sig: spreadsheets often save the CSV with a byte-order mark before the header.
-    with open(ruta, encoding="utf-8-sig", newline="") as archivo:
+    with open(ruta, encoding="utf-8-sig", newline="") as archivo, transaccion(db):
         lector = csv.DictReader(archivo)
         faltan = [c for c in COLUMNAS if c not in (lector.fieldnames or [])]
         if faltan:
@@ -56,7 +56,6 @@ def importar_csv(db: Session, ruta: str | Path, *, ahora: datetime) -> Resultado
                 lote = {}
         if lote:
             importados += _guardar(db, list(lote.values()), ahora)
-    db.commit()
     return ResultadoImportacion(importados, rechazados)
 
 
@@ -92,3 +91,9 @@ def registros_de(db: Session, rfc: str) -> list[dict]:
         .order_by(padron.c.registro_patronal)
     ).all()
     return [{"registro_patronal": f.registro_patronal, "razon_social": f.razon_social} for f in filas]
+
+
+def consultar(db: Session, rfc: str) -> list[dict]:
+    """`registros_de` as a unit of work of its own (for the RPCs that only ask)."""
+    with transaccion(db):
+        return registros_de(db, rfc)

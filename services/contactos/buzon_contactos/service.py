@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 
-from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 from sqlalchemy.orm import Session
@@ -11,14 +10,15 @@ from sqlalchemy.orm import Session
 from buzon_comun.config import Config
 from buzon_comun.db import crear_engine
 from buzon_comun.errores import SolicitudInvalida
-from buzon_comun.eventos import BuzonActivado, ContratoDesconocido, MensajeEnviado, leer
+from buzon_comun.eventos import BuzonActivado, MensajeEnviado
 from buzon_comun.reloj import Reloj
 from buzon_comun.secretos import secreto_codigos
-from buzon_comun.servicio import ConEventos, ServicioBase, rpc
+from buzon_comun.consumo import evento
+from buzon_comun.servicio import ConEventos, Salida, ServicioBase, rpc
 from buzon_comun.tipos import Rfc, ValorInvalido
 from buzon_contactos import medios
-from buzon_contactos.models import salida
-from buzon_contactos.padron import importar_csv, registros_de
+from buzon_contactos.models import salida as tabla_salida
+from buzon_contactos.padron import consultar, importar_csv
 
 log = logging.getLogger(__name__)
 
@@ -61,90 +61,60 @@ class ProveedorSecreto(DependencyProvider):
 
 class Servicio(ConEventos, ServicioBase):
     name = "contactos"
-    tabla_salida = salida
+    salida = Salida(tabla_salida)
     importador_padron = ImportadorPadron()
     secreto = ProveedorSecreto()
 
     @rpc
     def listar(self, titular: dict, incluir_bajas: bool = False) -> dict:
-        resultado = medios.listar(self.db, titular, ahora=self.reloj.ahora(), incluir_bajas=bool(incluir_bajas))
-        self.publicar_eventos()
-        return {"medios": resultado}
+        return {"medios": medios.listar(self.db, titular, ahora=self.reloj.ahora(), incluir_bajas=bool(incluir_bajas))}
 
     @rpc
     def registrar(self, titular: dict, mecanismo: str, valor: str, registros_patronales: list | None = None) -> dict:
-        medio = medios.registrar(self.db, titular, mecanismo, valor, registros_patronales,
-                                 ahora=self.reloj.ahora(), config=self.config, secreto=self.secreto)
-        self.publicar_eventos()
-        return medio
+        return medios.registrar(self.db, titular, mecanismo, valor, registros_patronales,
+                                ahora=self.reloj.ahora(), config=self.config, secreto=self.secreto)
 
     @rpc
     def validar_correo(self, token: str) -> dict:
-        try:
-            return medios.validar_correo(self.db, token, ahora=self.reloj.ahora())
-        finally:
-            # A lapsed medio is announced too, not only a validated one.
-            self.publicar_eventos()
+        return medios.validar_correo(self.db, token, ahora=self.reloj.ahora())
 
     @rpc
     def validar_telefono(self, titular: dict, medio_id: str, codigo: str) -> dict:
-        try:
-            return medios.validar_telefono(self.db, titular, medio_id, codigo, ahora=self.reloj.ahora(),
-                                           config=self.config, secreto=self.secreto)
-        finally:
-            self.publicar_eventos()
+        return medios.validar_telefono(self.db, titular, medio_id, codigo, ahora=self.reloj.ahora(),
+                                       config=self.config, secreto=self.secreto)
 
     @rpc
     def eliminar(self, titular: dict, medio_id: str) -> dict:
-        medio = medios.eliminar(self.db, titular, medio_id, ahora=self.reloj.ahora())
-        self.publicar_eventos()
-        return medio
+        return medios.eliminar(self.db, titular, medio_id, ahora=self.reloj.ahora())
 
     @rpc
     def obtener(self, titular: dict, medio_id: str) -> dict:
-        medio = medios.obtener(self.db, titular, medio_id, ahora=self.reloj.ahora())
-        self.publicar_eventos()
-        return medio
+        return medios.obtener(self.db, titular, medio_id, ahora=self.reloj.ahora())
 
     @rpc
     def registros_patronales(self, titular: dict) -> dict:
-        return {"registros_patronales": registros_de(self.db, medios.rfc_de(titular))}
+        return {"registros_patronales": consultar(self.db, medios.rfc_de(titular))}
 
     @rpc
     def padron(self, rfc: str) -> dict:
-        return {"registros_patronales": registros_de(self.db, _rfc(rfc))}
+        return {"registros_patronales": consultar(self.db, _rfc(rfc))}
 
     @rpc
     def requisitos(self, rfc: str) -> dict:
         """{"correo_validado", "telefono_validado"}: the RFC-level validated medios the activation needs."""
         return medios.requisitos(self.db, _rfc(rfc))
 
-    # Every failure but the database's is handled inside, so a requeued message is one worth retrying.
-    @event_handler("notificaciones", "mensaje_enviado", requeue_on_error=True)
-    def al_enviar_mensaje(self, contenido: dict) -> None:
-        try:
-            _, evento = leer(contenido)
-        except ContratoDesconocido:
-            log.warning("evento mensaje_enviado no reconocido: %r", contenido)
-            return
-        if isinstance(evento, MensajeEnviado):
-            medios.registrar_envio(self.db, evento, ahora=self.reloj.ahora(),
-                                   ventana_s=self.config.ventana_validacion_s)
+    @evento("notificaciones", "mensaje_enviado")
+    def al_enviar_mensaje(self, _id_evento: str, enviado: MensajeEnviado) -> None:
+        medios.registrar_envio(self.db, enviado, ahora=self.reloj.ahora(), ventana_s=self.config.ventana_validacion_s)
 
-    @event_handler("activacion", "buzon_activado", requeue_on_error=True)
-    def al_activar_buzon(self, contenido: dict) -> None:
-        try:
-            _, evento = leer(contenido)
-        except ContratoDesconocido:
-            log.warning("evento buzon_activado no reconocido: %r", contenido)
-            return
-        if isinstance(evento, BuzonActivado):
-            medios.registrar_activacion(self.db, evento)
+    @evento("activacion", "buzon_activado")
+    def al_activar_buzon(self, _id_evento: str, activado: BuzonActivado) -> None:
+        medios.registrar_activacion(self.db, activado)
 
     @timer(interval=60)
     def vencer_pendientes(self) -> None:
         medios.vencer_pendientes(self.db, ahora=self.reloj.ahora())
-        self.publicar_eventos()
 
     @timer(interval=300)
     def purgar_limites(self) -> None:

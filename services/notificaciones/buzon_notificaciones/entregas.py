@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
@@ -18,7 +17,8 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from buzon_comun.bandeja_salida import encolar
+from buzon_comun.bandeja_salida import agregar, encolar
+from buzon_comun.db import transaccion
 from buzon_comun.errores import NoEncontrado
 from buzon_comun.eventos import CorreoSolicitado, MensajeEnviado, MensajeFallido, SmsSolicitado, leer
 from buzon_comun.reloj import iso_mexico
@@ -83,14 +83,13 @@ def registrar(db: Session, solicitud: dict, *, canal: str, ahora: datetime,
         proximo_intento=ahora,
         solicitado_en=_fecha(solicitud.get("ocurrido_en"), ahora),
     )
-    if not _insertar_si_no_existe(db, valores):
-        db.rollback()
-        log.info("solicitud repetida del mensaje %s: ya se atiende", evento.id_mensaje)
-        return None
-    if error is not None:
-        fila = db.execute(select(entregas).where(entregas.c.id_mensaje == evento.id_mensaje)).one()
-        _dar_por_fallido(db, fila, error, ahora=ahora)
-    db.commit()
+    with transaccion(db):
+        if not _insertar_si_no_existe(db, valores):
+            log.info("solicitud repetida del mensaje %s: ya se atiende", evento.id_mensaje)
+            return None
+        if error is not None:
+            fila = db.execute(select(entregas).where(entregas.c.id_mensaje == evento.id_mensaje)).one()
+            _dar_por_fallido(db, fila, error, ahora=ahora)
     if error is not None:
         metricas.FALLIDOS.labels(canal).inc()
         log.warning("mensaje %s fallido sin enviarse: %s", evento.id_mensaje, error)
@@ -114,30 +113,44 @@ def intentar(db: Session, *, canal: str, ahora: datetime, enviar: Enviar, reinte
         consulta = consulta.where(entregas.c.id_mensaje == id_mensaje)
     if db.bind.dialect.name == "postgresql":
         consulta = consulta.with_for_update(skip_locked=True)
-    fila = db.execute(consulta).first()
-    if fila is None:
-        db.rollback()
-        return None
-    intentos = fila.intentos + 1
-    try:
-        enviar(fila)
-    except FallaPermanente as falla:
-        return _cerrar(db, fila, FALLIDO, intentos, ahora=ahora, error=str(falla))
-    except Exception as falla:  # noqa: BLE001 - anything but a permanent refusal deserves another try
-        if not isinstance(falla, FallaTemporal):
-            log.exception("falla inesperada al enviar el mensaje %s", fila.id_mensaje)
-        error = str(falla) or type(falla).__name__
-        demora = proxima_demora(reintentos, intentos)
-        if demora is None:
-            return _cerrar(db, fila, FALLIDO, intentos, ahora=ahora, error=f"{error} (tras {intentos} intentos)")
-        db.execute(update(entregas).where(entregas.c.id_mensaje == fila.id_mensaje).values(
-            intentos=intentos, ultimo_error=error, proximo_intento=ahora + timedelta(seconds=demora)))
-        db.commit()
-        metricas.REINTENTOS.labels(canal).inc()
-        log.info("mensaje %s: falla temporal en el intento %s (%s); nuevo intento en %s s",
-                 fila.id_mensaje, intentos, error, demora)
-        return Resultado(fila.id_mensaje, EN_COLA, intentos)
-    return _cerrar(db, fila, ENVIADO, intentos, ahora=ahora)
+    with transaccion(db):
+        fila = db.execute(consulta).first()
+        if fila is None:
+            return None
+        intentos = fila.intentos + 1
+        try:
+            enviar(fila)
+        except FallaPermanente as falla:
+            resultado = _cerrar(db, fila, FALLIDO, intentos, ahora=ahora, error=str(falla))
+        except Exception as falla:  # noqa: BLE001 - anything but a permanent refusal deserves another try
+            if not isinstance(falla, FallaTemporal):
+                log.exception("falla inesperada al enviar el mensaje %s", fila.id_mensaje)
+            error = str(falla) or type(falla).__name__
+            demora = proxima_demora(reintentos, intentos)
+            if demora is None:
+                resultado = _cerrar(db, fila, FALLIDO, intentos, ahora=ahora,
+                                    error=f"{error} (tras {intentos} intentos)")
+            else:
+                db.execute(update(entregas).where(entregas.c.id_mensaje == fila.id_mensaje).values(
+                    intentos=intentos, ultimo_error=error, proximo_intento=ahora + timedelta(seconds=demora)))
+                resultado = Resultado(fila.id_mensaje, EN_COLA, intentos)
+                log.info("mensaje %s: falla temporal en el intento %s (%s); nuevo intento en %s s",
+                         fila.id_mensaje, intentos, error, demora)
+        else:
+            resultado = _cerrar(db, fila, ENVIADO, intentos, ahora=ahora)
+    _contar(fila, resultado, ahora)
+    return resultado
+
+
+def _contar(fila: Row, resultado: Resultado, ahora: datetime) -> None:
+    """The metrics of an attempt, once its outcome is committed."""
+    if resultado.estado == ENVIADO:
+        metricas.ENVIADOS.labels(fila.canal).inc()
+        metricas.DEMORA.labels(fila.canal).observe(max((ahora - fila.solicitado_en).total_seconds(), 0))
+    elif resultado.estado == FALLIDO:
+        metricas.FALLIDOS.labels(fila.canal).inc()
+    else:
+        metricas.REINTENTOS.labels(fila.canal).inc()
 
 
 def proxima_demora(reintentos: tuple, intentos: int) -> float | None:
@@ -148,7 +161,8 @@ def proxima_demora(reintentos: tuple, intentos: int) -> float | None:
 
 
 def consultar(db: Session, id_mensaje: str) -> dict:
-    fila = db.execute(select(entregas).where(entregas.c.id_mensaje == id_mensaje)).first()
+    with transaccion(db):
+        fila = db.execute(select(entregas).where(entregas.c.id_mensaje == id_mensaje)).first()
     if fila is None:
         raise NoEncontrado("no_encontrado", "No existe ese mensaje.")
     return {
@@ -166,21 +180,17 @@ def consultar(db: Session, id_mensaje: str) -> dict:
 
 
 def _cerrar(db: Session, fila: Row, estado: str, intentos: int, *, ahora: datetime, error: str | None = None) -> Resultado:
+    """Record the final outcome in the caller's transaction."""
     if estado == ENVIADO:
         db.execute(update(entregas).where(entregas.c.id_mensaje == fila.id_mensaje).values(
             estado=ENVIADO, intentos=intentos, enviado_en=ahora, proximo_intento=None,
             solicitud=None, texto=None, html=None))
         encolar(db, salida, MensajeEnviado(id_mensaje=fila.id_mensaje, canal=fila.canal, referencia=fila.referencia,
                                            plantilla=fila.plantilla, enviado_en=iso_mexico(ahora)), ahora=ahora)
-        db.commit()
-        metricas.ENVIADOS.labels(fila.canal).inc()
-        metricas.DEMORA.labels(fila.canal).observe(max((ahora - fila.solicitado_en).total_seconds(), 0))
         log.info("mensaje %s enviado por %s en el intento %s", fila.id_mensaje, fila.canal, intentos)
     else:
         db.execute(update(entregas).where(entregas.c.id_mensaje == fila.id_mensaje).values(intentos=intentos))
         _dar_por_fallido(db, fila, error, ahora=ahora)
-        db.commit()
-        metricas.FALLIDOS.labels(fila.canal).inc()
         log.warning("mensaje %s fallido por %s tras %s intentos: %s", fila.id_mensaje, fila.canal, intentos, error)
     return Resultado(fila.id_mensaje, estado, intentos)
 
@@ -191,8 +201,7 @@ def _dar_por_fallido(db: Session, fila: Row, error: str, *, ahora: datetime) -> 
         estado=FALLIDO, ultimo_error=error, proximo_intento=None, solicitud=None, texto=None, html=None))
     encolar(db, salida, MensajeFallido(id_mensaje=fila.id_mensaje, canal=fila.canal, referencia=fila.referencia,
                                        plantilla=fila.plantilla, error=error), ahora=ahora)
-    db.execute(salida.insert().values(id=str(uuid.uuid4()), tipo=tipo_fallida(fila.canal), mensaje=fila.solicitud,
-                                      creado_en=ahora, intentos=0))
+    agregar(db, salida, tipo_fallida(fila.canal), json.loads(fila.solicitud), ahora=ahora)
 
 
 def _insertar_si_no_existe(db: Session, valores: dict) -> bool:

@@ -3,16 +3,14 @@ dead-letter queues, whatever each service's own name."""
 from __future__ import annotations
 
 from kombu import Exchange, Queue
-from nameko.events import EventDispatcher
 from nameko.extensions import DependencyProvider
-from nameko.messaging import Publisher
-from nameko.standalone.events import get_event_exchange
 from sqlalchemy.orm import sessionmaker
 
 from buzon_comun.config import Config
 from buzon_comun.db import BaseDatos, crear_engine
+from buzon_comun.servicio import Salida
 from buzon_notificaciones import correo, sms
-from buzon_notificaciones.entregas import tipo_fallida
+from buzon_notificaciones.entregas import PREFIJO_FALLIDAS, tipo_fallida
 
 ESQUEMA = "notificaciones"
 CANALES = ("correo", "sms")
@@ -33,18 +31,21 @@ class BaseDatosNotificaciones(BaseDatos):
         self._fabrica = sessionmaker(bind=self.engine, expire_on_commit=False)
 
 
-class DespachadorNotificaciones(EventDispatcher):
-    """Events of the workers go out on `notificaciones.events`, the origin their contracts name."""
+class SalidaNotificaciones(Salida):
+    """The workers' outbox: their events go out on `notificaciones.events` (the origin their contracts name), and
+    the requests given up go to their channel's dead-letter queue."""
+
+    def __init__(self, tabla):
+        super().__init__(tabla, origen=ESQUEMA)
 
     def setup(self):
-        self.exchange = get_event_exchange(ESQUEMA, self.container.config)
-        self.declare.append(self.exchange)
-        Publisher.setup(self)
+        super().setup()
+        self.publicador.declare.extend(COLAS_FALLIDAS.values())
 
-
-def publicador_fallidas() -> Publisher:
-    # Both queues are declared by every worker: a replica relays whichever dead letter the shared outbox holds.
-    return Publisher(exchange=INTERCAMBIO_FALLIDAS, declare=list(COLAS_FALLIDAS.values()))
+    def destino(self, tipo: str) -> dict:
+        if tipo.startswith(PREFIJO_FALLIDAS):
+            return {"exchange": INTERCAMBIO_FALLIDAS, "routing_key": tipo[len(PREFIJO_FALLIDAS):]}
+        return super().destino(tipo)
 
 
 class EnviadorCanal(DependencyProvider):
