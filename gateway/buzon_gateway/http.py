@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 
 from eventlet import wsgi
+from eventlet.event import Event
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
 from werkzeug.exceptions import MethodNotAllowed, NotFound
@@ -22,8 +24,9 @@ from werkzeug.routing import Map
 from werkzeug.wrappers import Request
 
 from buzon_comun.config import Config
+from buzon_comun.errores import ErrorBuzon
 from buzon_comun.textos import es_texto_valido
-from buzon_gateway.errores import MENSAJE_INTERNO
+from buzon_gateway.errores import MENSAJE_INTERNO, pagina_de_error, respuesta_de_excepcion
 from buzon_gateway.paginas import respuesta_html
 from buzon_gateway.respuestas import respuesta_error
 
@@ -36,10 +39,11 @@ MENSAJE_NO_EXISTE = "La dirección solicitada no existe."
 PREFIJOS_JSON = ("/api/", "/health", "/metrics")
 
 
-def quiere_pagina(request: Request) -> bool:
-    """A person's browser asking for a page (it prefers HTML) outside the API: it gets a page, programs the JSON."""
-    return (not request.path.startswith(PREFIJOS_JSON)
-            and request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html")
+def quiere_pagina(request: Request, solo_fuera_de_api: bool = True) -> bool:
+    """A person's browser asking for a page (it prefers HTML), outside the API unless the route offers both."""
+    if solo_fuera_de_api and request.path.startswith(PREFIJOS_JSON):
+        return False
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
 
 
 def encabezados_seguridad(tipo_contenido: str, https: bool) -> dict[str, str]:
@@ -132,7 +136,39 @@ class ServidorWeb(WebServer):
 
 
 class Ruta(HttpRequestHandler):
+    """An entrypoint of the API: a handler raises, and the contract's error answer comes from here, the nameko
+    way (a contract error is expected: the metrics count it as `rechazo`, a fault as `error`, never as `ok`).
+
+    `errores` says how a failure is answered: "json" (the API), "pagina" (the portal: an HTML page, and a dead
+    session sends the person to log in), "negociado" (HTML to a browser, JSON to a program)."""
+
     server = ServidorWeb()
+
+    def __init__(self, method, url, errores: str = "json", **kwargs):
+        kwargs.setdefault("expected_exceptions", (ErrorBuzon,))
+        self.errores = errores
+        super().__init__(method, url, **kwargs)
+
+    def handle_request(self, request):
+        # nameko's, with the request handed to the error answer (a page needs to know whom it answers).
+        request.shallow = False
+        try:
+            args, kwargs = self.get_entrypoint_parameters(request)
+            self.check_signature(args, kwargs)
+            evento = Event()
+            self.container.spawn_worker(self, args, kwargs,
+                                        context_data=self.server.context_data_from_headers(request),
+                                        handle_result=partial(self.handle_result, evento))
+            return self.response_from_result(evento.wait())
+        except Exception as exc:  # noqa: BLE001 - every failure gets the contract's answer
+            if self.errores == "pagina" or (self.errores == "negociado" and quiere_pagina(request, solo_fuera_de_api=False)):
+                return pagina_de_error(request, exc)
+            return respuesta_de_excepcion(exc)
 
 
 http = Ruta.decorator
+
+
+def pagina_http(metodo: str, url: str):
+    """A page of the portal: its failures are answered as pages."""
+    return Ruta.decorator(metodo, url, errores="pagina")

@@ -13,21 +13,20 @@ import logging
 import os
 from dataclasses import dataclass
 
-from nameko.exceptions import UnknownService
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.security import safe_join
 from werkzeug.wrappers import Response
 
 from buzon_comun.errores import (
-    Conflicto, DemasiadasSolicitudes, ErrorBuzon, NoAutenticado, NoEncontrado, ReglaIncumplida,
+    Conflicto, DemasiadasSolicitudes, ErrorBuzon, NoAutenticado, NoEncontrado, Prohibido, ReglaIncumplida,
 )
 from buzon_comun.reloj import ZONA_MEXICO
 from buzon_comun.textos import es_texto_valido
 from buzon_gateway import cuerpos, sesion_web
-from buzon_gateway.errores import ESTADO_HTTP, MENSAJE_INTERNO, MENSAJE_NO_DISPONIBLE, respuesta_de_excepcion
-from buzon_gateway.http import http
+from buzon_gateway.errores import estado_de
+from buzon_gateway.http import http, pagina_http
 from buzon_gateway.paginas import respuesta_html
-from buzon_gateway.respuestas import leer_json, respuesta_error, respuesta_json, respuesta_pdf
+from buzon_gateway.respuestas import CuerpoDemasiadoGrande, leer_json, respuesta_error, respuesta_json, respuesta_pdf
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +47,16 @@ ASUNTO_ACLARACION = "Activación Buzón IMSS"
 LIMITE_ACLARACION = 4000
 MENSAJE_FORMULARIO = ("El formulario enviado es demasiado grande o tiene demasiados campos. Regresa a la página e "
                       "intenta de nuevo.")
+MENSAJE_INGRESA = "Ingresa con tu e.firma para continuar."
 MENSAJE_CSRF = ("La solicitud no pudo verificarse (token de seguridad ausente o no válido). Recargue la página e "
                 "intente de nuevo.")
 
 
-class CsrfInvalido(Exception):
+class CsrfInvalido(Prohibido):
     """A POST without the token that proves it came from our own page."""
+
+    def __init__(self, *_):
+        super().__init__("csrf_invalido", MENSAJE_CSRF)
 
 
 @dataclass(frozen=True)
@@ -86,57 +89,20 @@ def fecha_hora(iso: str | None) -> tuple[str, str]:
 
 
 def pagina(protegida: bool = True):
-    """Resolve the cookie's session and turn any failure into a page, never a traceback or JSON."""
+    """Resolve the cookie's session for a page; a protected page without one sends the person to log in. Failures
+    are answered as pages by the route itself (`pagina_http`), so the metrics see them."""
 
     def decorador(manejador):
         @functools.wraps(manejador)
         def envoltura(self, request, **valores):
-            try:
-                visita = self._visita(request)
-                if protegida and visita is None:
-                    return self._a_ingresar(request)
-                return manejador(self, request, visita, **valores)
-            except NoAutenticado:
-                # The session ended between the check and the call (expired or closed elsewhere).
-                return self._a_ingresar(request)
-            except CsrfInvalido:
-                return self._error(403, "Solicitud no permitida", MENSAJE_CSRF, None)
-            except RequestEntityTooLarge:
-                return self._error(413, "Formulario demasiado grande", MENSAJE_FORMULARIO, None)
-            except ErrorBuzon as error:
-                return self._error(_estado(error), "No fue posible completar la solicitud", error.mensaje, None)
-            except UnknownService as exc:
-                log.error("servicio no disponible: %s", exc)
-                return self._error(503, "Servicio no disponible", MENSAJE_NO_DISPONIBLE, None)
-            except Exception as exc:  # noqa: BLE001 - a person gets a page, never a traceback
-                log.exception("página %s", request.path, exc_info=exc)
-                return self._error(500, "Error interno", MENSAJE_INTERNO, None)
+            visita = self._visita(request)
+            if protegida and visita is None:
+                raise NoAutenticado("no_autenticado", MENSAJE_INGRESA)
+            return manejador(self, request, visita, **valores)
 
         return envoltura
 
     return decorador
-
-
-def _estado(error: ErrorBuzon) -> int:
-    for clase in type(error).__mro__:
-        if clase in ESTADO_HTTP:
-            return ESTADO_HTTP[clase]
-    return 400
-
-
-def _json_de_la_pagina(manejador):
-    """For the endpoints the page's script calls: errors in the contract's JSON shape."""
-
-    @functools.wraps(manejador)
-    def envoltura(self, request, **valores):
-        try:
-            return manejador(self, request, **valores)
-        except CsrfInvalido:
-            return respuesta_error(403, "csrf_invalido", MENSAJE_CSRF)
-        except Exception as exc:  # noqa: BLE001 - every failure gets the contract's shape
-            return respuesta_de_excepcion(exc)
-
-    return envoltura
 
 
 class Portal:
@@ -156,13 +122,6 @@ class Portal:
         except NoAutenticado:
             return None
 
-    def _a_ingresar(self, request) -> Response:
-        respuesta = redirigir("/ingresar")
-        if request.cookies.get(sesion_web.COOKIE_SESION):
-            # A cookie auth no longer knows is of no use: drop it so every page stops asking.
-            sesion_web.borrar_cookie(respuesta, sesion_web.COOKIE_SESION, self._segura())
-        return respuesta
-
     def _pagina(self, estado: int, plantilla: str, visita: Visita | None, **contexto) -> Response:
         return respuesta_html(estado, plantilla, sesion=visita.sesion if visita else None,
                               csrf_sesion=visita.csrf if visita else "", **contexto)
@@ -175,12 +134,15 @@ class Portal:
     def _formulario(request) -> dict:
         """The form's fields, first value of each; a value that is not valid text (a NUL, say) or is longer than
         any form of ours takes is read as empty, which every page refuses as a missing or wrong value."""
-        # Bounds Werkzeug enforces while parsing, a chunked body included: past them, RequestEntityTooLarge.
+        # Bounds Werkzeug enforces while parsing, a chunked body included.
         request.max_content_length = LIMITE_FORMULARIO
         request.max_form_memory_size = LIMITE_FORMULARIO
         request.max_form_parts = PARTES_FORMULARIO
-        return {nombre: valor if es_texto_valido(valor, LIMITE_FORMULARIO) else ""
-                for nombre, valor in request.form.items()}
+        try:
+            campos = request.form.items()
+        except RequestEntityTooLarge:
+            raise CuerpoDemasiadoGrande(MENSAJE_FORMULARIO) from None
+        return {nombre: valor if es_texto_valido(valor, LIMITE_FORMULARIO) else "" for nombre, valor in campos}
 
     def _verificar_formulario(self, request, visita: Visita) -> dict:
         formulario = self._formulario(request)
@@ -190,17 +152,17 @@ class Portal:
 
     # --- public pages ---
 
-    @http("GET", "/")
+    @pagina_http("GET", "/")
     @pagina(protegida=False)
     def inicio(self, request, visita):
         return self._pagina(200, "portal/inicio.html", visita)
 
-    @http("GET", "/soporte")
+    @pagina_http("GET", "/soporte")
     @pagina(protegida=False)
     def soporte(self, request, visita):
         return self._pagina(200, "portal/soporte.html", visita)
 
-    @http("GET", "/ingresar")
+    @pagina_http("GET", "/ingresar")
     @pagina(protegida=False)
     def pagina_ingresar(self, request, visita):
         # Double-submit: the script echoes the cookie's value in a header; another site can read neither.
@@ -210,7 +172,6 @@ class Portal:
         return respuesta
 
     @http("POST", "/ingresar")
-    @_json_de_la_pagina
     def ingresar(self, request):
         if not sesion_web.coincide(request.cookies.get(sesion_web.COOKIE_CSRF),
                                    request.headers.get(sesion_web.ENCABEZADO_CSRF)):
@@ -221,7 +182,7 @@ class Portal:
         sesion_web.poner_cookie(respuesta, sesion_web.COOKIE_SESION, sesion["token"], self._segura())
         return respuesta
 
-    @http("POST", "/salir")
+    @pagina_http("POST", "/salir")
     @pagina()
     def salir(self, request, visita):
         self._verificar_formulario(request, visita)
@@ -232,7 +193,7 @@ class Portal:
 
     # --- the Buzón ---
 
-    @http("GET", "/buzon")
+    @pagina_http("GET", "/buzon")
     @pagina()
     def buzon(self, request, visita):
         estado = self.activacion.estado(visita.titular)
@@ -240,7 +201,7 @@ class Portal:
 
     # --- medios de contacto ---
 
-    @http("GET", "/medios-contacto")
+    @pagina_http("GET", "/medios-contacto")
     @pagina()
     def medios_contacto(self, request, visita):
         medios = self.contactos.listar(visita.titular, False)["medios"]
@@ -280,14 +241,14 @@ class Portal:
             return "Seleccione todos los Registros Patronales o uno de ellos."
         return None
 
-    @http("GET", "/medios-contacto/nuevo")
+    @pagina_http("GET", "/medios-contacto/nuevo")
     @pagina()
     def nuevo_medio(self, request, visita):
         valores = {"pestana": request.args.get("pestana", "rfc"), "mecanismo": "correo", "valor": "",
                    "todos": False, "registro_patronal": ""}
         return self._form_nuevo(200, visita, valores, self._registros(visita))
 
-    @http("POST", "/medios-contacto/nuevo")
+    @pagina_http("POST", "/medios-contacto/nuevo")
     @pagina()
     def confirmar_medio(self, request, visita):
         valores = self._valores_de(self._verificar_formulario(request, visita))
@@ -296,7 +257,7 @@ class Portal:
             return self._form_nuevo(400, visita, valores, self._registros(visita), falta)
         return self._pagina(200, "portal/confirmar_medio.html", visita, valores=valores)
 
-    @http("POST", "/medios-contacto/registrar")
+    @pagina_http("POST", "/medios-contacto/registrar")
     @pagina()
     def registrar_medio_web(self, request, visita):
         valores = self._valores_de(self._verificar_formulario(request, visita))
@@ -309,14 +270,14 @@ class Portal:
         try:
             medio = self.contactos.registrar(visita.titular, valores["mecanismo"], valores["valor"], registros)
         except ErrorBuzon as error:
-            if _estado(error) not in (400, 422, 429):
+            if estado_de(error) not in (400, 422, 429):
                 raise
-            return self._form_nuevo(_estado(error), visita, valores, self._registros(visita), error.mensaje)
+            return self._form_nuevo(estado_de(error), visita, valores, self._registros(visita), error.mensaje)
         fecha, hora = fecha_hora(medio["registrado_en"])
         return self._pagina(201, "portal/medio_registrado.html", visita, medio=medio, fecha=fecha, hora=hora,
                             mecanismo=MECANISMOS.get(medio["mecanismo"], medio["mecanismo"]))
 
-    @http("GET", "/medios-contacto/<medio_id>/acuse/<tipo>")
+    @pagina_http("GET", "/medios-contacto/<medio_id>/acuse/<tipo>")
     @pagina()
     def acuse_medio_web(self, request, visita, medio_id, tipo):
         if tipo not in TIPOS_ACUSE:
@@ -334,7 +295,7 @@ class Portal:
             return self._error(404, "Acuse en preparación", "El acuse aún no está disponible. Intente de nuevo "
                                "en unos momentos.", visita, regreso)
 
-    @http("GET", "/medios-contacto/<medio_id>/validar")
+    @pagina_http("GET", "/medios-contacto/<medio_id>/validar")
     @pagina()
     def pagina_validar_telefono(self, request, visita, medio_id):
         medio = self.contactos.obtener(visita.titular, medio_id)
@@ -348,7 +309,7 @@ class Portal:
         return self._pagina(estado, "portal/validar_telefono.html", visita, medio=medio, mensaje=mensaje,
                             intentos=intentos, con_formulario=con_formulario and validable)
 
-    @http("POST", "/medios-contacto/<medio_id>/validar")
+    @pagina_http("POST", "/medios-contacto/<medio_id>/validar")
     @pagina()
     def validar_telefono_web(self, request, visita, medio_id):
         formulario = self._verificar_formulario(request, visita)
@@ -363,18 +324,18 @@ class Portal:
                 raise
             medio = self.contactos.obtener(visita.titular, medio_id)
             intentos = error.extra.get("intentos_restantes") if error.codigo == "codigo_incorrecto" else None
-            return self._validacion(_estado(error), visita, medio, error.mensaje, intentos,
+            return self._validacion(estado_de(error), visita, medio, error.mensaje, intentos,
                                     con_formulario=error.codigo == "codigo_incorrecto")
         return self._pagina(200, "portal/telefono_validado.html", visita, medio=medio)
 
-    @http("GET", "/medios-contacto/<medio_id>/eliminar")
+    @pagina_http("GET", "/medios-contacto/<medio_id>/eliminar")
     @pagina()
     def pagina_eliminar(self, request, visita, medio_id):
         medio = self.contactos.obtener(visita.titular, medio_id)
         return self._pagina(200, "portal/eliminar.html", visita, medio=medio,
                             mecanismo=MECANISMOS.get(medio["mecanismo"], medio["mecanismo"]))
 
-    @http("POST", "/medios-contacto/<medio_id>/eliminar")
+    @pagina_http("POST", "/medios-contacto/<medio_id>/eliminar")
     @pagina()
     def eliminar_web(self, request, visita, medio_id):
         self._verificar_formulario(request, visita)
@@ -384,7 +345,7 @@ class Portal:
 
     # --- activation ---
 
-    @http("GET", "/activacion")
+    @pagina_http("GET", "/activacion")
     @pagina()
     def pagina_activacion(self, request, visita):
         estado = self.activacion.estado(visita.titular)
@@ -398,7 +359,6 @@ class Portal:
                             con_efirma=contexto["aceptada"], **contexto)
 
     @http("POST", "/activacion/firmar")
-    @_json_de_la_pagina
     def firmar_activacion(self, request):
         token = request.cookies.get(sesion_web.COOKIE_SESION)
         if not token:
@@ -410,7 +370,7 @@ class Portal:
         self.activacion.activar(visita.titular, sesion_web.sesion_id(token), cuerpo["certificado"], cuerpo["firma"])
         return respuesta_json(200, {"destino": "/activacion"})
 
-    @http("GET", "/activacion/acuse")
+    @pagina_http("GET", "/activacion/acuse")
     @pagina()
     def acuse_activacion_web(self, request, visita):
         folio = self.activacion.folio_acuse(visita.titular)
@@ -434,12 +394,12 @@ class Portal:
     def _activo(self, visita: Visita) -> bool:
         return self.activacion.estado(visita.titular)["estado"] == "activo"
 
-    @http("GET", "/promociones")
+    @pagina_http("GET", "/promociones")
     @pagina()
     def promociones(self, request, visita):
         return self._promociones(200, visita, self._activo(visita))
 
-    @http("POST", "/promociones/aclaraciones")
+    @pagina_http("POST", "/promociones/aclaraciones")
     @pagina()
     def presentar_aclaracion_web(self, request, visita):
         texto = self._verificar_formulario(request, visita).get("planteamiento", "")
@@ -447,11 +407,11 @@ class Portal:
             presentada = self.activacion.presentar_aclaracion(visita.titular, texto)
         except (ReglaIncumplida, Conflicto, DemasiadasSolicitudes) as error:
             # The form comes back with what was written, so a refusal costs the person nothing.
-            return self._promociones(_estado(error), visita, error.codigo != "buzon_inactivo",
+            return self._promociones(estado_de(error), visita, error.codigo != "buzon_inactivo",
                                      mensaje=error.mensaje, texto=texto)
         return self._promociones(201, visita, True, presentada=presentada)
 
-    @http("GET", "/promociones/aclaraciones/<folio>/acuse")
+    @pagina_http("GET", "/promociones/aclaraciones/<folio>/acuse")
     @pagina()
     def acuse_aclaracion_web(self, request, visita, folio):
         # Only folios of the person's own aclaraciones: this page serves no other kind of acuse.

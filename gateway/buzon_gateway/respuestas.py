@@ -16,8 +16,8 @@ LIMITE_CUERPO = 1024 * 1024  # 1 MiB, the contract's limit
 
 
 class CuerpoDemasiadoGrande(ErrorBuzon):
-    def __init__(self):
-        super().__init__("solicitud_demasiado_grande", "La solicitud excede el tamaño máximo permitido (1 MiB).")
+    def __init__(self, mensaje: str = "La solicitud excede el tamaño máximo permitido (1 MiB)."):
+        super().__init__("solicitud_demasiado_grande", mensaje)
 
 
 def respuesta_json(estado: int, datos, encabezados: dict | None = None) -> Response:

@@ -7,23 +7,21 @@ trust the RFC the gateway resolved from the session, never one the client sends.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 
 import eventlet
-from nameko.rpc import RpcProxy
 from prometheus_client import REGISTRY
 from prometheus_client.exposition import choose_encoder
 from werkzeug.wrappers import Response
 
-from buzon_comun.errores import ErrorBuzon, NoAutenticado, NoEncontrado, SolicitudInvalida
+from buzon_comun.errores import ErrorBuzon, NoAutenticado, NoEncontrado, ServicioNoDisponible, SolicitudInvalida
 from buzon_comun.metricas import Metricas
+from buzon_comun.remoto import Remoto, bus_disponible
 from buzon_comun.reloj import ZONA_MEXICO
 from buzon_comun.servicio import ProveedorConfig
 from buzon_comun.textos import es_texto_valido
 from buzon_gateway import cuerpos, sesion_web
-from buzon_gateway.errores import ESTADO_HTTP, respuesta_de_excepcion
-from buzon_gateway.http import http
+from buzon_gateway.http import http, quiere_pagina
 from buzon_gateway.openapi import documento_openapi
 from buzon_gateway.paginas import respuesta_html
 from buzon_gateway.portal import Portal
@@ -46,7 +44,6 @@ PAGINAS_VALIDACION = {
                            "Regístrelo de nuevo en su Buzón IMSS."),
     "ya_validado": (409, "Correo ya validado", "Este correo electrónico ya había sido validado."),
 }
-PLAZO_SALUD_S = 3.0
 MENSAJE_SIN_TOKEN = "Falta el token de sesión. Inicie sesión con su e.firma."
 TIPOS_ACUSE_LEGIBLES = {
     "registro_medio": "Acuse de registro o actualización de mecanismo de comunicación",
@@ -61,29 +58,16 @@ FOLIOS_POR_CONSULTA = 100
 MAXIMO_CODIGO_VERIFICACION = 64
 
 
-def contrato(manejador):
-    """Run a handler and answer any failure in the contract's error shape; never let nameko answer."""
-
-    @functools.wraps(manejador)
-    def envoltura(self, request, *args, **kwargs):
-        try:
-            return manejador(self, request, *args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - every failure gets the contract's shape
-            return respuesta_de_excepcion(exc)
-
-    return envoltura
-
-
 class Gateway(Portal):
     name = "gateway"
 
-    auth = RpcProxy("auth")
-    contactos = RpcProxy("contactos")
-    notificaciones = RpcProxy("notificaciones")
-    activacion = RpcProxy("activacion")
-    acuses = RpcProxy("acuses")
-    notificaciones_correo = RpcProxy("notificaciones_correo")
-    notificaciones_sms = RpcProxy("notificaciones_sms")
+    auth = Remoto("auth")
+    contactos = Remoto("contactos")
+    notificaciones = Remoto("notificaciones")
+    activacion = Remoto("activacion")
+    acuses = Remoto("acuses")
+    notificaciones_correo = Remoto("notificaciones_correo")
+    notificaciones_sms = Remoto("notificaciones_sms")
     metricas = Metricas(servir=False)
     config = ProveedorConfig()
 
@@ -100,26 +84,22 @@ class Gateway(Portal):
     # --- Session (e.firma login) ---
 
     @http("POST", "/api/v1/sesiones/retos")
-    @contrato
     def crear_reto(self, request):
         leer_cuerpo_crudo(request)
         return respuesta_json(201, self.auth.crear_reto(self._cliente(request)))
 
     @http("POST", "/api/v1/sesiones")
-    @contrato
     def iniciar_sesion(self, request):
         cuerpo = leer_json(request, cuerpos.SESION)
         return respuesta_json(201, self.auth.iniciar_sesion(cuerpo["certificado"], cuerpo["reto"], cuerpo["firma"]))
 
     @http("GET", "/api/v1/sesiones/actual")
-    @contrato
     def sesion_actual(self, request):
         sesion = self.auth.sesion(self._token(request))
         sesion.pop("expira_en", None)
         return respuesta_json(200, sesion)
 
     @http("DELETE", "/api/v1/sesiones/actual")
-    @contrato
     def cerrar_sesion(self, request):
         self.auth.cerrar_sesion(self._token(request))
         return Response(status=204)
@@ -131,7 +111,6 @@ class Gateway(Portal):
     # --- Contact means ---
 
     @http("GET", "/api/v1/medios-contacto")
-    @contrato
     def listar_medios(self, request):
         titular = self._titular(request)
         estado = request.args.get("estado")
@@ -141,7 +120,6 @@ class Gateway(Portal):
         return respuesta_json(200, {"medios": self._con_codigos(titular, medios)})
 
     @http("POST", "/api/v1/medios-contacto")
-    @contrato
     def registrar_medio(self, request):
         titular = self._titular(request)
         cuerpo = leer_json(request, cuerpos.MEDIO)
@@ -161,12 +139,11 @@ class Gateway(Portal):
                 for medio in medios]
 
     @http("POST", "/api/v1/medios-contacto/validaciones")
-    @contrato
     def validar_correo(self, request):
         cuerpo = leer_json(request, cuerpos.VALIDACION_CORREO)
         return respuesta_json(200, self.contactos.validar_correo(cuerpo["token"]))
 
-    @http("GET", "/medios-contacto/validar/<token>")
+    @http("GET", "/medios-contacto/validar/<token>", errores="pagina")
     def pagina_validar_correo(self, request, token):
         """The page the link in the validation email opens (the guide's "Cerrar" window). Only a GET validates:
         a HEAD (link checkers, previews) gets the page's headers and changes nothing."""
@@ -176,20 +153,16 @@ class Gateway(Portal):
         try:
             medio = self.contactos.validar_correo(token)
         except ErrorBuzon as error:
-            estado, titulo, mensaje = PAGINAS_VALIDACION.get(
-                error.codigo, (ESTADO_HTTP.get(type(error), 400), "No fue posible validar", error.mensaje))
+            if error.codigo not in PAGINAS_VALIDACION:
+                raise
+            estado, titulo, mensaje = PAGINAS_VALIDACION[error.codigo]
             return respuesta_html(estado, "validacion_correo.html", exito=False, titulo=titulo, mensaje=mensaje)
-        except Exception as exc:  # noqa: BLE001 - a person gets a page, never a traceback
-            log.exception("validación de correo", exc_info=exc)
-            return respuesta_html(503, "validacion_correo.html", exito=False, titulo="Servicio no disponible",
-                                  mensaje="No fue posible validar en este momento. Intente de nuevo más tarde.")
         return respuesta_html(200, "validacion_correo.html", exito=True, titulo="Correo electrónico validado",
                               mensaje="Su correo electrónico fue validado correctamente. Recibirá un correo "
                                       "que confirma la conclusión de la validación.",
                               valor=medio["valor"])
 
     @http("POST", "/api/v1/medios-contacto/<medio_id>/validacion")
-    @contrato
     def validar_telefono(self, request, medio_id):
         titular = self._titular(request)
         cuerpo = leer_json(request, cuerpos.CODIGO_SMS)
@@ -197,14 +170,12 @@ class Gateway(Portal):
         return respuesta_json(200, self._con_codigos(titular, [medio])[0])
 
     @http("DELETE", "/api/v1/medios-contacto/<medio_id>")
-    @contrato
     def eliminar_medio(self, request, medio_id):
         titular = self._titular(request)
         medio = self.contactos.eliminar(titular, medio_id)
         return respuesta_json(200, self._con_codigos(titular, [medio])[0])
 
     @http("GET", "/api/v1/medios-contacto/<medio_id>/acuses/<tipo>")
-    @contrato
     def acuse_de_medio(self, request, medio_id, tipo):
         titular = self._titular(request)
         if tipo not in TIPOS_ACUSE_MEDIO:
@@ -215,7 +186,6 @@ class Gateway(Portal):
         return respuesta_pdf(self.acuses.pdf(folio, titular["rfc"]), f"acuse-{tipo}-{folio}.pdf")
 
     @http("GET", "/api/v1/registros-patronales")
-    @contrato
     def registros_patronales(self, request):
         return respuesta_json(200, self.contactos.registros_patronales(self._titular(request)))
 
@@ -227,7 +197,6 @@ class Gateway(Portal):
         return sesion_web.sesion_id(self._token(request))
 
     @http("GET", "/api/v1/activacion")
-    @contrato
     def estado_activacion(self, request):
         titular = self._titular(request)
         estado = self.activacion.estado(titular)
@@ -237,13 +206,11 @@ class Gateway(Portal):
         return respuesta_json(200, estado)
 
     @http("GET", "/api/v1/activacion/solicitud")
-    @contrato
     def solicitud_activacion(self, request):
         titular = self._titular(request)
         return respuesta_json(200, self.activacion.solicitud(titular, self._sesion_id(request)))
 
     @http("POST", "/api/v1/activacion")
-    @contrato
     def activar(self, request):
         titular = self._titular(request)
         cuerpo = leer_json(request, cuerpos.FIRMA_CADENA)
@@ -251,32 +218,20 @@ class Gateway(Portal):
                                                            cuerpo["firma"]))
 
     @http("GET", "/api/v1/activacion/acuse")
-    @contrato
     def acuse_activacion(self, request):
         titular = self._titular(request)
         folio = self.activacion.folio_acuse(titular)
         return respuesta_pdf(self.acuses.pdf(folio, titular["rfc"]), f"acuse-activacion-{folio}.pdf")
 
-    @http("GET", "/api/v1/acuses/<folio>/verificacion")
+    @http("GET", "/api/v1/acuses/<folio>/verificacion", errores="negociado")
     def verificar_acuse(self, request, folio):
         """Public, the QR's target: the acuse only for whoever holds its código de verificación. A person's
         browser gets a page, a program the JSON; a wrong code and an unknown folio look the same."""
         codigo = request.args.get("codigo", "")
         if not es_texto_valido(codigo, MAXIMO_CODIGO_VERIFICACION):
             codigo = ""
-        pagina = request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
-        try:
-            acuse = self.acuses.verificacion(folio, codigo, self._cliente(request))
-        except Exception as exc:  # noqa: BLE001 - a person gets a page, a program the contract's JSON
-            if not pagina:
-                return respuesta_de_excepcion(exc)
-            estado = ESTADO_HTTP.get(type(exc), 503) if isinstance(exc, ErrorBuzon) else 503
-            if estado == 503:
-                log.error("verificación de acuse: %s", exc)
-            return respuesta_html(estado, "verificacion_acuse.html", acuse=None, titulo="No fue posible verificar",
-                                  mensaje=exc.mensaje if isinstance(exc, ErrorBuzon) else
-                                  "El servicio no está disponible en este momento. Intenta de nuevo más tarde.")
-        if not pagina:
+        acuse = self.acuses.verificacion(folio, codigo, self._cliente(request))
+        if not quiere_pagina(request, solo_fuera_de_api=False):
             return respuesta_json(200, acuse)
         momento = dt.datetime.fromisoformat(acuse["emitido_en"]).astimezone(ZONA_MEXICO)
         return respuesta_html(200, "verificacion_acuse.html", acuse=acuse,
@@ -286,34 +241,35 @@ class Gateway(Portal):
     # --- Operations ---
 
     @http("GET", "/health")
-    @contrato
     def salud(self, request):
-        pendientes, estados = {}, {}
-        for nombre in SERVICIOS:
-            try:
-                pendientes[nombre] = getattr(self, nombre).salud.call_async()
-            except Exception as exc:  # noqa: BLE001 - a service with no queue is simply down
-                log.warning("salud de %s: %s", nombre, exc)
-                estados[nombre] = "error"
-        with eventlet.Timeout(PLAZO_SALUD_S, False):
-            for nombre, respuesta in pendientes.items():
-                try:
-                    respuesta.result()
-                    estados[nombre] = "ok"
-                except Exception as exc:  # noqa: BLE001 - any failure means the service is not healthy
-                    log.warning("salud de %s: %s", nombre, exc)
-                    estados[nombre] = "error"
-        for nombre in SERVICIOS:
-            estados.setdefault(nombre, "sin_respuesta")
+        """Every service's `salud` at once, each within its deadline (`*.salud`, 3 s): answers within 5 s
+        whatever is down, and names it (a service, its database, or the bus itself)."""
+        hilos = {nombre: eventlet.spawn(self._salud_de, nombre) for nombre in SERVICIOS}
+        estados = {nombre: hilo.wait() for nombre, hilo in hilos.items()}
         sanos = all(estado == "ok" for estado in estados.values())
         cuerpo = {"estado": "ok" if sanos else "degradado", "servicios": estados}
         if not sanos:
-            caidos = ", ".join(nombre for nombre, estado in estados.items() if estado != "ok")
-            cuerpo["error"] = {"codigo": "servicio_no_disponible", "mensaje": f"No responde: {caidos}."}
+            caidos = [nombre for nombre, estado in estados.items() if estado != "ok"]
+            if len(caidos) == len(SERVICIOS) and not bus_disponible(self.config.amqp_uri):
+                cuerpo["bus"] = "sin_conexion"
+                caidos = ["RabbitMQ"]
+            sin_bd = [nombre for nombre in caidos if estados.get(nombre) == "sin_base_de_datos"]
+            detalle = f" (sin base de datos: {', '.join(sin_bd)})" if sin_bd else ""
+            cuerpo["error"] = {"codigo": "servicio_no_disponible", "mensaje": f"No responde: {', '.join(caidos)}."
+                               + detalle}
         return respuesta_json(200 if sanos else 503, cuerpo)
 
+    def _salud_de(self, nombre: str) -> str:
+        try:
+            getattr(self, nombre).salud()
+        except ServicioNoDisponible as error:
+            return "sin_base_de_datos" if error.extra.get("causa") == "base_de_datos" else "sin_respuesta"
+        except Exception as exc:  # noqa: BLE001 - any other failure means the service is not healthy
+            log.warning("salud de %s: %s", nombre, exc)
+            return "error"
+        return "ok"
+
     @http("GET", "/metrics")
-    @contrato
     def metricas_prometheus(self, request):
         # Not for the public: counts of calls and refusals tell an attacker how the system is doing.
         if not en_redes(ip_cliente(request, redes(self.config.proxies_confiables)),
@@ -323,7 +279,6 @@ class Gateway(Portal):
         return Response(codificador(REGISTRY), status=200, content_type=tipo)
 
     @http("GET", "/api/v1/openapi.json")
-    @contrato
     def openapi(self, request):
         return respuesta_json(200, documento_openapi())
 
