@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 URL_PRUEBAS = os.environ.get("BUZON_TEST_DATABASE_URL", "postgresql://buzon:buzon@127.0.0.1:5432/buzon_test")
 # The end-to-end system gets a database of its own, so nothing the other tests leave (a padrón, medios) shows.
 URL_E2E = os.environ.get("BUZON_TEST_E2E_DATABASE_URL", "postgresql://buzon:buzon@127.0.0.1:5432/buzon_e2e")
-SERVICIOS = ("auth", "contactos", "notificaciones", "activacion", "acuses")
+SERVICIOS = ("auth", "contactos", "notificaciones", "activacion", "acuses", "bitacora")
 
 
 def vaciar(url: str) -> None:

@@ -33,7 +33,7 @@ from buzon_gateway.respuestas import (
 log = logging.getLogger(__name__)
 
 SERVICIOS = ("auth", "contactos", "notificaciones", "notificaciones_correo", "notificaciones_sms", "activacion",
-             "acuses")
+             "acuses", "bitacora")
 TIPOS_ACUSE_MEDIO = ("registro", "validacion", "baja")
 PAGINAS_VALIDACION = {
     "token_invalido": (404, "Enlace no válido",
@@ -68,6 +68,7 @@ class Gateway(Portal):
     acuses = Remoto("acuses")
     notificaciones_correo = Remoto("notificaciones_correo")
     notificaciones_sms = Remoto("notificaciones_sms")
+    bitacora = Remoto("bitacora")
     metricas = Metricas(servir=False)
     config = ProveedorConfig()
 

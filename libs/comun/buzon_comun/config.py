@@ -26,6 +26,7 @@ PUERTOS_METRICAS = {
     "acuses": 9105,
     "notificaciones_correo": 9106,
     "notificaciones_sms": 9107,
+    "bitacora": 9108,
 }
 
 

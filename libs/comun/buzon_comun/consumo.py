@@ -28,6 +28,7 @@ from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.events import EventHandler
 from nameko.exceptions import ContainerBeingKilled
+from nameko.messaging import Consumer
 from prometheus_client import Counter
 
 from buzon_comun.eventos import ContratoDesconocido, leer
@@ -41,6 +42,8 @@ ENCABEZADO_INTENTOS = "x-buzon-intentos"
 ENCABEZADO_COLA = "x-buzon-cola"
 ENCABEZADO_ERROR = "x-buzon-error"
 ENCABEZADO_FALLIDO_EN = "x-buzon-fallido-en"
+# The exchange it first came from: its next tries come back through the default exchange.
+ENCABEZADO_INTERCAMBIO = "x-buzon-intercambio"
 LARGO_ERROR = 500
 
 REINTENTOS = Counter("buzon_eventos_reintentos_total", "Events whose handler failed and that wait to be tried again.",
@@ -76,16 +79,13 @@ def destino_tras_falla(intentos: int, demoras: tuple = DEMORAS_S) -> int | None:
     return demoras[intentos - 1] if intentos <= len(demoras) else None
 
 
-class ManejadorEvento(EventHandler):
-    """nameko's EventHandler, but a failure is retried later (or parked), never acknowledged away or spun on."""
+class _ConReintentos:
+    """What both consumers share: a handler's failure goes to its next try or is parked, never acknowledged away."""
 
-    def __init__(self, origen: str, tipo: str, *, crudo: bool = False, demoras: tuple = DEMORAS_S, **kwargs):
-        super().__init__(origen, tipo, **kwargs)
-        self.crudo = crudo
-        self.demoras = demoras
+    crudo = True
+    demoras = DEMORAS_S
 
-    def setup(self):
-        super().setup()
+    def _preparar_reintentos(self):
         declarar = [cola_demora(s) for s in self.demoras] + [cola_fallidos()]
         self.publicador = Publisher(self.container.config[AMQP_URI_CONFIG_KEY], use_confirms=True, mandatory=True,
                                     declare=declarar, serializer="json")
@@ -123,6 +123,7 @@ class ManejadorEvento(EventHandler):
         intentos = int(encabezados.get(ENCABEZADO_INTENTOS, 0)) + 1
         encabezados.update({ENCABEZADO_INTENTOS: intentos, ENCABEZADO_COLA: cola,
                             ENCABEZADO_ERROR: f"{type(exc).__name__}: {exc}"[:LARGO_ERROR]})
+        encabezados.setdefault(ENCABEZADO_INTERCAMBIO, intercambio_de(message))
         demora = None if aparte else destino_tras_falla(intentos, self.demoras)
         try:
             if demora is None:
@@ -143,7 +144,46 @@ class ManejadorEvento(EventHandler):
         self.queue_consumer.ack_message(message)
 
 
+class ManejadorEvento(_ConReintentos, EventHandler):
+    """nameko's EventHandler (one event type of one origin, on a queue of its own per handler), retried."""
+
+    def __init__(self, origen: str, tipo: str, *, crudo: bool = False, demoras: tuple = DEMORAS_S, **kwargs):
+        super().__init__(origen, tipo, **kwargs)
+        self.crudo = crudo
+        self.demoras = demoras
+
+    def setup(self):
+        super().setup()
+        self._preparar_reintentos()
+
+
+def intercambio_de(message) -> str:
+    """The exchange a message was first published to, through whatever retries it went."""
+    return (message.headers or {}).get(ENCABEZADO_INTERCAMBIO) or message.delivery_info.get("exchange") or ""
+
+
+class ManejadorCola(_ConReintentos, Consumer):
+    """A handler of a queue declared by the service itself (several bindings, say), retried the same way; the
+    handler gets the message's body as it came and the exchange it was first published to."""
+
+    def __init__(self, cola: Queue, **kwargs):
+        super().__init__(cola, **kwargs)
+
+    def setup(self):
+        super().setup()
+        self._preparar_reintentos()
+
+    def handle_message(self, body, message):
+        handle_result = partial(self.handle_result, message)
+        try:
+            self.container.spawn_worker(self, (body, intercambio_de(message)), {},
+                                        context_data=self.unpack_message_headers(message), handle_result=handle_result)
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+
+
 evento = ManejadorEvento.decorator
+cola = ManejadorCola.decorator
 
 
 # --- operators: what was parked, and putting it back -----------------------------------------------------------
@@ -175,7 +215,7 @@ def listar_fallidos(uri: str, limite: int = 100) -> list[dict]:
                                  "tipo": cuerpo.get("tipo") if isinstance(cuerpo, dict) else None})
         finally:
             for mensaje in vistos:
-                mensaje.reject(requeue=True)
+                canal.basic_reject(mensaje.delivery_tag, requeue=True)
     return mensajes
 
 
@@ -204,13 +244,13 @@ def reintentar_fallidos(uri: str, ids: set[str] | None = None) -> int:
                 for nombre in (ENCABEZADO_INTENTOS, ENCABEZADO_ERROR, ENCABEZADO_FALLIDO_EN):
                     cabeceras.pop(nombre, None)
                 productor.publish(mensaje.body, exchange="", routing_key=cola, headers=cabeceras, mandatory=True,
-                                  content_type=mensaje.content_type, content_encoding=mensaje.content_encoding,
-                                  delivery_mode=2)
+                                  content_type=mensaje.properties.get("content_type"),
+                                  content_encoding=mensaje.properties.get("content_encoding"), delivery_mode=2)
                 canal.basic_ack(mensaje.delivery_tag)
                 devueltos += 1
         finally:
             for mensaje in pendientes:
-                mensaje.reject(requeue=True)
+                canal.basic_reject(mensaje.delivery_tag, requeue=True)
     return devueltos
 
 

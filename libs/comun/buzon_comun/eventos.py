@@ -49,6 +49,11 @@ def mensaje(evento: Evento, *, ahora: datetime, id_evento: str | None = None) ->
     }
 
 
+def origenes() -> list[str]:
+    """Every service that announces events (each one's exchange is `<origen>.events`)."""
+    return sorted({origen.strip() for clase in _REGISTRO.values() for origen in clase.ORIGEN.split(",")})
+
+
 def leer(mensaje_recibido: dict) -> tuple[str, Evento]:
     """The id and the typed event of a message; ContratoDesconocido if its type or version is unknown."""
     try:

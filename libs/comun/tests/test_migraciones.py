@@ -6,7 +6,7 @@ from buzon_comun.migraciones import migrar, servicios_con_migraciones
 
 
 def test_every_service_declares_its_migrations():
-    assert set(servicios_con_migraciones()) == {"auth", "contactos", "notificaciones", "activacion", "acuses"}
+    assert set(servicios_con_migraciones()) == {"auth", "contactos", "notificaciones", "activacion", "acuses", "bitacora"}
 
 
 def test_each_service_lives_in_its_own_schema(url_bd):
