@@ -52,6 +52,8 @@ class AlmacenCorreo(AlmacenJsonl):
             "de": de,
             "para": list(para),
             "asunto": _encabezado(mensaje, "Subject"),
+            # The sender's id of the message, the same on each of its retries: what counts one message once.
+            "message_id": _encabezado(mensaje, "Message-ID"),
         }
         (self.carpeta / f"{id_mensaje}.eml").write_bytes(contenido)
         # El .eml se escribe antes que su línea: quien lea el índice desde otro proceso siempre lo encuentra.

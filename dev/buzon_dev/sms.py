@@ -63,21 +63,27 @@ class AlmacenSms(AlmacenJsonl):
 
 
 class _Fallas:
-    """Cuántas de las próximas peticiones fallan, con qué estado y cuánto tardan en contestar."""
+    """Cuántas de las próximas peticiones fallan (o durante cuántos segundos fallan todas), con qué estado y cuánto
+    tardan en contestar."""
 
-    def __init__(self):
+    def __init__(self, reloj=time.monotonic):
         self._candado = threading.Lock()
+        self.reloj = reloj
         self.pendientes = 0
+        self.hasta = 0.0
         self.estado = 503
         self.demora_s = 0.0
 
-    def configurar(self, fallar: int, estado: int = 503, demora_s: float = 0.0) -> None:
+    def configurar(self, fallar: int, estado: int = 503, demora_s: float = 0.0, fallar_s: float = 0.0) -> None:
         with self._candado:
             self.pendientes, self.estado, self.demora_s = fallar, estado, demora_s
+            self.hasta = self.reloj() + fallar_s
 
     def tomar(self) -> int | None:
         """El estado con que hay que fallar esta petición, o None si se atiende."""
         with self._candado:
+            if self.reloj() < self.hasta:
+                return self.estado
             if self.pendientes <= 0:
                 return None
             self.pendientes -= 1
@@ -85,7 +91,8 @@ class _Fallas:
 
     def como_dict(self) -> dict:
         with self._candado:
-            return {"fallar": self.pendientes, "estado": self.estado, "demora_s": self.demora_s}
+            return {"fallar": self.pendientes, "estado": self.estado, "demora_s": self.demora_s,
+                    "fallar_s": round(max(self.hasta - self.reloj(), 0.0), 1)}
 
 
 def validar_envio(cuerpo) -> str | None:
@@ -173,7 +180,8 @@ class AplicacionSms(sumidero.AplicacionWsgi):
             problema = _validar_control(cuerpo)
             if problema is not None:
                 return respuesta_error(400, "solicitud_invalida", problema)
-            self.fallas.configurar(cuerpo["fallar"], cuerpo.get("estado", 503), cuerpo.get("demora_s", 0))
+            self.fallas.configurar(cuerpo.get("fallar", 0), cuerpo.get("estado", 503), cuerpo.get("demora_s", 0),
+                                   cuerpo.get("fallar_s", 0))
         return respuesta_json(self.fallas.como_dict())
 
     def api_mensajes(self, peticion):
@@ -183,9 +191,14 @@ class AplicacionSms(sumidero.AplicacionWsgi):
 def _validar_control(cuerpo) -> str | None:
     if not isinstance(cuerpo, dict):
         return "El cuerpo debe ser un objeto JSON."
-    fallar, estado, demora = cuerpo.get("fallar"), cuerpo.get("estado", 503), cuerpo.get("demora_s", 0)
+    fallar, estado, demora = cuerpo.get("fallar", 0), cuerpo.get("estado", 503), cuerpo.get("demora_s", 0)
+    fallar_s = cuerpo.get("fallar_s", 0)
+    if "fallar" not in cuerpo and "fallar_s" not in cuerpo:
+        return "Indica «fallar» (cuántas peticiones) o «fallar_s» (durante cuántos segundos)."
     if not _entero(fallar) or fallar < 0:
         return "«fallar» debe ser un entero mayor o igual que 0."
+    if isinstance(fallar_s, bool) or not isinstance(fallar_s, (int, float)) or not 0 <= fallar_s <= 3600:
+        return "«fallar_s» debe ser un número de segundos entre 0 y 3600."
     if not _entero(estado) or not 400 <= estado <= 599:
         return "«estado» debe ser un código HTTP entre 400 y 599."
     if isinstance(demora, bool) or not isinstance(demora, (int, float)) or not 0 <= demora <= 60:

@@ -26,6 +26,7 @@ def correo_de_validacion(para="ana.lopez@example.mx"):
     mensaje["From"] = "Buzón IMSS <no-responder@imss.gob.mx>"
     mensaje["To"] = para
     mensaje["Subject"] = "Validación de tu correo en el Buzón IMSS"
+    mensaje["Message-ID"] = "<m-1@buzon.imss.gob.mx>"
     mensaje.set_content(
         "Hola, José Núñez:\nConfirma tu correo en https://buzon.example/validar?t=abc&x=1 antes de 72 horas.\n",
         cte="quoted-printable",
@@ -55,6 +56,7 @@ def test_guarda_y_decodifica_un_mensaje_multiparte(sumidero):
     assert "\r" not in mensaje["texto"]  # SMTP's CRLF: a link copied from a line must not carry a \r
     assert "José Núñez" in mensaje["html"]
     assert mensaje["id"] and mensaje["fecha"]
+    assert mensaje["message_id"] == "<m-1@buzon.imss.gob.mx>"
     assert list((sumidero.carpeta).glob("*.eml"))
 
 
@@ -69,7 +71,7 @@ def test_la_api_filtra_por_destinatario_y_ordena_del_mas_reciente(sumidero):
     assert leer_json(f"{base}/api/mensajes?para=ana.lopez%40example.mx")["mensajes"] == [todos[0], todos[2]]
     # Sin codificar, el "+" llega como espacio: el sumidero lo entiende igual.
     assert leer_json(f"{base}/api/mensajes?para=ana+rh@example.mx")["mensajes"] == [todos[1]]
-    assert set(todos[0]) == {"id", "fecha", "de", "para", "asunto", "texto", "html"}
+    assert set(todos[0]) == {"id", "fecha", "de", "para", "asunto", "message_id", "texto", "html"}
 
 
 def test_la_pagina_lista_y_muestra_el_mensaje(sumidero):

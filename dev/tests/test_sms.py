@@ -1,5 +1,6 @@
 import argparse
 import json
+import time
 
 import pytest
 import requests
@@ -92,6 +93,17 @@ def test_fallas_por_http_de_control(sumidero):
     requests.post(f"{base}/control", json={"fallar": 0}, timeout=5)
     assert enviar(sumidero, sms()).status_code == 202
     assert requests.post(f"{base}/control", json={"fallar": -1}, timeout=5).status_code == 400
+
+
+def test_fallas_durante_unos_segundos(sumidero):
+    base = sumidero.url.removesuffix("/sms")
+    respuesta = requests.post(f"{base}/control", json={"fallar_s": 0.6, "estado": 503}, timeout=5).json()
+    assert 0 < respuesta["fallar_s"] <= 0.6
+    assert [enviar(sumidero, sms()).status_code for _ in range(3)] == [503, 503, 503]
+    time.sleep(0.7)
+    assert enviar(sumidero, sms()).status_code == 202
+    assert requests.post(f"{base}/control", json={"fallar_s": -1}, timeout=5).status_code == 400
+    assert requests.post(f"{base}/control", json={}, timeout=5).status_code == 400
 
 
 def test_un_id_repetido_se_guarda_dos_veces(sumidero):
