@@ -4,163 +4,27 @@ The stand-ins run as their own processes on free ports and reach the system only
 API.md, so the tests also prove that `make up` honours them. One system serves every end-to-end test.
 """
 import os
-import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from buzon_dev.pki import PKI
-from buzon_dev.pruebas import b64, firmar
+from buzon_dev.sistema import Sistema, borrar_vhost, vhost_propio
 
 RAIZ = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-VENTANA_S = 15
-
-
-def puerto_libre() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def esperar_puerto(puerto: int, plazo: float = 20) -> None:
-    limite = time.monotonic() + plazo
-    while time.monotonic() < limite:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", puerto)) == 0:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"nada escucha en {puerto}")
-
-
-class Sistema:
-    def __init__(self, datos: Path, url_bd: str):
-        self.datos = datos
-        self.ventana_s = VENTANA_S
-        self.pki = PKI.abrir(datos / "pki-sat")
-        self.puertos = {n: puerto_libre() for n in ("gateway", "ocsp", "smtp", "correo_web", "sms", "metricas_auth")}
-        self.url = f"http://127.0.0.1:{self.puertos['gateway']}"
-        self.api = f"{self.url}/api/v1"
-        self.padron = datos / "padron.csv"
-        self.padron.write_text("rfc,registro_patronal,razon_social\n"
-                               "EDE0101013A2,Y6012345107,EMPRESA DE DEMOSTRACION SA DE CV\n"
-                               "EDE0101013A2,E8512345100,EMPRESA DE DEMOSTRACION SA DE CV\n"
-                               "PAT020202AB1,B1111111110,PATRONAL DE PRUEBAS SA DE CV\n"
-                               "PAT020202AB1,B2222222220,PATRONAL DE PRUEBAS SA DE CV\n"
-                               "NAV030303AB4,N1111111110,NAVEGACION DE PRUEBAS SA DE CV\n"
-                               "NAV030303AB4,N2222222220,NAVEGACION DE PRUEBAS SA DE CV\n", encoding="utf-8")
-        self.entorno = {
-            **os.environ,
-            "BUZON_DATA_DIR": str(datos / "var"),
-            "BUZON_DATABASE_URL": url_bd,
-            "BUZON_GATEWAY_PORT": str(self.puertos["gateway"]),
-            "BUZON_PUBLIC_URL": self.url,
-            "BUZON_SAT_CA_DIR": str(self.pki.carpeta_ca),
-            "BUZON_OCSP_URL": f"http://127.0.0.1:{self.puertos['ocsp']}/",
-            "BUZON_SMTP_HOST": "127.0.0.1",
-            "BUZON_SMTP_PORT": str(self.puertos["smtp"]),
-            "BUZON_SMS_URL": f"http://127.0.0.1:{self.puertos['sms']}/sms",
-            "BUZON_PADRON_CSV": str(self.padron),
-            "BUZON_VENTANA_VALIDACION_S": str(VENTANA_S),
-            "BUZON_REINTENTOS_S": "1,2,5,10,60",
-            "BUZON_METRICAS_PUERTO": "0",
-            "BUZON_METRICAS_PUERTO_AUTH": str(self.puertos["metricas_auth"]),
-            # The tests stand for a load balancer on this machine: X-Forwarded-For names the client they play.
-            "BUZON_PROXIES_CONFIABLES": "127.0.0.1",
-        }
-        self.sustitutos = {}
-
-    def lanzar_sustituto(self, nombre: str) -> None:
-        comandos = {
-            "ocsp": ["ocsp", "--carpeta", str(self.pki.carpeta), "--puerto", str(self.puertos["ocsp"])],
-            "correo": ["correo", "servir", "--carpeta", str(self.datos / "correo"),
-                       "--puerto-smtp", str(self.puertos["smtp"]), "--puerto-web", str(self.puertos["correo_web"])],
-            "sms": ["sms", "servir", "--carpeta", str(self.datos / "sms"), "--puerto", str(self.puertos["sms"])],
-        }
-        self.sustitutos[nombre] = subprocess.Popen([str(BIN / "buzon-dev"), *comandos[nombre]], env=self.entorno,
-                                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        esperar_puerto(self.puertos["smtp" if nombre == "correo" else nombre])
-
-    def detener_sustituto(self, nombre: str) -> None:
-        proceso = self.sustitutos.pop(nombre)
-        if proceso.poll() is None:
-            proceso.send_signal(signal.SIGTERM)
-            proceso.wait(timeout=10)
-
-    def make(self, objetivo: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["make", "-s", objetivo], cwd=RAIZ, env=self.entorno, capture_output=True, text=True,
-                              timeout=300)
-
-    # --- as a person or an integrator ---
-
-    def login(self, emitido) -> dict:
-        reto = requests.post(f"{self.api}/sesiones/retos").json()["reto"]
-        respuesta = requests.post(f"{self.api}/sesiones", json={
-            "certificado": b64(emitido.cer_der), "reto": reto, "firma": firmar(emitido, reto)})
-        assert respuesta.status_code == 201, respuesta.text
-        sesion = respuesta.json()
-        return {"Authorization": f"Bearer {sesion['token']}"}
-
-    def correos(self, para: str) -> list[dict]:
-        respuesta = requests.get(f"http://127.0.0.1:{self.puertos['correo_web']}/api/mensajes", params={"para": para})
-        return respuesta.json()["mensajes"]
-
-    def sms(self, para: str) -> list[dict]:
-        respuesta = requests.get(f"http://127.0.0.1:{self.puertos['sms']}/api/mensajes", params={"to": para})
-        return respuesta.json()["mensajes"]
-
-    def fallar_sms(self, veces: int, estado: int = 503) -> None:
-        requests.post(f"http://127.0.0.1:{self.puertos['sms']}/control", json={"fallar": veces, "estado": estado})
-
-    def validar_medios(self, cabecera: dict, correo: str, telefono: str) -> list[dict]:
-        """Register an RFC-level email and mobile and validate them as a person would: link and code."""
-        from buzon_dev.pruebas import esperar
-
-        registrados = []
-        for mecanismo, valor in (("correo", correo), ("telefono", telefono)):
-            respuesta = requests.post(f"{self.api}/medios-contacto", headers=cabecera,
-                                      json={"mecanismo": mecanismo, "valor": valor})
-            assert respuesta.status_code == 201, respuesta.text
-            registrados.append(respuesta.json())
-        enlace = self.enlace_de_validacion(esperar(lambda: self.correos(correo))[0])
-        assert requests.get(enlace).status_code == 200
-        sms = esperar(lambda: self.sms("+52" + telefono))[0]
-        [codigo] = re.findall(r"(?<!\d)\d{5}(?!\d)", sms["text"])
-        validado = requests.post(f"{self.api}/medios-contacto/{registrados[1]['id']}/validacion", headers=cabecera,
-                                 json={"codigo": codigo})
-        assert validado.status_code == 200, validado.text
-        return requests.get(f"{self.api}/medios-contacto", headers=cabecera).json()["medios"]
-
-    def fallas_sms_pendientes(self) -> int:
-        return requests.get(f"http://127.0.0.1:{self.puertos['sms']}/control").json()["fallar"]
-
-    def enlace_de_validacion(self, correo: dict) -> str:
-        enlaces = set(re.findall(re.escape(self.url) + r"[^\s<>\"']+", correo["texto"]))
-        assert len(enlaces) == 1, enlaces
-        return enlaces.pop()
 
 
 @pytest.fixture(scope="session")
 def vhost_e2e():
     """A RabbitMQ vhost of its own, so that no other system running on this broker answers the test's calls."""
-    api = os.environ.get("BUZON_TEST_RABBIT_API", "http://guest:guest@127.0.0.1:15672/api")
     nombre = f"buzon-e2e-{os.getpid()}"
-    requests.put(f"{api}/vhosts/{nombre}", timeout=10).raise_for_status()
-    requests.put(f"{api}/permissions/{nombre}/guest", json={"configure": ".*", "write": ".*", "read": ".*"},
-                 timeout=10).raise_for_status()
-    yield f"amqp://guest:guest@127.0.0.1:5672/{nombre}"
-    requests.delete(f"{api}/vhosts/{nombre}", timeout=10)
+    yield vhost_propio(nombre)
+    borrar_vhost(nombre)
 
 
 @pytest.fixture(scope="session")
 def sistema(tmp_path_factory, url_bd_e2e, vhost_e2e):
-    sistema = Sistema(tmp_path_factory.mktemp("e2e"), url_bd_e2e)
+    sistema = Sistema(tmp_path_factory.mktemp("e2e"), url_bd_e2e, RAIZ)
     sistema.entorno["BUZON_AMQP_URI"] = vhost_e2e
     for nombre in ("ocsp", "correo", "sms"):
         sistema.lanzar_sustituto(nombre)

@@ -392,6 +392,7 @@ class PKI:
         password: str = PASSWORD_PREDETERMINADO,
         correo: str | None = None,
         sucursal: str | None = None,
+        llave: rsa.RSAPrivateKey | None = None,
     ) -> Emitido:
         rfc = rfc.strip().upper()
         if len(rfc) not in (12, 13):
@@ -425,7 +426,8 @@ class PKI:
             # SAT puts the branch name of the seal in OU; it is what tells a CSD from an e.firma.
             sujeto.append(_atributo(NameOID.ORGANIZATIONAL_UNIT_NAME, sucursal or f"CSD01_{rfc}"))
 
-        llave = _nueva_llave()
+        # A new key per certificate, as SAT does; a load test may share one (a 2048-bit key takes ~0.1 s to make).
+        llave = llave or _nueva_llave()
         with _bloqueo(self.carpeta):
             self._estado_cache = None
             estado = self._leer_estado()
