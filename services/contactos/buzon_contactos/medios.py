@@ -46,9 +46,9 @@ from buzon_comun.eventos import (
 )
 from buzon_comun.folios import siguiente_folio
 from buzon_comun.reloj import iso_mexico
-from buzon_contactos import valores
+from buzon_contactos import idempotencia as idempotente, valores
 from buzon_contactos.models import (
-    buzones_activos, folios, limites, medio_registros_patronales as mrp, medios, salida,
+    buzones_activos, folios, idempotencia, limites, medio_registros_patronales as mrp, medios, salida,
 )
 from buzon_contactos.padron import registros_de
 
@@ -234,6 +234,11 @@ def purgar_limites(db: Session, *, ahora: datetime) -> None:
         limitador.purgar(db, limites, ahora=ahora, ventana_s=VENTANA_LIMITES_S)
 
 
+def purgar_idempotencia(db: Session, *, ahora: datetime) -> int:
+    """Drop the registrations' keys older than their promise (24 hours)."""
+    return idempotente.purgar(db, idempotencia, ahora=ahora)
+
+
 def registrar_envio(db: Session, evento: MensajeEnviado, *, ahora: datetime, ventana_s: int) -> bool:
     """The SMS with the code left: the phone's window now runs from that moment (the guide: from its reception).
 
@@ -368,12 +373,25 @@ def _comprobar_cupo_a_solas(db: Session, rfc: str, mecanismo: str, valor: str, r
 
 
 def registrar(db: Session, titular: dict, mecanismo: object, valor: object, registros_patronales: object = None,
-              *, ahora: datetime, config: Config, secreto: bytes) -> dict:
+              *, ahora: datetime, config: Config, secreto: bytes, clave_idempotencia: object = None) -> dict:
     """Register a medio (pendiente) and ask for its validation message, its acuse and its folio, all at once.
 
-    Checks in the contract's order: mechanism, the value's syntax, the RPs, duplicates, limits, throttling.
+    Checks in the contract's order: mechanism, the value's syntax, the RPs, duplicates, limits, throttling. A
+    repeat with the same `clave_idempotencia` and the same request (a client's retry, an RPC redelivered) gets
+    the first answer and registers nothing; with another request, `idempotencia_conflicto`.
     """
     rfc = rfc_de(titular)
+    peticion = idempotente.Peticion(
+        idempotencia, rfc, idempotente.clave_valida(clave_idempotencia),
+        idempotente.huella({"mecanismo": mecanismo, "valor": valor, "registros_patronales": registros_patronales}),
+        ahora)
+    return idempotente.una_vez(db, peticion, lambda: _registrar(
+        db, titular, mecanismo, valor, registros_patronales, peticion, ahora=ahora, config=config, secreto=secreto))
+
+
+def _registrar(db: Session, titular: dict, mecanismo: object, valor: object, registros_patronales: object,
+               peticion: idempotente.Peticion, *, ahora: datetime, config: Config, secreto: bytes) -> dict:
+    rfc = peticion.rfc
     pedidos = valores.registros_pedidos(registros_patronales)
     # Every well-formed attempt counts, refused or not, so nobody probes without end; the refusal for going over
     # is reported after the contract's other checks.
@@ -404,6 +422,8 @@ def registrar(db: Session, titular: dict, mecanismo: object, valor: object, regi
     vence = ahora + timedelta(seconds=config.ventana_validacion_s)
     with transaccion(db):
         _bloquear_rfc(db, rfc)
+        # The same key may have been answered while this one waited for the lock: then that answer is this one's.
+        peticion.comprobar(db)
         _vencer(db, ahora=ahora, rfc=rfc)
         # Again under the RFC's lock: the check above only gave the contract's order of refusals.
         _comprobar_cupo(db, rfc, mec, val, rps)
@@ -437,8 +457,10 @@ def registrar(db: Session, titular: dict, mecanismo: object, valor: object, regi
                    "registros_patronales": rps},
         ), ahora=ahora)
         encolar(db, salida, mensaje, ahora=ahora)
+        medio = _medio(db, medio_id)
+        peticion.guardar(db, medio)
     log.info("medio de contacto %s (%s) registrado para %s con folio %s", medio_id, mec, rfc, folio)
-    return _leer_medio(db, medio_id)
+    return medio
 
 
 # -- validation -------------------------------------------------------------------------------------------------

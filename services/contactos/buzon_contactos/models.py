@@ -1,10 +1,12 @@
-"""Tables of the contactos service (it owns them alone): contact means, the padrón, limits, folios, outbox."""
+"""Tables of the contactos service (it owns them alone): contact means, the padrón, limits, folios, idempotency
+keys, outbox."""
 from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, String, Table, Text
 
 from buzon_comun.bandeja_salida import tabla_salida
 from buzon_comun.db import FechaUtc
 from buzon_comun.folios import tabla_folios
 from buzon_comun.limites import tabla_limites
+from buzon_contactos.idempotencia import tabla_idempotencia
 
 metadata = MetaData()
 
@@ -68,6 +70,8 @@ buzones_activos = Table(
 
 limites = tabla_limites(metadata)
 folios = tabla_folios(metadata)
+# The first answer to each registration's key (per RFC), kept 24 hours: a repeat gets it instead of registering twice.
+idempotencia = tabla_idempotencia(metadata)
 
 # Events waiting to be published (the outbox): committed with the change they announce.
 salida = tabla_salida(metadata)

@@ -70,9 +70,10 @@ class Servicio(ConEventos, ServicioBase):
         return {"medios": medios.listar(self.db, titular, ahora=self.reloj.ahora(), incluir_bajas=bool(incluir_bajas))}
 
     @rpc
-    def registrar(self, titular: dict, mecanismo: str, valor: str, registros_patronales: list | None = None) -> dict:
-        return medios.registrar(self.db, titular, mecanismo, valor, registros_patronales,
-                                ahora=self.reloj.ahora(), config=self.config, secreto=self.secreto)
+    def registrar(self, titular: dict, mecanismo: str, valor: str, registros_patronales: list | None = None,
+                  clave_idempotencia: str | None = None) -> dict:
+        return medios.registrar(self.db, titular, mecanismo, valor, registros_patronales, ahora=self.reloj.ahora(),
+                                config=self.config, secreto=self.secreto, clave_idempotencia=clave_idempotencia)
 
     @rpc
     def validar_correo(self, token: str) -> dict:
@@ -119,6 +120,10 @@ class Servicio(ConEventos, ServicioBase):
     @timer(interval=300)
     def purgar_limites(self) -> None:
         medios.purgar_limites(self.db, ahora=self.reloj.ahora())
+
+    @timer(interval=600)
+    def purgar_idempotencia(self) -> None:
+        medios.purgar_idempotencia(self.db, ahora=self.reloj.ahora())
 
 
 def _rfc(texto: str) -> str:

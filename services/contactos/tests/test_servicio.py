@@ -5,7 +5,7 @@ import pytest
 from nameko.standalone.events import event_dispatcher
 from nameko.standalone.rpc import ServiceRpcProxy
 
-from buzon_comun.errores import NoEncontrado, ReglaIncumplida, SolicitudInvalida
+from buzon_comun.errores import Conflicto, NoEncontrado, ReglaIncumplida, SolicitudInvalida
 from buzon_comun.eventos import MensajeEnviado, leer, mensaje
 from buzon_comun.reloj import iso_mexico
 from buzon_contactos.service import Servicio
@@ -114,6 +114,20 @@ def test_refusals_keep_their_class_code_and_extra_fields_across_the_bus(contacto
     baja = llamar(contactos, "eliminar", TITULAR, medio["id"])
     assert baja["estado"] == "baja"
     esperar(lambda: recibidos(oyente, "medio_dado_de_baja", medio["id"]))
+
+
+def test_an_rpc_repeated_with_its_key_registers_once(contactos, oyente, config_nameko):
+    """What a broker's redelivery (or the gateway's client retrying) does: the same call with the same key, on
+    the bus, answered from the first call."""
+    with ServiceRpcProxy("contactos", config_nameko) as proxy:
+        primera = proxy.registrar(TITULAR, "correo", "una@ejemplo.mx", None, clave_idempotencia="clave-1")
+        assert proxy.registrar(TITULAR, "correo", "una@ejemplo.mx", None, clave_idempotencia="clave-1") == primera
+        with pytest.raises(Conflicto) as error:
+            proxy.registrar(TITULAR, "correo", "otra@ejemplo.mx", None, clave_idempotencia="clave-1")
+        assert error.value.codigo == "idempotencia_conflicto"
+    assert [m["id"] for m in llamar(contactos, "listar", TITULAR, False)["medios"]] == [primera["id"]]
+    assert len(esperar(lambda: recibidos(oyente, "correo_solicitado", primera["id"]))) == 1
+    assert len(esperar(lambda: recibidos(oyente, "acuse_solicitado", primera["id"]))) == 1
 
 
 def test_health(contactos):
