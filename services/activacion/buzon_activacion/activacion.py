@@ -34,9 +34,9 @@ from buzon_comun.errores import (
 from buzon_comun.eventos import AcuseSolicitado, BuzonActivado
 from buzon_comun.folios import siguiente_folio
 from buzon_comun.reloj import en_mexico, iso_mexico
-from buzon_activacion import solicitud as textos
+from buzon_activacion import idempotencia as idempotente, solicitud as textos
 from buzon_activacion.models import aclaraciones as tabla_aclaraciones
-from buzon_activacion.models import activaciones, folios, salida, solicitudes
+from buzon_activacion.models import activaciones, folios, idempotencia, salida, solicitudes
 
 log = logging.getLogger(__name__)
 
@@ -194,10 +194,29 @@ def solicitud(db: Session, titular: dict, sesion_id: object, *, ahora: datetime,
 
 # -- activar ----------------------------------------------------------------------------------------------------
 
+def _peticion(rfc: str, clave_idempotencia: object, operacion: str, ahora: datetime, **solicitado) -> \
+        idempotente.Peticion:
+    # One table holds both writes' keys: the operation is part of what was asked, so a key reused for the other
+    # write is a conflict, never the other write's answer.
+    return idempotente.Peticion(idempotencia, rfc, idempotente.clave_valida(clave_idempotencia),
+                                idempotente.huella({"operacion": operacion, **solicitado}), ahora)
+
+
 def activar(db: Session, titular: dict, sesion_id: object, certificado: object, firma: object, *,
-            ahora: datetime, contactos, auth) -> dict:
-    """Check in the contract's order, verify the e.firma over the stored cadena, record and announce once."""
+            ahora: datetime, contactos, auth, clave_idempotencia: object = None) -> dict:
+    """Check in the contract's order, verify the e.firma over the stored cadena, record and announce once.
+
+    A repeat with the same `clave_idempotencia`, certificate and signature (a client's retry, an RPC redelivered)
+    gets the first answer without asking anyone again; with another certificate or signature,
+    `idempotencia_conflicto`."""
     identidad = _identidad(titular)
+    peticion = _peticion(identidad["rfc"], clave_idempotencia, "activar", ahora, certificado=certificado, firma=firma)
+    return idempotente.una_vez(db, peticion, lambda: _activar(db, identidad, sesion_id, certificado, firma, peticion,
+                                                              ahora=ahora, contactos=contactos, auth=auth))
+
+
+def _activar(db: Session, identidad: dict, sesion_id: object, certificado: object, firma: object,
+             peticion: idempotente.Peticion, *, ahora: datetime, contactos, auth) -> dict:
     rfc = identidad["rfc"]
     clave = _clave_sesion(sesion_id)
     certificado = _texto_requerido(certificado, "certificado")
@@ -251,11 +270,14 @@ def activar(db: Session, titular: dict, sesion_id: object, certificado: object, 
             ), ahora=ahora)
             # The text has served its purpose; no session of this RFC can sign another one now.
             db.execute(delete(solicitudes).where(solicitudes.c.rfc == rfc))
+            respuesta = {"estado": ACTIVO, "folio": folio, "activado_en": activado_en}
+            peticion.guardar(db, respuesta)
     except IntegrityError:
-        # Another replica (or a double click) recorded it first: one activation, and the loser says so.
+        # Another replica (or a double click) recorded it first: one activation, and the loser says so (or, when
+        # both carried one key, answers what the winner answered).
         raise Conflicto("ya_activo", MENSAJE_YA_ACTIVO) from None
     log.info("Buzón IMSS activado para %s con folio %s", rfc, folio)
-    return {"estado": ACTIVO, "folio": folio, "activado_en": activado_en}
+    return respuesta
 
 
 def _momento(texto: object, defecto: datetime) -> datetime:
@@ -285,11 +307,20 @@ def _presentadas_hoy(db: Session, rfc: str, ahora: datetime) -> int:
         tabla_aclaraciones.c.rfc == rfc, tabla_aclaraciones.c.presentada_en >= medianoche)).scalar_one()
 
 
-def presentar_aclaracion(db: Session, titular: dict, texto: object, *, ahora: datetime, limite_por_dia: int) -> dict:
+def presentar_aclaracion(db: Session, titular: dict, texto: object, *, ahora: datetime, limite_por_dia: int,
+                         clave_idempotencia: object = None) -> dict:
     """Record what the person asks, with a folio, and ask acuses for its receipt in the same transaction.
 
-    Each one renders and stores a PDF, so an RFC presents at most `limite_por_dia` a day."""
+    Each one renders and stores a PDF, so an RFC presents at most `limite_por_dia` a day. A repeat with the same
+    `clave_idempotencia` and text (a double submit, a reload, an RPC redelivered) gets the first folio."""
     identidad = _identidad(titular)
+    peticion = _peticion(identidad["rfc"], clave_idempotencia, "presentar_aclaracion", ahora, texto=texto)
+    return idempotente.una_vez(db, peticion, lambda: _presentar_aclaracion(
+        db, identidad, texto, peticion, ahora=ahora, limite_por_dia=limite_por_dia))
+
+
+def _presentar_aclaracion(db: Session, identidad: dict, texto: object, peticion: idempotente.Peticion, *,
+                          ahora: datetime, limite_por_dia: int) -> dict:
     rfc = identidad["rfc"]
     planteamiento = texto.strip() if isinstance(texto, str) else ""
     if not planteamiento or len(planteamiento) > LIMITE_ACLARACION:
@@ -301,6 +332,8 @@ def presentar_aclaracion(db: Session, titular: dict, texto: object, *, ahora: da
             raise Conflicto("buzon_inactivo", MENSAJE_BUZON_INACTIVO)
         # Two at once must not both take the day's last place: one RFC's aclaraciones are recorded in turn.
         _bloquear(db, f"aclaraciones:{rfc}")
+        # The same key may have been answered while this one waited for the lock: then that answer is this one's.
+        peticion.comprobar(db)
         if _presentadas_hoy(db, rfc, ahora) >= limite_por_dia:
             raise DemasiadasSolicitudes("demasiadas_solicitudes",
                                         MENSAJE_LIMITE_ACLARACIONES.format(limite=limite_por_dia))
@@ -311,8 +344,15 @@ def presentar_aclaracion(db: Session, titular: dict, texto: object, *, ahora: da
         encolar(db, salida, AcuseSolicitado(
             folio=folio, tipo="aclaracion", rfc=rfc, emitido_en=presentada_en, titular=identidad,
             datos={"asunto": ASUNTO_ACLARACION, "texto": planteamiento}), ahora=ahora)
+        respuesta = {"folio": folio, "presentada_en": presentada_en, "asunto": ASUNTO_ACLARACION}
+        peticion.guardar(db, respuesta)
     log.info("aclaración %s presentada por %s", folio, rfc)
-    return {"folio": folio, "presentada_en": presentada_en, "asunto": ASUNTO_ACLARACION}
+    return respuesta
+
+
+def purgar_idempotencia(db: Session, *, ahora: datetime) -> int:
+    """Drop the keys of activations and aclaraciones older than their promise (24 hours)."""
+    return idempotente.purgar(db, idempotencia, ahora=ahora)
 
 
 def aclaraciones(db: Session, titular: dict) -> dict:

@@ -1,10 +1,11 @@
 """Tables of the activacion service (it owns them alone): issued solicitudes, activations, aclaraciones, folios,
-outbox."""
+idempotency keys, outbox."""
 from sqlalchemy import Column, MetaData, String, Table, Text, UniqueConstraint
 
 from buzon_comun.bandeja_salida import tabla_salida
 from buzon_comun.db import FechaUtc
 from buzon_comun.folios import tabla_folios
+from buzon_activacion.idempotencia import tabla_idempotencia
 
 metadata = MetaData()
 
@@ -60,6 +61,9 @@ aclaraciones = Table(
 )
 
 folios = tabla_folios(metadata)
+# The first answer to each activation's or aclaración's key (per RFC), kept 24 hours: a repeat gets it instead of
+# acting twice.
+idempotencia = tabla_idempotencia(metadata)
 
 # Events waiting to be published (the outbox): committed with the activation they announce.
 salida = tabla_salida(metadata)

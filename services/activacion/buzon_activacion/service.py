@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from nameko.extensions import DependencyProvider
+from nameko.timer import timer
 
 from buzon_comun.config import Config
 from buzon_comun.remoto import Remoto
@@ -54,19 +55,25 @@ class Servicio(ConEventos, ServicioBase):
                                     contactos=self.contactos, plantilla=self.plantilla)
 
     @rpc
-    def activar(self, titular: dict, sesion_id: str, certificado: str, firma: str) -> dict:
+    def activar(self, titular: dict, sesion_id: str, certificado: str, firma: str,
+                clave_idempotencia: str | None = None) -> dict:
         return activacion.activar(self.db, titular, sesion_id, certificado, firma, ahora=self.reloj.ahora(),
-                                  contactos=self.contactos, auth=self.auth)
+                                  contactos=self.contactos, auth=self.auth, clave_idempotencia=clave_idempotencia)
 
     @rpc
     def folio_acuse(self, titular: dict) -> str:
         return activacion.folio_acuse(self.db, titular)
 
     @rpc
-    def presentar_aclaracion(self, titular: dict, texto: str) -> dict:
+    def presentar_aclaracion(self, titular: dict, texto: str, clave_idempotencia: str | None = None) -> dict:
         return activacion.presentar_aclaracion(self.db, titular, texto, ahora=self.reloj.ahora(),
-                                               limite_por_dia=self.config.limite_aclaraciones_por_dia)
+                                               limite_por_dia=self.config.limite_aclaraciones_por_dia,
+                                               clave_idempotencia=clave_idempotencia)
 
     @rpc
     def aclaraciones(self, titular: dict) -> dict:
         return activacion.aclaraciones(self.db, titular)
+
+    @timer(interval=600)
+    def purgar_idempotencia(self) -> None:
+        activacion.purgar_idempotencia(self.db, ahora=self.reloj.ahora())
