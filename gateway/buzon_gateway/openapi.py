@@ -5,7 +5,9 @@ import copy
 from functools import lru_cache
 
 from buzon_gateway import cuerpos
-from buzon_gateway.respuestas import PROFUNDIDAD_MAXIMA, Campo
+from buzon_gateway.respuestas import (
+    ENCABEZADO_IDEMPOTENCIA, MAXIMO_CLAVE_IDEMPOTENCIA, PROFUNDIDAD_MAXIMA, Campo,
+)
 
 
 def _error(descripcion: str) -> dict:
@@ -20,9 +22,10 @@ def _cuerpo(esquema: str) -> dict:
     return {"required": True, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{esquema}"}}}}
 
 
+MAL_FORMADO = ("solicitud_invalida: cuerpo mal formado (no es JSON, no es un objeto, falta un campo o tiene otro tipo, "
+               f"anida más de {PROFUNDIDAD_MAXIMA} niveles)")
 ERRORES_COMUNES = {
-    "400": _error("solicitud_invalida: cuerpo mal formado (no es JSON, no es un objeto, falta un campo o tiene otro "
-                  f"tipo, anida más de {PROFUNDIDAD_MAXIMA} niveles)"),
+    "400": _error(MAL_FORMADO),
     "413": _error("solicitud_demasiado_grande: más de 1 MiB"),
     "415": _error("tipo_contenido_no_soportado: el cuerpo no viene como application/json"),
 }
@@ -202,6 +205,17 @@ ESQUEMAS.update({
 })
 
 ID_MEDIO = {"name": "medio_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 200}}
+IDEMPOTENCIA = {
+    "name": ENCABEZADO_IDEMPOTENCIA, "in": "header", "required": False,
+    "description": "Una clave tuya por solicitud (p. ej. un UUID): un reintento con la misma clave y el mismo cuerpo "
+                   "recibe la primera respuesta, con el mismo estado, en lugar de repetir la operación. La clave vale "
+                   "24 horas y solo para tu RFC; con otro cuerpo es 409 idempotencia_conflicto.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAXIMO_CLAVE_IDEMPOTENCIA},
+}
+CONFLICTO_IDEMPOTENCIA = "idempotencia_conflicto: esa Idempotency-Key ya se usó con otro cuerpo en las últimas 24 horas"
+# The writes that take a key: their 400 also names a key out of shape.
+ERRORES_CON_CLAVE = {**ERRORES_COMUNES, "400": _error(
+    f"{MAL_FORMADO}, o {ENCABEZADO_IDEMPOTENCIA} vacía o de más de {MAXIMO_CLAVE_IDEMPOTENCIA} caracteres")}
 PDF = {"description": "El acuse en PDF", "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
 
 CODIGOS_LOGIN = ("reto_invalido, firma_invalida, certificado_invalido, certificado_no_confiable, certificado_vencido, "
@@ -254,13 +268,16 @@ RUTAS = {
         "post": {
             "summary": "Nuevo medio de contacto: envía el correo o el SMS de validación",
             "operationId": "registrar_medio",
+            "parameters": [IDEMPOTENCIA],
             "requestBody": _cuerpo("SolicitudMedio"),
             "responses": {
-                "201": _json("El medio, pendiente, con su folio", "Medio"),
+                "201": _json("El medio, pendiente, con su folio (el mismo de la primera respuesta al repetir la "
+                             "Idempotency-Key)", "Medio"),
+                "409": _error(CONFLICTO_IDEMPOTENCIA),
                 "422": _error("correo_invalido, telefono_invalido, mecanismo_invalido, limite_correos, "
                               "limite_telefonos, medio_duplicado, registro_patronal_ajeno, sin_registros_patronales"),
                 "429": _error("demasiadas_solicitudes"),
-                **ERRORES_SESION, **ERRORES_COMUNES,
+                **ERRORES_SESION, **ERRORES_CON_CLAVE,
             },
         },
     },
@@ -339,14 +356,16 @@ RUTAS = {
         "post": {
             "summary": "Firma la Solicitud y manifestación con la e.firma: activa el Buzón IMSS",
             "operationId": "activar",
+            "parameters": [IDEMPOTENCIA],
             "requestBody": _cuerpo("FirmaActivacion"),
             "responses": {
-                "201": _json("El Buzón activo, con el folio de su acuse", "Activacion"),
+                "201": _json("El Buzón activo, con el folio de su acuse (el mismo de la primera respuesta al repetir "
+                             "la Idempotency-Key)", "Activacion"),
                 "403": _error("certificado_ajeno"),
-                "409": _error("requisitos_incompletos, ya_activo"),
+                "409": _error("requisitos_incompletos, ya_activo, " + CONFLICTO_IDEMPOTENCIA),
                 "422": _error("firma_invalida y los códigos de certificado del inicio de sesión"),
                 "503": _error("revocacion_no_disponible"),
-                **ERRORES_SESION, **ERRORES_COMUNES,
+                **ERRORES_SESION, **ERRORES_CON_CLAVE,
             },
         },
     },

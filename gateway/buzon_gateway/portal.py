@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import logging
 import os
+import uuid
 from dataclasses import dataclass
 
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -26,7 +27,10 @@ from buzon_gateway import cuerpos, sesion_web
 from buzon_gateway.errores import estado_de
 from buzon_gateway.http import http, pagina_http
 from buzon_gateway.paginas import respuesta_html
-from buzon_gateway.respuestas import CuerpoDemasiadoGrande, leer_json, respuesta_error, respuesta_json, respuesta_pdf
+from buzon_gateway.respuestas import (
+    MAXIMO_CLAVE_IDEMPOTENCIA, CuerpoDemasiadoGrande, clave_idempotencia, leer_json, respuesta_error, respuesta_json,
+    respuesta_pdf,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,8 @@ MENSAJE_FORMULARIO = ("El formulario enviado es demasiado grande o tiene demasia
 MENSAJE_INGRESA = "Ingresa con tu e.firma para continuar."
 MENSAJE_CSRF = ("La solicitud no pudo verificarse (token de seguridad ausente o no válido). Recargue la página e "
                 "intente de nuevo.")
+# The hidden field of the forms that write (a medio, an aclaración): the key the form was rendered with.
+CAMPO_IDEMPOTENCIA = "idempotencia"
 
 
 class CsrfInvalido(Prohibido):
@@ -86,6 +92,17 @@ def fecha_hora(iso: str | None) -> tuple[str, str]:
         return "", ""
     momento = dt.datetime.fromisoformat(iso).astimezone(ZONA_MEXICO)
     return momento.strftime("%d/%m/%Y"), momento.strftime("%H:%M:%S")
+
+
+def nueva_clave() -> str:
+    return str(uuid.uuid4())
+
+
+def clave_de(formulario: dict) -> str:
+    """The key the form was rendered with: a double submit, or a reload of the POST, sends it again and gets the
+    first answer instead of a second write. A form without one (or with one out of shape) gets a key of its own."""
+    clave = formulario.get(CAMPO_IDEMPOTENCIA, "")
+    return clave if clave and es_texto_valido(clave, MAXIMO_CLAVE_IDEMPOTENCIA) else nueva_clave()
 
 
 def pagina(protegida: bool = True):
@@ -255,12 +272,13 @@ class Portal:
         falta = self._falta(valores)
         if falta:
             return self._form_nuevo(400, visita, valores, self._registros(visita), falta)
-        return self._pagina(200, "portal/confirmar_medio.html", visita, valores=valores)
+        return self._pagina(200, "portal/confirmar_medio.html", visita, valores=valores, clave=nueva_clave())
 
     @pagina_http("POST", "/medios-contacto/registrar")
     @pagina()
     def registrar_medio_web(self, request, visita):
-        valores = self._valores_de(self._verificar_formulario(request, visita))
+        formulario = self._verificar_formulario(request, visita)
+        valores = self._valores_de(formulario)
         falta = self._falta(valores)
         if falta:
             return self._form_nuevo(400, visita, valores, self._registros(visita), falta)
@@ -268,7 +286,8 @@ class Portal:
         if valores["pestana"] == "rp":
             registros = ["*"] if valores["todos"] else [valores["registro_patronal"]]
         try:
-            medio = self.contactos.registrar(visita.titular, valores["mecanismo"], valores["valor"], registros)
+            medio = self.contactos.registrar(visita.titular, valores["mecanismo"], valores["valor"], registros,
+                                             clave_idempotencia=clave_de(formulario))
         except ErrorBuzon as error:
             if estado_de(error) not in (400, 422, 429):
                 raise
@@ -367,7 +386,8 @@ class Portal:
             raise CsrfInvalido()
         visita = Visita(token, self.auth.sesion(token))
         cuerpo = leer_json(request, cuerpos.FIRMA_CADENA)
-        self.activacion.activar(visita.titular, sesion_web.sesion_id(token), cuerpo["certificado"], cuerpo["firma"])
+        self.activacion.activar(visita.titular, sesion_web.sesion_id(token), cuerpo["certificado"], cuerpo["firma"],
+                                clave_idempotencia=clave_idempotencia(request))
         return respuesta_json(200, {"destino": "/activacion"})
 
     @pagina_http("GET", "/activacion/acuse")
@@ -389,7 +409,7 @@ class Portal:
             presentada = {**presentada, **dict(zip(("fecha", "hora"), fecha_hora(presentada["presentada_en"])))}
         return self._pagina(estado, "portal/promociones.html", visita, activo=activo, aclaraciones=filas,
                             mensaje=mensaje, texto=texto, presentada=presentada, asunto=ASUNTO_ACLARACION,
-                            limite=LIMITE_ACLARACION)
+                            limite=LIMITE_ACLARACION, clave=nueva_clave())
 
     def _activo(self, visita: Visita) -> bool:
         return self.activacion.estado(visita.titular)["estado"] == "activo"
@@ -402,9 +422,11 @@ class Portal:
     @pagina_http("POST", "/promociones/aclaraciones")
     @pagina()
     def presentar_aclaracion_web(self, request, visita):
-        texto = self._verificar_formulario(request, visita).get("planteamiento", "")
+        formulario = self._verificar_formulario(request, visita)
+        texto = formulario.get("planteamiento", "")
         try:
-            presentada = self.activacion.presentar_aclaracion(visita.titular, texto)
+            presentada = self.activacion.presentar_aclaracion(visita.titular, texto,
+                                                              clave_idempotencia=clave_de(formulario))
         except (ReglaIncumplida, Conflicto, DemasiadasSolicitudes) as error:
             # The form comes back with what was written, so a refusal costs the person nothing.
             return self._promociones(estado_de(error), visita, error.codigo != "buzon_inactivo",

@@ -5,6 +5,7 @@ import base64
 import binascii
 import ipaddress
 import json
+import uuid
 from dataclasses import dataclass
 
 from werkzeug.wrappers import Request, Response
@@ -137,6 +138,23 @@ def leer_json(request: Request, campos: dict[str, Campo]) -> dict:
                 raise _invalida(f"El campo «{nombre}» debe venir en base64.") from None
         valores[nombre] = valor
     return valores
+
+
+ENCABEZADO_IDEMPOTENCIA = "Idempotency-Key"
+MAXIMO_CLAVE_IDEMPOTENCIA = 200
+
+
+def clave_idempotencia(request: Request) -> str:
+    """The key of a write (`Idempotency-Key`): a retry with the same one gets the first answer. Without the header
+    the request still gets a key of its own, so an RPC the broker redelivers (a replica killed after committing,
+    before answering) is not acted on twice. The owning service scopes every key by the session's RFC."""
+    clave = request.headers.get(ENCABEZADO_IDEMPOTENCIA)
+    if clave is None:
+        return str(uuid.uuid4())
+    if not clave or not es_texto_valido(clave, MAXIMO_CLAVE_IDEMPOTENCIA):
+        raise _invalida(f"El encabezado {ENCABEZADO_IDEMPOTENCIA} debe tener de 1 a {MAXIMO_CLAVE_IDEMPOTENCIA} "
+                        "caracteres.")
+    return clave
 
 
 def token_bearer(request: Request) -> str | None:

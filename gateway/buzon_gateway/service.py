@@ -26,8 +26,8 @@ from buzon_gateway.openapi import documento_openapi
 from buzon_gateway.paginas import respuesta_html
 from buzon_gateway.portal import Portal
 from buzon_gateway.respuestas import (
-    clave_cliente, en_redes, ip_cliente, leer_cuerpo_crudo, leer_json, redes, respuesta_json, respuesta_pdf,
-    token_bearer,
+    clave_cliente, clave_idempotencia, en_redes, ip_cliente, leer_cuerpo_crudo, leer_json, redes, respuesta_json,
+    respuesta_pdf, token_bearer,
 )
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,8 @@ class Gateway(Portal):
         titular = self._titular(request)
         cuerpo = leer_json(request, cuerpos.MEDIO)
         medio = self.contactos.registrar(titular, cuerpo["mecanismo"], cuerpo["valor"],
-                                         cuerpo.get("registros_patronales"))
+                                         cuerpo.get("registros_patronales"),
+                                         clave_idempotencia=clave_idempotencia(request))
         return respuesta_json(201, self._con_codigos(titular, [medio])[0])
 
     def _con_codigos(self, titular: dict, medios: list[dict]) -> list[dict]:
@@ -216,7 +217,8 @@ class Gateway(Portal):
         titular = self._titular(request)
         cuerpo = leer_json(request, cuerpos.FIRMA_CADENA)
         return respuesta_json(201, self.activacion.activar(titular, self._sesion_id(request), cuerpo["certificado"],
-                                                           cuerpo["firma"]))
+                                                           cuerpo["firma"],
+                                                           clave_idempotencia=clave_idempotencia(request)))
 
     @http("GET", "/api/v1/activacion/acuse")
     def acuse_activacion(self, request):

@@ -66,3 +66,14 @@ def test_every_operation_has_an_id_and_answers_and_every_reference_resolves():
     texto = repr(documento)
     for referencia in set(re.findall(r"#/components/schemas/(\w+)", texto)):
         assert referencia in documento["components"]["schemas"]
+
+
+def test_the_writes_that_take_an_idempotency_key_declare_it_and_its_conflict():
+    documento = documento_openapi()
+    for ruta in ("/api/v1/medios-contacto", "/api/v1/activacion"):
+        operacion = documento["paths"][ruta]["post"]
+        [clave] = [p for p in operacion["parameters"] if p["in"] == "header"]
+        assert (clave["name"], clave["required"]) == ("Idempotency-Key", False)
+        assert clave["schema"] == {"type": "string", "minLength": 1, "maxLength": 200}
+        assert "idempotencia_conflicto" in operacion["responses"]["409"]["description"]
+        assert "Idempotency-Key" in operacion["responses"]["400"]["description"]

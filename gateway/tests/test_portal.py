@@ -292,6 +292,29 @@ def test_register_an_email_shows_the_green_box_and_the_list(url, efirma_dev_fisi
     assert "Eliminar medio de contacto" in fila and "Validar medio de contacto" not in fila
 
 
+def test_a_double_submit_of_the_confirmation_registers_once(url, efirma_dev_fisica):
+    """The confirmation carries a key made when it was rendered: a second click on "Aceptar", or a reload of the
+    POST, sends it again and gets the first green box instead of a second registration."""
+    navegador = ingresar(url, efirma_dev_fisica)
+    csrf = campo_csrf(revisar_pagina(navegador.get(f"{url}/medios-contacto/nuevo")))
+    datos = {"csrf": csrf, "pestana": "rfc", "mecanismo": "correo", "valor": "doble@example.com"}
+    confirmaciones = [revisar_pagina(navegador.post(f"{url}/medios-contacto/nuevo", data=datos)) for _ in range(2)]
+    ocultos = [dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', texto)) for texto in confirmaciones]
+    assert ocultos[0]["idempotencia"] and ocultos[0]["idempotencia"] != ocultos[1]["idempotencia"]
+
+    envios = [navegador.post(f"{url}/medios-contacto/registrar", data=ocultos[0]) for _ in range(2)]
+    assert [envio.status_code for envio in envios] == [201, 201]
+    folios = [re.search(r"<dt>Folio</dt><dd>([^<]+)</dd>", revisar_pagina(envio)).group(1) for envio in envios]
+    assert folios[0] == folios[1]
+    medio_id = id_de(medio_en_lista(navegador, url, "doble@example.com"))
+    assert revisar_pagina(navegador.get(f"{url}/medios-contacto")).count("doble@example.com") == 1
+    mensaje_de(medio_id, "validacion_correo")
+    assert sum(1 for m in MENSAJES if m["datos"]["referencia"] == medio_id) == 1
+    # Another confirmation is another request: the same medio again is a duplicate, told on the form.
+    otra = navegador.post(f"{url}/medios-contacto/registrar", data=ocultos[1])
+    assert otra.status_code == 422 and "ya está registrado" in revisar_pagina(otra)
+
+
 def test_a_refused_registration_shows_the_form_again_with_the_message(url, efirma_dev_fisica):
     navegador = ingresar(url, efirma_dev_fisica)
     rechazo = registrar(navegador, url, mecanismo="correo", valor="no-es-un-correo")

@@ -169,3 +169,24 @@ def test_present_an_aclaracion_and_download_its_acuse(url, efirma_dev_fisica, ac
 
     lista = pagina(navegador.get(f"{url}/promociones"))
     assert lista.count(f'href="{enlace}"') == 1 and "recuadro-verde" not in lista
+
+
+def test_a_double_submit_presents_one_aclaracion(url, efirma_dev_fisica, activar):
+    """The form carries a key made when it was rendered: a second click on "Enviar", or a reload of the POST,
+    shows the first folio again instead of presenting a second aclaración."""
+    navegador = ingresar(url, efirma_dev_fisica)
+    activar("MAVA800101RS5")
+    formulario = pagina(navegador.get(f"{url}/promociones"))
+    clave = re.search(r'name="idempotencia" value="([^"]+)"', formulario).group(1)
+    datos = {"csrf": campo_csrf(formulario), "idempotencia": clave, "planteamiento": "¿Dónde está mi acuse?"}
+    envios = [navegador.post(f"{url}/promociones/aclaraciones", data=datos) for _ in range(2)]
+    assert [envio.status_code for envio in envios] == [201, 201]
+    folios = [re.search(r"<dt>Folio</dt><dd>(ACL-\d{4}-\d{8})</dd>", pagina(envio)).group(1) for envio in envios]
+    assert folios[0] == folios[1]
+    # The page that answers carries a new key, for the next aclaración.
+    assert clave not in envios[0].text
+    lista = pagina(navegador.get(f"{url}/promociones"))
+    assert lista.count(f'href="/promociones/aclaraciones/{folios[0]}/acuse"') == 1
+    assert lista.count("¿Dónde está mi acuse?") == 1
+    esperar(lambda: AcusesFalso.solicitudes.get(folios[0]))
+    assert len(AcusesFalso.solicitudes) == 1
