@@ -10,25 +10,11 @@ eventlet.monkey_patch()
 import os  # noqa: E402
 
 import pytest  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 URL_PRUEBAS = os.environ.get("BUZON_TEST_DATABASE_URL", "postgresql://buzon:buzon@127.0.0.1:5432/buzon_test")
 # The end-to-end system gets a database of its own, so nothing the other tests leave (a padrón, medios) shows.
 URL_E2E = os.environ.get("BUZON_TEST_E2E_DATABASE_URL", "postgresql://buzon:buzon@127.0.0.1:5432/buzon_e2e")
-SERVICIOS = ("auth", "contactos", "notificaciones", "activacion", "acuses", "bitacora")
-
-
-def vaciar(url: str) -> None:
-    """Drop every service's schema: the next migration starts from nothing."""
-    from buzon_comun.db import normalizar_url
-
-    engine = create_engine(normalizar_url(url))
-    try:
-        with engine.begin() as conexion:
-            for servicio in SERVICIOS:
-                conexion.execute(text(f'DROP SCHEMA IF EXISTS "{servicio}" CASCADE'))
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +22,7 @@ def url_bd():
     """The PostgreSQL test database, with every service's schema migrated from scratch once per run."""
     from buzon_comun.config import Config
     from buzon_comun.migraciones import migrar
+    from buzon_dev.sistema import vaciar
 
     vaciar(URL_PRUEBAS)
     migrar(Config.desde_entorno({"BUZON_DATABASE_URL": URL_PRUEBAS}))
@@ -68,6 +55,8 @@ def motor_de(url_bd):
 @pytest.fixture(scope="session")
 def url_bd_e2e():
     """An empty database for the system that `make up` starts (it runs the migrations itself)."""
+    from buzon_dev.sistema import vaciar
+
     vaciar(URL_E2E)
     return URL_E2E
 

@@ -163,3 +163,19 @@ def vhost_propio(nombre: str, api: str | None = None) -> str:
 def borrar_vhost(nombre: str, api: str | None = None) -> None:
     api = api or os.environ.get("BUZON_TEST_RABBIT_API", "http://guest:guest@127.0.0.1:15672/api")
     requests.delete(f"{api}/vhosts/{nombre}", timeout=10)
+
+
+def vaciar(url: str) -> None:
+    """Drop every service's schema in the database at `url`: the next migration starts from nothing."""
+    from sqlalchemy import create_engine, text
+
+    from buzon_comun.db import normalizar_url
+    from buzon_comun.migraciones import servicios_con_migraciones
+
+    engine = create_engine(normalizar_url(url))
+    try:
+        with engine.begin() as conexion:
+            for servicio in servicios_con_migraciones():
+                conexion.execute(text(f'DROP SCHEMA IF EXISTS "{servicio}" CASCADE'))
+    finally:
+        engine.dispose()
