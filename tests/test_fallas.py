@@ -61,6 +61,11 @@ def sistema(tmp_path_factory):
     finally:
         reparar_todo(sistema)
         sistema.make("down")
+        # The system's whole log, for whoever reads a failure (pytest keeps only its last few folders).
+        bitacora = sistema.datos / "var" / "buzon.log"
+        if bitacora.exists():
+            INFORME.parent.mkdir(parents=True, exist_ok=True)
+            (INFORME.parent / "fallas-buzon.log").write_bytes(bitacora.read_bytes())
         for sustituto in list(sistema.sustitutos):
             sistema.detener_sustituto(sustituto)
         borrar_vhost(nombre)

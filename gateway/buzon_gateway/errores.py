@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from nameko.exceptions import RemoteError, UnknownService
+from nameko.exceptions import ContainerBeingKilled, RemoteError, UnknownService
 
 from buzon_comun import errores
 from buzon_gateway import sesion_web
@@ -39,7 +39,8 @@ def estado_de(exc: BaseException) -> int:
     for clase in type(exc).__mro__:
         if clase in ESTADO_HTTP:
             return ESTADO_HTTP[clase]
-    if isinstance(exc, UnknownService):
+    # No service to ask, or this one is being stopped: the request may succeed in a moment, elsewhere or here.
+    if isinstance(exc, (UnknownService, ContainerBeingKilled)):
         return 503
     return 500
 

@@ -24,7 +24,7 @@ from werkzeug.routing import Map
 from werkzeug.wrappers import Request
 
 from buzon_comun.config import Config
-from buzon_comun.errores import ErrorBuzon
+from buzon_comun.errores import ErrorBuzon, ServicioNoDisponible
 from buzon_comun.textos import es_texto_valido
 from buzon_gateway.errores import MENSAJE_INTERNO, pagina_de_error, respuesta_de_excepcion
 from buzon_gateway.paginas import respuesta_html
@@ -35,6 +35,7 @@ log = logging.getLogger("buzon_gateway.acceso")
 # No identifier of ours (folio, medio id, token, acuse kind) comes near this; a longer path value is nobody's.
 MAXIMO_VALOR_RUTA = 200
 MENSAJE_NO_EXISTE = "La dirección solicitada no existe."
+MENSAJE_DETENIENDO = "El servicio se está reiniciando. Intenta de nuevo en unos segundos."
 # Routes whose answers are JSON for programs, whoever asks.
 PREFIJOS_JSON = ("/api/", "/health", "/metrics")
 
@@ -88,6 +89,12 @@ class AppBuzon(WsgiApp):
 
     def _atender(self, environ, start_response):
         inicio = time.perf_counter()
+        if self.server.deteniendo:
+            # Stopping: a request on a connection kept alive would start a worker the stop then waits for (and
+            # kills at the end of its grace). Another gateway, or this one once back, takes it.
+            respuesta = respuesta_de_excepcion(ServicioNoDisponible("servicio_no_disponible", MENSAJE_DETENIENDO))
+            respuesta.headers["Connection"] = "close"
+            return respuesta(environ, start_response)
         if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
             # eventlet decodes the chunks and ends the stream at the last one; readers still bound what they take.
             environ["wsgi.input_terminated"] = True
@@ -117,6 +124,15 @@ class AppBuzon(WsgiApp):
 
 
 class ServidorWeb(WebServer):
+    deteniendo = False
+
+    def unregister_provider(self, provider):
+        # The container stops its entrypoints first and waits for its workers before stopping this server: from
+        # the first route unregistered on, requests arriving on kept-alive connections are turned away (503),
+        # so the workers in flight can finish within the grace instead of being joined by new ones.
+        self.deteniendo = True
+        super().unregister_provider(provider)
+
     def make_url_map(self):
         # No redirects to a "cleaner" path (merged or trailing slashes): a path is a route or it doesn't exist.
         url_map = Map(merge_slashes=False, strict_slashes=False)
