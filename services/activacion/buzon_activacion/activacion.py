@@ -34,7 +34,8 @@ from buzon_comun.errores import (
 from buzon_comun.eventos import AcuseSolicitado, BuzonActivado
 from buzon_comun.folios import siguiente_folio
 from buzon_comun.reloj import en_mexico, iso_mexico
-from buzon_activacion import idempotencia as idempotente, solicitud as textos
+from buzon_activacion import solicitud as textos
+from buzon_comun import idempotencia as idempotente
 from buzon_activacion.models import aclaraciones as tabla_aclaraciones
 from buzon_activacion.models import activaciones, folios, idempotencia, salida, solicitudes
 

@@ -5,7 +5,7 @@ from sqlalchemy import Column, MetaData, String, Table, Text, UniqueConstraint
 from buzon_comun.bandeja_salida import tabla_salida
 from buzon_comun.db import FechaUtc
 from buzon_comun.folios import tabla_folios
-from buzon_activacion.idempotencia import tabla_idempotencia
+from buzon_comun.idempotencia import tabla_idempotencia
 
 metadata = MetaData()
 

@@ -46,7 +46,8 @@ from buzon_comun.eventos import (
 )
 from buzon_comun.folios import siguiente_folio
 from buzon_comun.reloj import iso_mexico
-from buzon_contactos import idempotencia as idempotente, valores
+from buzon_comun import idempotencia as idempotente
+from buzon_contactos import valores
 from buzon_contactos.models import (
     buzones_activos, folios, idempotencia, limites, medio_registros_patronales as mrp, medios, salida,
 )

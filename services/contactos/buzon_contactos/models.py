@@ -6,7 +6,7 @@ from buzon_comun.bandeja_salida import tabla_salida
 from buzon_comun.db import FechaUtc
 from buzon_comun.folios import tabla_folios
 from buzon_comun.limites import tabla_limites
-from buzon_contactos.idempotencia import tabla_idempotencia
+from buzon_comun.idempotencia import tabla_idempotencia
 
 metadata = MetaData()
 

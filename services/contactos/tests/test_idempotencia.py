@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from buzon_comun.config import Config
 from buzon_comun.db import crear_engine
 from buzon_comun.errores import Conflicto, ReglaIncumplida, SolicitudInvalida
-from buzon_contactos import idempotencia, medios
+from buzon_comun import idempotencia
+from buzon_contactos import medios
 
 TITULAR = {"rfc": "EDE0101013A2", "nombre": "EMPRESA DE DEMOSTRACION SA DE CV", "curp": None,
            "rfc_representante": "MAVA800101RS5", "tipo_persona": "moral"}

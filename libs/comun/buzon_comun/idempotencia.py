@@ -11,8 +11,7 @@ Two requests with one key at once: the write checks the key again under the lock
 so the second waits for the first and then finds its answer; and the key is the table's primary key, so two writes
 can never both record it.
 
-The same as `buzon_contactos.idempotencia`, each over its own service's table: keep them in step (their one home would be
-buzon_comun).
+Each service that takes keys owns its table (`tabla_idempotencia`), in its own schema.
 """
 from __future__ import annotations
 
