@@ -23,3 +23,5 @@ MEDIO = {
 }
 VALIDACION_CORREO = {"token": Campo(maximo=512, propio=True)}
 CODIGO_SMS = {"codigo": Campo(maximo=64, propio=True)}
+# The texto's own bound (4,000 characters, after trimming) is activacion's rule, with its own code.
+ACLARACION = {"texto": Campo(maximo=8192, propio=True)}

@@ -204,6 +204,24 @@ ESQUEMAS.update({
     },
 })
 
+ESQUEMAS.update({
+    "SolicitudAclaracion": {
+        "type": "object", "required": ["texto"],
+        "properties": {"texto": _propiedad(cuerpos.ACLARACION["texto"], {
+            "type": "string", "description": "el planteamiento: de 1 a 4000 caracteres (sin contar espacios al inicio y al "
+                                             "final); más: 422 texto_invalido"})}},
+    "Aclaracion": {
+        "type": "object", "required": ["folio", "presentada_en", "asunto"],
+        "properties": {"folio": {"type": "string"}, "presentada_en": {"type": "string", "format": "date-time"},
+                       "asunto": {"type": "string"}}},
+    "Aclaraciones": {
+        "type": "object", "required": ["aclaraciones"],
+        "properties": {"aclaraciones": {"type": "array", "items": {
+            "type": "object", "required": ["folio", "asunto", "texto", "presentada_en"],
+            "properties": {"folio": {"type": "string"}, "asunto": {"type": "string"}, "texto": {"type": "string"},
+                           "presentada_en": {"type": "string", "format": "date-time"}}}}}},
+})
+
 ID_MEDIO = {"name": "medio_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 200}}
 IDEMPOTENCIA = {
     "name": ENCABEZADO_IDEMPOTENCIA, "in": "header", "required": False,
@@ -368,6 +386,36 @@ RUTAS = {
                 **ERRORES_SESION, **ERRORES_CON_CLAVE,
             },
         },
+    },
+    "/api/v1/aclaraciones": {
+        "get": {
+            "summary": "Mis Aclaraciones u Orientaciones (Promociones Electrónicas), la más reciente primero",
+            "operationId": "aclaraciones",
+            "responses": {"200": _json("Las aclaraciones", "Aclaraciones"), **ERRORES_SESION},
+        },
+        "post": {
+            "summary": "Presenta una Aclaración u Orientación (asunto «Activación Buzón IMSS»), con su folio y acuse",
+            "operationId": "presentar_aclaracion",
+            "parameters": [IDEMPOTENCIA],
+            "requestBody": _cuerpo("SolicitudAclaracion"),
+            "responses": {
+                "201": _json("La aclaración presentada (la misma al repetir la Idempotency-Key)", "Aclaracion"),
+                "409": _error("buzon_inactivo (antes de la activación), " + CONFLICTO_IDEMPOTENCIA),
+                "422": _error("texto_invalido: vacío o de más de 4000 caracteres"),
+                "429": _error("demasiadas_solicitudes: más de BUZON_LIMITE_ACLARACIONES_POR_DIA en el día"),
+                **ERRORES_SESION, **ERRORES_CON_CLAVE,
+            },
+        },
+    },
+    "/api/v1/aclaraciones/{folio}/acuse": {
+        "get": {
+            "summary": "Descarga el acuse de una aclaración",
+            "operationId": "acuse_aclaracion",
+            "parameters": [{"name": "folio", "in": "path", "required": True,
+                            "schema": {"type": "string", "maxLength": 200}}],
+            "responses": {"200": PDF, "404": _error("no_encontrado: no es una aclaración propia o su acuse aún no "
+                                                    "existe"), **ERRORES_SESION},
+        }
     },
     "/api/v1/activacion/solicitud": {
         "get": {

@@ -226,6 +226,28 @@ class Gateway(Portal):
         folio = self.activacion.folio_acuse(titular)
         return respuesta_pdf(self.acuses.pdf(folio, titular["rfc"]), f"acuse-activacion-{folio}.pdf")
 
+    # --- Promociones Electrónicas: Aclaraciones u Orientaciones ---
+
+    @http("GET", "/api/v1/aclaraciones")
+    def aclaraciones(self, request):
+        titular = self._titular(request)
+        return respuesta_json(200, self.activacion.aclaraciones(titular))
+
+    @http("POST", "/api/v1/aclaraciones")
+    def presentar_aclaracion(self, request):
+        titular = self._titular(request)
+        cuerpo = leer_json(request, cuerpos.ACLARACION)
+        return respuesta_json(201, self.activacion.presentar_aclaracion(
+            titular, cuerpo["texto"], clave_idempotencia=clave_idempotencia(request)))
+
+    @http("GET", "/api/v1/aclaraciones/<folio>/acuse")
+    def acuse_aclaracion(self, request, folio):
+        titular = self._titular(request)
+        # Only the folios of the person's own aclaraciones: this route serves no other kind of acuse.
+        if not any(a["folio"] == folio for a in self.activacion.aclaraciones(titular)["aclaraciones"]):
+            raise NoEncontrado("no_encontrado", "Esa aclaración no existe.")
+        return respuesta_pdf(self.acuses.pdf(folio, titular["rfc"]), f"acuse-aclaracion-{folio}.pdf")
+
     @http("GET", "/api/v1/acuses/<folio>/verificacion", errores="negociado")
     def verificar_acuse(self, request, folio):
         """Public, the QR's target: the acuse only for whoever holds its código de verificación. A person's

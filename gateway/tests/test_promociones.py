@@ -190,3 +190,34 @@ def test_a_double_submit_presents_one_aclaracion(url, efirma_dev_fisica, activar
     assert lista.count("¿Dónde está mi acuse?") == 1
     esperar(lambda: AcusesFalso.solicitudes.get(folios[0]))
     assert len(AcusesFalso.solicitudes) == 1
+
+
+def test_the_json_api_presents_lists_and_serves_aclaraciones_once_per_idempotency_key(url, efirma_dev_fisica,
+                                                                                       activar):
+    reto = requests.post(f"{url}/api/v1/sesiones/retos").json()["reto"]
+    token = requests.post(f"{url}/api/v1/sesiones", json={
+        "certificado": b64(efirma_dev_fisica.cer_der), "reto": reto, "firma": firmar(efirma_dev_fisica, reto)}).json()["token"]
+    cabecera = {"Authorization": f"Bearer {token}"}
+    inactivo = requests.post(f"{url}/api/v1/aclaraciones", headers=cabecera, json={"texto": "Hola"})
+    assert (inactivo.status_code, inactivo.json()["error"]["codigo"]) == (409, "buzon_inactivo")
+    activar("MAVA800101RS5")
+    vacia = requests.post(f"{url}/api/v1/aclaraciones", headers=cabecera, json={"texto": "   "})
+    assert (vacia.status_code, vacia.json()["error"]["codigo"]) == (422, "texto_invalido")
+
+    con_clave = {**cabecera, "Idempotency-Key": "aclaracion-1"}
+    primera = requests.post(f"{url}/api/v1/aclaraciones", headers=con_clave, json={"texto": "¿Mi acuse?"})
+    assert primera.status_code == 201, primera.text
+    otra_vez = requests.post(f"{url}/api/v1/aclaraciones", headers=con_clave, json={"texto": "¿Mi acuse?"})
+    assert (otra_vez.status_code, otra_vez.json()) == (201, primera.json())
+    distinta = requests.post(f"{url}/api/v1/aclaraciones", headers=con_clave, json={"texto": "Otra cosa"})
+    assert (distinta.status_code, distinta.json()["error"]["codigo"]) == (409, "idempotencia_conflicto")
+
+    folio = primera.json()["folio"]
+    lista = requests.get(f"{url}/api/v1/aclaraciones", headers=cabecera).json()["aclaraciones"]
+    assert [a["folio"] for a in lista] == [folio]
+    esperar(lambda: AcusesFalso.solicitudes.get(folio))
+    AcusesFalso.listos.add(folio)
+    acuse = requests.get(f"{url}/api/v1/aclaraciones/{folio}/acuse", headers=cabecera)
+    assert acuse.status_code == 200 and acuse.content == PDF
+    ajeno = requests.get(f"{url}/api/v1/aclaraciones/ACT-2026-00000001/acuse", headers=cabecera)
+    assert (ajeno.status_code, ajeno.json()["error"]["codigo"]) == (404, "no_encontrado")
