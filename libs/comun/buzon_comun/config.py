@@ -45,6 +45,26 @@ def _texto(entorno, nombre, defecto=None):
     return valor or defecto
 
 
+def _segundos(entorno, nombre: str, defecto: float) -> float:
+    texto = _texto(entorno, nombre)
+    if texto is None:
+        return defecto
+    try:
+        valor = float(texto)
+    except ValueError:
+        raise ValueError(f"{nombre} debe ser un número de segundos, no {texto!r}") from None
+    if not valor > 0:
+        raise ValueError(f"{nombre} debe ser mayor que cero, no {texto!r}")
+    return valor
+
+
+def _lista_segundos(entorno, nombre: str, defecto: tuple) -> tuple:
+    texto = _texto(entorno, nombre)
+    if texto is None:
+        return defecto
+    return tuple(_segundos({nombre: parte}, nombre, 0) for parte in texto.split(",") if parte.strip())
+
+
 def _reintentos(entorno) -> tuple:
     """Delays before each retry of a message. A person waits for a code: the first retry within 5 s."""
     texto = _texto(entorno, "BUZON_REINTENTOS_S", "3,15,60,300,900,1800,3600")
@@ -139,6 +159,8 @@ class Config:
     plazo_rpc_s: float = PLAZO_RPC_S
     plazos_rpc: tuple = tuple(sorted(PLAZOS_RPC.items()))
     gateway_max_workers: int = 100
+    acuses_plazo_render_s: float = 60.0
+    acuses_reintentos_s: tuple = (30.0, 120.0, 600.0, 1800.0)
 
     @classmethod
     def desde_entorno(cls, entorno=None) -> "Config":
@@ -202,4 +224,7 @@ class Config:
             # The gateway's workers mostly wait on other services: many are cheap, and a service that stops
             # answering can hold only part of them (buzon_comun.remoto bounds the calls in flight per service).
             gateway_max_workers=max(_entero(e, "BUZON_GATEWAY_MAX_WORKERS", 100), 10),
+            # An acuse render's time limit, and the delays before each retry of a failed one (then it is parked).
+            acuses_plazo_render_s=_segundos(e, "BUZON_ACUSES_PLAZO_RENDER_S", 60.0),
+            acuses_reintentos_s=_lista_segundos(e, "BUZON_ACUSES_REINTENTOS_S", (30.0, 120.0, 600.0, 1800.0)),
         )

@@ -13,7 +13,6 @@ import logging
 import eventlet
 from nameko.extensions import DependencyProvider
 
-from buzon_acuses.ajustes import Ajustes
 from buzon_acuses.pdf import calentar, pdf_de_html
 from buzon_acuses.procesos import GrupoDeProcesos
 from buzon_comun.config import Config
@@ -37,9 +36,9 @@ class Renderizador(DependencyProvider):
         self.grupo: GrupoDeProcesos | None = None
 
     def setup(self):
+        config = Config.desde_entorno()
         self.grupo = GrupoDeProcesos(
-            pdf_de_html, procesos=Config.desde_entorno().acuses_procesos,
-            plazo_s=Ajustes.desde_entorno().plazo_render_s, nombre=NOMBRE_PROCESO,
+            pdf_de_html, procesos=config.acuses_procesos, plazo_s=config.acuses_plazo_render_s, nombre=NOMBRE_PROCESO,
             # Importing WeasyPrint takes ~0.6 s per process: done as each one starts, not in someone's download.
             al_iniciar=calentar,
             # Polling keeps every wait cooperative: a blocking wait would stall the loop until the PDF is ready.

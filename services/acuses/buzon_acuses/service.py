@@ -34,7 +34,7 @@ class ProveedorAjustes(DependencyProvider):
     """The service's own settings (render time limit, retries), read once per process."""
 
     def setup(self):
-        self.ajustes = Ajustes.desde_entorno()
+        self.ajustes = Ajustes.desde_config(Config.desde_entorno())
 
     def get_dependency(self, worker_ctx) -> Ajustes:
         return self.ajustes

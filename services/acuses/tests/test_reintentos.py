@@ -10,6 +10,7 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 
+from buzon_comun.config import Config
 from buzon_acuses import acuses, operacion, reintentos
 from buzon_acuses.ajustes import Ajustes
 from buzon_acuses.models import solicitudes as tabla_solicitudes
@@ -45,17 +46,18 @@ def test_each_retry_waits_longer_and_the_fifth_failure_parks():
 
 
 def test_settings_from_the_environment_with_their_defaults():
-    defecto = Ajustes.desde_entorno({})
+    defecto = Ajustes.desde_config(Config.desde_entorno({}))
     assert defecto.plazo_render_s == 60 and defecto.reintentos == Reintentos((30.0, 120.0, 600.0, 1800.0))
     # The reservation covers one whole render and a margin: no sweep takes a request its handler still renders.
     assert defecto.reserva == timedelta(seconds=120)
-    propios = Ajustes.desde_entorno({"BUZON_ACUSES_PLAZO_RENDER_S": "2.5", "BUZON_ACUSES_REINTENTOS_S": "1, 2,3"})
+    propios = Ajustes.desde_config(Config.desde_entorno(
+        {"BUZON_ACUSES_PLAZO_RENDER_S": "2.5", "BUZON_ACUSES_REINTENTOS_S": "1, 2,3"}))
     assert propios.plazo_render_s == 2.5 and propios.reintentos.demoras_s == (1.0, 2.0, 3.0)
     for variable, valor in (("BUZON_ACUSES_PLAZO_RENDER_S", "0"), ("BUZON_ACUSES_PLAZO_RENDER_S", "un minuto"),
                             ("BUZON_ACUSES_REINTENTOS_S", "30,dos"), ("BUZON_ACUSES_REINTENTOS_S", ","),
                             ("BUZON_ACUSES_REINTENTOS_S", "30,-1")):
         with pytest.raises(ValueError):
-            Ajustes.desde_entorno({variable: valor})
+            Ajustes.desde_config(Config.desde_entorno({variable: valor}))
 
 
 # -- the schedule in the database ---------------------------------------------------------------------------------
