@@ -69,24 +69,41 @@ def hay_pendientes(db: Session) -> bool:
 def publicar_pendientes(db: Session, tabla: Table, publicar: Callable[[str, dict], None], lote: int = 100) -> int:
     """Publish up to `lote` pending events in order; return how many went out. Stops at the first failure.
 
-    The relay's own unit of work, on a session of its own: each published row is deleted, a failed one counted,
-    and all of it committed together at the end."""
-    consulta = (
-        select(tabla.c.id, tabla.c.tipo, tabla.c.mensaje)
-        .order_by(tabla.c.creado_en)
-        .limit(lote)
-    )
+    The relay's own unit of work, on a session of its own. On PostgreSQL the rows are claimed (`FOR UPDATE SKIP
+    LOCKED`) for as long as they are published, then deleted in the same transaction. SQLite (local runs) locks the
+    whole file, and its waits would stall eventlet's loop while this green thread publishes: there the rows are
+    read in one short transaction and deleted in another, and a row another process published meanwhile goes out
+    twice at worst (consumers are idempotent)."""
+    consulta = select(tabla.c.id, tabla.c.tipo, tabla.c.mensaje).order_by(tabla.c.creado_en).limit(lote)
     if db.bind.dialect.name == "postgresql":
-        consulta = consulta.with_for_update(skip_locked=True)
-    publicados = 0
+        with transaccion(db):
+            filas = db.execute(consulta.with_for_update(skip_locked=True)).all()
+            publicados, fallida = _publicar(filas, publicar)
+            _anotar(db, tabla, publicados, fallida)
+        return len(publicados)
     with transaccion(db):
-        for fila in db.execute(consulta).all():
-            try:
-                publicar(fila.tipo, json.loads(fila.mensaje))
-            except Exception:  # noqa: BLE001 - the broker may be down or refuse it: keep the event and try later
-                log.warning("no se pudo publicar el evento %s (%s); se reintentará", fila.id, fila.tipo, exc_info=True)
-                db.execute(update(tabla).where(tabla.c.id == fila.id).values(intentos=tabla.c.intentos + 1))
-                break
-            db.execute(delete(tabla).where(tabla.c.id == fila.id))
-            publicados += 1
-    return publicados
+        filas = db.execute(consulta).all()
+    publicados, fallida = _publicar(filas, publicar)
+    with transaccion(db):
+        _anotar(db, tabla, publicados, fallida)
+    return len(publicados)
+
+
+def _publicar(filas, publicar: Callable[[str, dict], None]) -> tuple[list[str], str | None]:
+    """The ids published, in order, and the one that failed (where publishing stopped), if any."""
+    publicados = []
+    for fila in filas:
+        try:
+            publicar(fila.tipo, json.loads(fila.mensaje))
+        except Exception:  # noqa: BLE001 - the broker may be down or refuse it: keep the event and try later
+            log.warning("no se pudo publicar el evento %s (%s); se reintentará", fila.id, fila.tipo, exc_info=True)
+            return publicados, fila.id
+        publicados.append(fila.id)
+    return publicados, None
+
+
+def _anotar(db: Session, tabla: Table, publicados: list[str], fallida: str | None) -> None:
+    if publicados:
+        db.execute(delete(tabla).where(tabla.c.id.in_(publicados)))
+    if fallida is not None:
+        db.execute(update(tabla).where(tabla.c.id == fallida).values(intentos=tabla.c.intentos + 1))
