@@ -26,16 +26,8 @@ def vhost_e2e():
 def sistema(tmp_path_factory, url_bd_e2e, vhost_e2e):
     sistema = Sistema(tmp_path_factory.mktemp("e2e"), url_bd_e2e, RAIZ)
     sistema.entorno["BUZON_AMQP_URI"] = vhost_e2e
-    for nombre in ("ocsp", "correo", "sms"):
-        sistema.lanzar_sustituto(nombre)
-    try:
-        arriba = sistema.make("up")
-        assert arriba.returncode == 0, arriba.stdout + arriba.stderr
+    with sistema.en_marcha():
         yield sistema
-    finally:
-        sistema.make("down")
-        for nombre in list(sistema.sustitutos):
-            sistema.detener_sustituto(nombre)
     try:
         viva = requests.get(sistema.url + "/health", timeout=2).status_code == 200
     except requests.RequestException:

@@ -52,22 +52,18 @@ def sistema(tmp_path_factory):
                       BUZON_REINTENTOS_S="1,2,4,8,15,15,15,15,15,15,15,15,15,15,15,15",
                       BUZON_VENTANA_VALIDACION_S="3600", BUZON_ACUSES_REINTENTOS_S="5,10,20,30,60")
     anterior = signal.signal(signal.SIGTERM, _interrumpir)
-    for sustituto in ("ocsp", "correo", "sms"):
-        sistema.lanzar_sustituto(sustituto)
     try:
-        arriba = sistema.make("up")
-        assert arriba.returncode == 0, arriba.stdout + arriba.stderr
-        yield sistema
+        with sistema.en_marcha():
+            try:
+                yield sistema
+            finally:
+                reparar_todo(sistema)
     finally:
-        reparar_todo(sistema)
-        sistema.make("down")
         # The system's whole log, for whoever reads a failure (pytest keeps only its last few folders).
         bitacora = sistema.datos / "var" / "buzon.log"
         if bitacora.exists():
             INFORME.parent.mkdir(parents=True, exist_ok=True)
             (INFORME.parent / "fallas-buzon.log").write_bytes(bitacora.read_bytes())
-        for sustituto in list(sistema.sustitutos):
-            sistema.detener_sustituto(sustituto)
         borrar_vhost(nombre)
         signal.signal(signal.SIGTERM, anterior)
 

@@ -30,6 +30,7 @@ import requests
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from buzon_dev.procesos import hijos, linea, nombre
 from buzon_dev.sistema import Sistema
 
 CODIGO = re.compile(r"(?<!\d)\d{5}(?!\d)")
@@ -363,31 +364,10 @@ def esperar_salud(sistema: Sistema, plazo_s: float = 180) -> float:
 
 # --- the processes of the system under test --------------------------------------------------------------------
 
-def _hijos(pid: int) -> list[int]:
-    hijos = []
-    for entrada in Path("/proc").iterdir():
-        if not entrada.name.isdigit():
-            continue
-        try:
-            campos = (entrada / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(campos[1]) == pid:
-            hijos.append(int(entrada.name))
-    return hijos
-
-
-def _linea(pid: int) -> list[str]:
-    try:
-        return (Path("/proc") / str(pid) / "cmdline").read_bytes().decode(errors="replace").split("\0")
-    except OSError:
-        return []
-
-
 def procesos(sistema: Sistema, servicio: str) -> list[int]:
     """The processes `buzon-servicio <servicio>` the system's launcher runs now."""
     lanzador = int((sistema.datos / "var" / "buzon.pid").read_text())
-    return sorted(pid for pid in _hijos(lanzador) if _es_servicio(_linea(pid), servicio))
+    return sorted(pid for pid in hijos(lanzador) if _es_servicio(linea(pid), servicio))
 
 
 def _es_servicio(linea: list[str], servicio: str) -> bool:
@@ -401,13 +381,8 @@ def _es_servicio(linea: list[str], servicio: str) -> bool:
 def renderizadores(sistema: Sistema) -> list[int]:
     """The acuse render processes (their OS name has "render"), under the acuses processes."""
     encontrados = []
-    for padre in procesos(sistema, "acuses"):
-        for pid in _hijos(padre):
-            try:
-                if "render" in (Path("/proc") / str(pid) / "comm").read_text():
-                    encontrados.append(pid)
-            except OSError:
-                continue
+    for servicio in procesos(sistema, "acuses"):
+        encontrados.extend(pid for pid in hijos(servicio) if "render" in nombre(pid))
     return encontrados
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from buzon_comun.config import PUERTOS_DESARROLLO, Config
+from buzon_dev.procesos import vivo
 
 def servicios() -> list[str]:
     """Every service the packages declare, the gateway last (it answers /health once the rest are up)."""
@@ -420,7 +421,7 @@ def arriba(args) -> int:
     config = Config.desde_entorno()
     config.data_dir.mkdir(parents=True, exist_ok=True)
     pid_archivo = _archivo_pid(config)
-    if pid_archivo.exists() and _vivo(int(pid_archivo.read_text())):
+    if pid_archivo.exists() and vivo(int(pid_archivo.read_text())):
         print(f"El sistema ya está en marcha (pid {pid_archivo.read_text().strip()}).")
         return 0 if salud_ok(_url_salud(config)) else 1
     if _puerto_ocupado(config.gateway_port):
@@ -454,12 +455,12 @@ def abajo(args) -> int:
         print("El sistema no estaba en marcha.")
         return 0
     pid = int(pid_archivo.read_text())
-    if _vivo(pid):
+    if vivo(pid):
         os.kill(pid, signal.SIGTERM)
         limite = time.monotonic() + PLAZO_PARADA_S + 10
-        while _vivo(pid) and time.monotonic() < limite:
+        while vivo(pid) and time.monotonic() < limite:
             time.sleep(0.2)
-        if _vivo(pid):
+        if vivo(pid):
             os.killpg(pid, signal.SIGKILL)
     pid_archivo.unlink(missing_ok=True)
     print("Sistema detenido.")
@@ -471,20 +472,6 @@ def _puerto_ocupado(puerto: int) -> bool:
 
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", puerto)) == 0
-
-
-def _vivo(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        estado = Path(f"/proc/{pid}/stat").read_text().split()[2]
-        return estado != "Z"
-    except OSError:
-        return True
 
 
 def registrar_cli(subparsers) -> None:

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -97,6 +98,20 @@ class Sistema:
         if proceso.poll() is None:
             proceso.send_signal(signal.SIGTERM)
             proceso.wait(timeout=10)
+
+    @contextmanager
+    def en_marcha(self):
+        """The stand-ins, then `make up`; at the end `make down` and the stand-ins stopped, whatever happened."""
+        for nombre in ("ocsp", "correo", "sms"):
+            self.lanzar_sustituto(nombre)
+        try:
+            arriba = self.make("up")
+            assert arriba.returncode == 0, arriba.stdout + arriba.stderr
+            yield self
+        finally:
+            self.make("down")
+            for nombre in list(self.sustitutos):
+                self.detener_sustituto(nombre)
 
     def make(self, objetivo: str) -> subprocess.CompletedProcess:
         return subprocess.run(["make", "-s", objetivo], cwd=self.raiz, env=self.entorno, capture_output=True,

@@ -13,6 +13,8 @@ from pathlib import Path
 import eventlet
 import pytest
 
+from buzon_dev.procesos import nombre, padre, vivo
+from buzon_dev.pruebas import esperar
 from buzon_acuses.procesos import (ErrorEnProceso, GrupoDeProcesos, GrupoDetenido, PlazoAgotado, ProcesoCaido,
                                    nombrar_proceso)
 
@@ -44,33 +46,6 @@ def grupo_de(pruebas):
         grupo.matar()
 
 
-def vivo(pid: int) -> bool:
-    """Running (a zombie no longer counts: it is dead, only not yet collected by its new parent)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except FileNotFoundError:
-        return False
-
-
-def padre_de(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as stat:
-        return int(stat.read().rsplit(")", 1)[1].split()[1])
-
-
-def comm(pid: int) -> str:
-    with open(f"/proc/{pid}/comm") as archivo:
-        return archivo.read().strip()
-
-
-def esperar(condicion, plazo=10.0):
-    limite = time.monotonic() + plazo
-    while time.monotonic() < limite:
-        if condicion():
-            return True
-        eventlet.sleep(0.02)
-    return False
-
 
 def pids_de_tareas(grupo, cuantas):
     """The pid of each process, asked from inside with tasks that overlap so that every process takes one."""
@@ -82,10 +57,10 @@ def pids_de_tareas(grupo, cuantas):
 def test_each_process_is_named_for_ps_and_pgrep_under_its_owner(grupo_de):
     grupo = grupo_de(procesos=2)
     assert grupo.ejecutar("nombre") == NOMBRE
-    assert esperar(lambda: all(comm(pid) == NOMBRE for pid in grupo.pids()))
+    assert esperar(lambda: all(nombre(pid) == NOMBRE for pid in grupo.pids()))
     assert len(grupo.pids()) == 2
     for pid in grupo.pids():
-        assert padre_de(pid) == os.getpid()
+        assert padre(pid) == os.getpid()
     encontrados = subprocess.run(["pgrep", "-P", str(os.getpid()), "render"], capture_output=True, text=True)
     assert set(grupo.pids()) <= {int(p) for p in encontrados.stdout.split()}
 

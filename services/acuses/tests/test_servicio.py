@@ -14,6 +14,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from nameko.testing.services import replace_dependencies
 from sqlalchemy import select, update
 
+from buzon_dev.procesos import vivo
 from buzon_acuses import acuses
 from buzon_acuses.models import acuses as tabla_acuses, solicitudes as tabla_solicitudes
 from buzon_acuses.pdf import pdf_de_html
@@ -229,14 +230,6 @@ def test_rendering_does_not_stall_other_calls(servicio, despachar, registro, con
 def procesos_de_render(contenedor):
     [renderizador] = [e for e in contenedor.extensions if isinstance(e, Renderizador)]
     return renderizador.grupo
-
-
-def vivo(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except FileNotFoundError:
-        return False
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux's")
