@@ -17,7 +17,7 @@ test: preparar-test
 	BUZON_TEST_DATABASE_URL=$(TEST_DATABASE_URL) BUZON_TEST_E2E_DATABASE_URL=$(TEST_E2E_DATABASE_URL) \
 		$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-# The fault suite at the issue's scale (300 people and 50 activations per scenario, 60 s outages): about 15
+# The fault suite at the issue's scale (300 people and 50 activations per scenario, 60 s outages): about 12
 # minutes; it restarts the local RabbitMQ and PostgreSQL, so it runs alone. It writes docs/fiabilidad.md.
 # `make test` runs the same scenarios at a small scale.
 test-fallas: preparar-test

@@ -90,6 +90,7 @@ def reparar_todo(sistema: Sistema) -> None:
 def resultados(sistema):
     encontrados = []
     inicio = time.monotonic()
+    fallas.iniciar_presupuesto(ESCALA.presupuesto_s)
     yield encontrados
     fallas.escribir_informe(encontrados, INFORME, ESCALA_NOMBRE, ESCALA, time.monotonic() - inicio)
 
