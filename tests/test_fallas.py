@@ -62,8 +62,8 @@ def sistema(tmp_path_factory):
         # The system's whole log, for whoever reads a failure (pytest keeps only its last few folders).
         bitacora = sistema.datos / "var" / "buzon.log"
         if bitacora.exists():
-            INFORME.parent.mkdir(parents=True, exist_ok=True)
-            (INFORME.parent / "fallas-buzon.log").write_bytes(bitacora.read_bytes())
+            (RAIZ / "artefactos").mkdir(exist_ok=True)
+            (RAIZ / "artefactos" / "fallas-buzon.log").write_bytes(bitacora.read_bytes())
         borrar_vhost(nombre)
         signal.signal(signal.SIGTERM, anterior)
 
