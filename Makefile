@@ -7,7 +7,7 @@ export BUZON_DATA_DIR ?= $(CURDIR)/var
 TEST_DATABASE_URL ?= postgresql://buzon:buzon@127.0.0.1:5432/buzon_test
 TEST_E2E_DATABASE_URL ?= postgresql://buzon:buzon@127.0.0.1:5432/buzon_e2e
 
-.PHONY: run test test-fallas up down demo preparar preparar-test lock migrar limpiar vendor
+.PHONY: run test test-fallas bench up down demo preparar preparar-test lock migrar limpiar vendor
 
 run: preparar
 	$(VENV)/bin/buzon-dev local
@@ -24,6 +24,13 @@ test-fallas: preparar-test
 	BUZON_TEST_DATABASE_URL=$(TEST_DATABASE_URL) BUZON_TEST_E2E_DATABASE_URL=$(TEST_E2E_DATABASE_URL) \
 		BUZON_FALLAS_ESCALA=completa BUZON_FALLAS_INFORME=$(CURDIR)/docs/fiabilidad.md \
 		$(VENV)/bin/pytest tests/test_fallas.py -p no:randomly $(PYTEST_ARGS)
+
+# What an activation costs (CPU per process, per step) and each path against its baseline, on a system of its own
+# (its own database and RabbitMQ vhost, the development stand-ins): a few minutes. It writes docs/rendimiento.md.
+# BENCH_ARGS passes options, e.g. BENCH_ARGS="--usuarios 300 --concurrencia 50"; see python -m buzon_dev.banco correr -h.
+BANCO_DATABASE_URL ?= postgresql://buzon:buzon@127.0.0.1:5432/buzon_banco
+bench: preparar-test
+	BUZON_BANCO_DATABASE_URL=$(BANCO_DATABASE_URL) $(VENV)/bin/python -m buzon_dev.banco correr $(BENCH_ARGS)
 
 up: preparar
 	$(VENV)/bin/buzon-dev up

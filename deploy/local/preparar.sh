@@ -69,7 +69,7 @@ if [ "$modo" = test ]; then
     decir "creando el rol buzon"
     psql_pg "CREATE ROLE buzon LOGIN PASSWORD 'buzon' CREATEDB"
   fi
-  for bd in buzon_test buzon_e2e buzon_fallas; do
+  for bd in buzon_test buzon_e2e buzon_fallas buzon_banco; do
     if [ "$(psql_pg "SELECT 1 FROM pg_database WHERE datname='$bd'")" != 1 ]; then
       decir "creando la base de datos $bd"
       psql_pg "CREATE DATABASE $bd OWNER buzon"

@@ -1,0 +1,43 @@
+"""`make bench` works: a short run of it, on a system of its own, writes every figure of its report.
+
+The figures themselves are not judged here (a timed assertion on a shared machine says nothing): `make bench`
+measures them, and docs/rendimiento.md holds the last full run. This run proves that the harness drives the whole
+guide without a failed person, drains, samples the CPU of every kind of process and measures every baseline.
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+RAIZ = Path(__file__).resolve().parents[1]
+URL_BANCO = os.environ.get("BUZON_TEST_BANCO_DATABASE_URL", "postgresql://buzon:buzon@127.0.0.1:5432/buzon_banco")
+
+pytestmark = pytest.mark.e2e
+
+
+def test_una_corrida_breve_de_make_bench_escribe_cada_cifra(tmp_path):
+    informe = RAIZ / "artefactos" / "rendimiento.md"
+    corrida = subprocess.run(
+        [sys.executable, "-m", "buzon_dev.banco", "correr", "--usuarios", "3", "--concurrencia", "3",
+         "--llamadas", "30", "--segundos-http", "1", "--correos", "10", "--renders", "3",
+         "--informe", str(informe), "--base-de-datos", URL_BANCO, "--datos", str(tmp_path)],
+        cwd=RAIZ, capture_output=True, text=True, timeout=900)
+    assert corrida.returncode == 0, corrida.stdout[-3000:] + corrida.stderr[-3000:]
+    texto = informe.read_text(encoding="utf-8")
+    assert "Activaciones: 3 en" in texto and "errores: 0." in texto
+    cpu = {linea.split("|")[1].strip(): linea.split("|")[2].strip() for linea in texto.splitlines()
+           if linea.startswith("| ") and linea.count("|") == 3}
+    for proceso in ("gateway", "auth", "contactos", "notificaciones-correo", "notificaciones-sms", "activacion",
+                    "acuses", "render", "rabbitmq", "postgresql"):
+        assert proceso in cpu, texto
+    # Every process did its part of the guide (an empty sample would read 0).
+    assert all(int(cpu[p]) > 0 for p in ("gateway", "auth", "contactos", "render", "rabbitmq", "postgresql")), texto
+    for paso in ("ingreso", "registro_correo", "validacion_telefono", "activacion", "acuse"):
+        assert f"| {paso} |" in texto
+    for camino in ("contra kombu a mano", "contra un @http de nameko desnudo", "contra WeasyPrint a mano",
+                   "mientras se generan 3 acuses", "con un trabajador contra smtplib", "con dos trabajadores contra uno"):
+        fila = next((linea for linea in texto.splitlines() if camino in linea), None)
+        assert fila is not None, texto
+        assert "nan" not in fila and "inf" not in fila.split("|")[4], fila
