@@ -6,8 +6,9 @@
   its TTL, so a stopped service's queue does not fill with calls nobody waits for any more;
 - after a few calls in a row time out or find nobody (`FALLAS_PARA_ABRIR`), the breaker opens: calls fail at once
   for `ABIERTO_S`, then one call probes whether the service is back;
-- at most `EN_VUELO` calls per target wait at once in a process: beyond that a call fails at once instead of
-  holding one more of the caller's workers, so a service that doesn't answer can't use up the gateway.
+- at most ¾ of the caller's workers wait on one target at once: a call beyond that waits up to `ESPERA_LUGAR_S` for
+  a place (a healthy target frees one in milliseconds, so a burst is not refused) and then fails, so a service
+  that doesn't answer can't use up the gateway.
 Requests are not persisted (the caller has a deadline and the client retries): cheaper for the broker.
 A contract error (any `ErrorBuzon`) is the service answering: it passes through and counts as an answer.
 """
@@ -36,6 +37,8 @@ FALLAS_PARA_ABRIR = 3
 ABIERTO_S = 5.0
 # Reconnect quickly after the broker came back; the deadline bounds the whole call anyway.
 POLITICA_RECONEXION = {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1.0}
+# How long a call beyond the bound of calls in flight waits for a place (never past its own deadline).
+ESPERA_LUGAR_S = 1.0
 MENSAJE_NO_DISPONIBLE = "El servicio no está disponible en este momento. Intenta de nuevo en unos segundos."
 
 LLAMADAS_FALLIDAS = Counter("buzon_rpc_no_disponible_total",
@@ -95,7 +98,7 @@ class _Llamador(HeaderEncoder):
         remoto = self.remoto
         if not remoto.cortacircuitos.permitir():
             raise remoto.no_disponible(self.metodo, "abierto")
-        if not remoto.en_vuelo.acquire(blocking=False):
+        if not remoto.en_vuelo.acquire(timeout=min(ESPERA_LUGAR_S, remoto.plazo_de(self.metodo))):
             raise remoto.no_disponible(self.metodo, "saturado")
         correlacion = str(uuid.uuid4())
         try:

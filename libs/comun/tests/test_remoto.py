@@ -9,6 +9,7 @@ from nameko.rpc import rpc
 from nameko.testing.services import entrypoint_hook
 
 from buzon_comun.errores import ReglaIncumplida, ServicioNoDisponible
+from buzon_comun import remoto
 from buzon_comun.remoto import Cortacircuitos, Remoto
 
 
@@ -125,12 +126,21 @@ def test_a_service_known_down_fails_fast_and_its_queue_keeps_no_request(cliente,
     assert mensajes == 0
 
 
-def test_calls_waiting_on_one_service_never_take_all_the_callers_workers(cliente, container_factory, config_nameko):
+def test_calls_waiting_on_one_service_never_take_all_the_callers_workers(cliente, container_factory, config_nameko,
+                                                                       monkeypatch):
+    monkeypatch.setattr(remoto, "ESPERA_LUGAR_S", 0.3)
     container_factory(Lento, config_nameko).start()
-    # config_nameko runs 10 workers: at most 7 calls to one target wait at once, the rest fail at once.
-    hilos = [eventlet.spawn(llamar, cliente, "pedir", 0.8) for _ in range(9)]
-    eventlet.sleep(0.2)
+    # config_nameko runs 10 workers: at most 7 calls to one target wait at once; the rest wait 0.3 s for a place
+    # and fail, long before their own deadline (1 s), so a frozen target never holds every worker for long.
+    hilos = [eventlet.spawn(llamar, cliente, "pedir", 5) for _ in range(9)]
     resultados = [hilo.wait() for hilo in hilos]
-    rechazados = [r for r, s in resultados if isinstance(r, ServicioNoDisponible)]
-    assert len(rechazados) >= 2 and all(s < 0.5 for r, s in resultados if isinstance(r, ServicioNoDisponible))
-    assert sum(r == "despierto" for r, _ in resultados) == 9 - len(rechazados)
+    assert all(isinstance(r, ServicioNoDisponible) for r, _ in resultados)
+    rapidos = sorted(s for _, s in resultados)[:2]
+    assert all(s < 0.8 for s in rapidos), resultados
+
+
+def test_a_burst_beyond_the_bound_waits_for_a_place_instead_of_failing(cliente, container_factory, config_nameko):
+    container_factory(Lento, config_nameko).start()
+    # 9 calls at once on a healthy target, 7 places: the two beyond the bound get one as soon as a call ends.
+    hilos = [eventlet.spawn(llamar, cliente, "pedir", 0.3) for _ in range(9)]
+    assert [hilo.wait()[0] for hilo in hilos] == ["despierto"] * 9
