@@ -8,11 +8,17 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from buzon_comun.folios import borrar_secuencias
 from buzon_comun.reloj import RelojFijo
+
 
 @pytest.fixture
 def engine(motor_de):
-    return motor_de("activacion")
+    """activacion's schema emptied, its folios counting from 1 again."""
+    engine = motor_de("activacion")
+    with engine.begin() as conexion:
+        borrar_secuencias(conexion)
+    return engine
 
 
 @pytest.fixture

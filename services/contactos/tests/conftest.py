@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from buzon_comun.config import Config
+from buzon_comun.folios import borrar_secuencias
 from buzon_comun.reloj import RelojFijo
 
 RP1, RP2, RP3 = "A1234567890", "B1234567890", "C1234567890"
@@ -27,8 +28,17 @@ PADRON_CSV = (
 
 
 @pytest.fixture
-def db(motor_de):
-    with Session(motor_de("contactos")) as sesion:
+def engine(motor_de):
+    """contactos' schema emptied, its folios counting from 1 again."""
+    engine = motor_de("contactos")
+    with engine.begin() as conexion:
+        borrar_secuencias(conexion)
+    return engine
+
+
+@pytest.fixture
+def db(engine):
+    with Session(engine) as sesion:
         yield sesion
 
 
