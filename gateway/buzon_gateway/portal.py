@@ -123,7 +123,8 @@ def pagina(protegida: bool = True):
 
 
 class Portal:
-    """Page routes; the attributes they use (auth, contactos, activacion, acuses, config) are the Gateway's."""
+    """Page routes; the attributes they use (auth, contactos, activacion, acuses, config, and `_sesion`/`_cerrar`,
+    the session through the gateway's cache) are the Gateway's."""
 
     # --- sessions and rendering ---
 
@@ -135,7 +136,7 @@ class Portal:
         if not token:
             return None
         try:
-            return Visita(token, self.auth.sesion(token))
+            return Visita(token, self._sesion(token))
         except NoAutenticado:
             return None
 
@@ -203,7 +204,7 @@ class Portal:
     @pagina()
     def salir(self, request, visita):
         self._verificar_formulario(request, visita)
-        self.auth.cerrar_sesion(visita.token)
+        self._cerrar(visita.token)
         respuesta = redirigir("/")
         sesion_web.borrar_cookie(respuesta, sesion_web.COOKIE_SESION, self._segura())
         return respuesta
@@ -384,7 +385,7 @@ class Portal:
             raise NoAutenticado("no_autenticado", "Su sesión terminó. Ingrese de nuevo con su e.firma.")
         if not sesion_web.coincide(sesion_web.csrf_de_sesion(token), request.headers.get(sesion_web.ENCABEZADO_CSRF)):
             raise CsrfInvalido()
-        visita = Visita(token, self.auth.sesion(token))
+        visita = Visita(token, self._sesion(token))
         cuerpo = leer_json(request, cuerpos.FIRMA_CADENA)
         self.activacion.activar(visita.titular, sesion_web.sesion_id(token), cuerpo["certificado"], cuerpo["firma"],
                                 clave_idempotencia=clave_idempotencia(request))

@@ -10,11 +10,13 @@ import datetime as dt
 import logging
 
 import eventlet
+from nameko.events import BROADCAST, event_handler
 from prometheus_client import REGISTRY
 from prometheus_client.exposition import choose_encoder
 from werkzeug.wrappers import Response
 
 from buzon_comun.errores import ErrorBuzon, NoAutenticado, NoEncontrado, ServicioNoDisponible, SolicitudInvalida
+from buzon_comun.eventos import SesionCerrada
 from buzon_comun.metricas import Metricas
 from buzon_comun.remoto import Remoto, bus_disponible
 from buzon_comun.reloj import ZONA_MEXICO
@@ -29,6 +31,7 @@ from buzon_gateway.respuestas import (
     clave_cliente, clave_idempotencia, en_redes, ip_cliente, leer_cuerpo_crudo, leer_json, redes, respuesta_json,
     respuesta_pdf, token_bearer,
 )
+from buzon_gateway.sesiones import ProveedorSesiones
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,7 @@ class Gateway(Portal):
     bitacora = Remoto("bitacora")
     metricas = Metricas(servir=False)
     config = ProveedorConfig()
+    sesiones = ProveedorSesiones()
 
     def _cliente(self, request) -> str:
         """Who per-address limits count: the client behind our trusted proxies, an IPv6 one by its /64."""
@@ -96,18 +100,34 @@ class Gateway(Portal):
 
     @http("GET", "/api/v1/sesiones/actual")
     def sesion_actual(self, request):
-        sesion = self.auth.sesion(self._token(request))
+        sesion = self._sesion(self._token(request))
         sesion.pop("expira_en", None)
         return respuesta_json(200, sesion)
 
     @http("DELETE", "/api/v1/sesiones/actual")
     def cerrar_sesion(self, request):
-        self.auth.cerrar_sesion(self._token(request))
+        self._cerrar(self._token(request))
         return Response(status=204)
+
+    def _sesion(self, token: str) -> dict:
+        """The session of a token as auth answers it, through this process's short-lived cache (`sesiones`)."""
+        return self.sesiones.obtener(token, self.auth.sesion)
+
+    def _cerrar(self, token: str) -> None:
+        try:
+            self.auth.cerrar_sesion(token)
+        finally:
+            # Whatever auth answered (closed now, or already dead), this process stops trusting the token.
+            self.sesiones.olvidar(token)
+
+    @event_handler("auth", SesionCerrada.TIPO, handler_type=BROADCAST, reliable_delivery=False)
+    def sesion_cerrada(self, mensaje):
+        """Every gateway process gets every logout (a queue of its own, gone with the process) and drops it."""
+        self.sesiones.al_cerrarse(mensaje)
 
     def _titular(self, request) -> dict:
         """The session's identity, resolved by auth: the only RFC other services ever act for."""
-        return sesion_web.titular_de(self.auth.sesion(self._token(request)))
+        return sesion_web.titular_de(self._sesion(self._token(request)))
 
     # --- Contact means ---
 

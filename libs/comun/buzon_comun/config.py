@@ -93,6 +93,9 @@ PLAZO_RPC_S = 5.0
 PLAZOS_RPC = {"acuses.pdf": 20.0, "auth.iniciar_sesion": 8.0, "auth.verificar_efirma": 8.0,
               "activacion.activar": 10.0, "*.salud": 3.0}
 
+# Never more: a session whose logout did not reach a gateway process is served there at most this long.
+MAXIMO_CACHE_SESION_S = 300
+
 
 def _plazos(entorno) -> tuple:
     """BUZON_PLAZOS_RPC: `servicio.metodo=segundos` (or `*.metodo`), comma-separated, over the defaults."""
@@ -161,6 +164,7 @@ class Config:
     gateway_max_workers: int = 100
     acuses_plazo_render_s: float = 60.0
     acuses_reintentos_s: tuple = (30.0, 120.0, 600.0, 1800.0)
+    gateway_cache_sesion_s: int = 30
 
     @classmethod
     def desde_entorno(cls, entorno=None) -> "Config":
@@ -227,4 +231,8 @@ class Config:
             # An acuse render's time limit, and the delays before each retry of a failed one (then it is parked).
             acuses_plazo_render_s=_segundos(e, "BUZON_ACUSES_PLAZO_RENDER_S", 60.0),
             acuses_reintentos_s=_lista_segundos(e, "BUZON_ACUSES_REINTENTOS_S", (30.0, 120.0, 600.0, 1800.0)),
+            # How long a gateway process reuses auth's answer for a session token (0: never). A logout drops it at
+            # once in every process; this bounds only a session whose end never reached one (gateway/README.md).
+            gateway_cache_sesion_s=min(max(_entero(e, "BUZON_GATEWAY_CACHE_SESION_S", 30), 0),
+                                       MAXIMO_CACHE_SESION_S),
         )
