@@ -21,13 +21,26 @@ def test_each_service_lives_in_its_own_schema(url_bd):
         engine.dispose()
 
 
+def test_every_outbox_has_the_relays_claim_column(url_bd):
+    engine = create_engine(normalizar_url(url_bd))
+    try:
+        inspector = inspect(engine)
+        con_salida = [s for s in servicios_con_migraciones() if "salida" in inspector.get_table_names(schema=s)]
+        assert set(con_salida) == {"auth", "contactos", "notificaciones", "activacion"}
+        for servicio in con_salida:
+            columnas = {c["name"] for c in inspector.get_columns("salida", schema=servicio)}
+            assert "reclamado_hasta" in columnas, servicio
+    finally:
+        engine.dispose()
+
+
 def test_migrating_again_is_a_no_op(url_bd):
     config = Config.desde_entorno({"BUZON_DATABASE_URL": url_bd})
     migrar(config)
     engine = crear_engine(config, "auth")
     try:
         with engine.connect() as conexion:
-            assert conexion.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+            assert conexion.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"
     finally:
         engine.dispose()
 

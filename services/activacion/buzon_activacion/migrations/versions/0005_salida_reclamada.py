@@ -1,0 +1,24 @@
+"""The outbox's claim: `salida.reclamado_hasta`, until when a relay holds a row to publish it, so no transaction
+stays open while it publishes (buzon_comun.bandeja_salida).
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-10
+"""
+import sqlalchemy as sa
+from alembic import op
+
+from buzon_comun.db import FechaUtc
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("salida", sa.Column("reclamado_hasta", FechaUtc, nullable=True))
+
+
+def downgrade():
+    op.drop_column("salida", "reclamado_hasta")
