@@ -87,6 +87,27 @@ class AuthFalso:
                 "verificado_en": iso_mexico(datetime(2026, 11, 28, 18, 0, 1, tzinfo=timezone.utc))}
 
 
+class SinTransaccion:
+    """Another service as the rules call it: asking it while `db` holds a transaction open fails the test.
+
+    A call may take seconds (its deadline is 5 to 10); a transaction left open meanwhile keeps a connection idle in
+    transaction, with whatever it locked. Attributes that are not calls (what a fake counts) pass through."""
+
+    def __init__(self, remoto, db):
+        self._remoto, self._db = remoto, db
+
+    def __getattr__(self, nombre):
+        valor = getattr(self._remoto, nombre)
+        if not callable(valor):
+            return valor
+
+        def llamar(*args, **kwargs):
+            assert not self._db.in_transaction(), f"{nombre} llamado con una transacción abierta"
+            return valor(*args, **kwargs)
+
+        return llamar
+
+
 @pytest.fixture
 def contactos():
     return ContactosFalso()
@@ -105,13 +126,17 @@ CER_MORAL = "cer:EDE0101013A2"
 CER_FISICA = "cer:MAVA800101RS5"
 
 
+def _estado(db, titular, contactos):
+    return activacion.estado(db, titular, contactos=SinTransaccion(contactos, db))
+
+
 def _solicitud(db, reloj, contactos, titular=MORAL, sesion=SESION):
-    return activacion.solicitud(db, titular, sesion, ahora=reloj.ahora(), contactos=contactos)
+    return activacion.solicitud(db, titular, sesion, ahora=reloj.ahora(), contactos=SinTransaccion(contactos, db))
 
 
 def _activar(db, reloj, contactos, auth, firma, titular=MORAL, sesion=SESION, certificado=CER_MORAL):
-    return activacion.activar(db, titular, sesion, certificado, firma, ahora=reloj.ahora(), contactos=contactos,
-                              auth=auth)
+    return activacion.activar(db, titular, sesion, certificado, firma, ahora=reloj.ahora(),
+                              contactos=SinTransaccion(contactos, db), auth=SinTransaccion(auth, db))
 
 
 def _error(excepcion, funcion, *args, **kwargs):
@@ -120,17 +145,25 @@ def _error(excepcion, funcion, *args, **kwargs):
     return error.value
 
 
+def test_the_stand_ins_refuse_a_call_made_with_a_transaction_open(db, contactos):
+    db.execute(text("SELECT 1"))  # SQLAlchemy begins a transaction with the first statement
+    with pytest.raises(AssertionError, match="transacción abierta"):
+        SinTransaccion(contactos, db).requisitos(MORAL["rfc"])
+    db.rollback()
+    assert SinTransaccion(contactos, db).requisitos(MORAL["rfc"])["correo_validado"]
+
+
 # -- estado -----------------------------------------------------------------------------------------------------
 
 def test_an_rfc_with_registros_patronales_is_a_patron_without_notice(db, contactos):
-    assert activacion.estado(db, MORAL, contactos=contactos) == {
+    assert _estado(db, MORAL, contactos) == {
         "estado": "inactivo", "tipo": "patron", "requisitos": {"correo_validado": True, "telefono_validado": True},
         "aviso": None, "folio": None, "activado_en": None}
 
 
 def test_an_rfc_without_registros_patronales_is_a_particular_with_the_notice(db):
     contactos = ContactosFalso(correo=True, telefono=False)
-    respuesta = activacion.estado(db, FISICA, contactos=contactos)
+    respuesta = _estado(db, FISICA, contactos)
     assert (respuesta["tipo"], respuesta["requisitos"]) == (
         "particular", {"correo_validado": True, "telefono_validado": False})
     assert respuesta["aviso"] == (
@@ -140,7 +173,7 @@ def test_an_rfc_without_registros_patronales_is_a_particular_with_the_notice(db)
 
 
 def test_a_malformed_identity_is_refused(db, contactos):
-    assert _error(SolicitudInvalida, activacion.estado, db, {"rfc": "nada"}, contactos=contactos).codigo == \
+    assert _error(SolicitudInvalida, _estado, db, {"rfc": "nada"}, contactos).codigo == \
         "solicitud_invalida"
     assert _error(SolicitudInvalida, activacion.solicitud, db, MORAL, "", ahora=None, contactos=contactos)
 
@@ -271,7 +304,7 @@ def test_a_patron_activates_with_its_evidence_and_events(db, reloj, contactos, a
                "texto": emitida["texto"], "cadena_original": emitida["cadena_original"],
                "firma": firma_de(emitida["cadena_original"]), "numero_certificado": "00001000000500000001"})
 
-    assert activacion.estado(db, MORAL, contactos=contactos) == {
+    assert _estado(db, MORAL, contactos) == {
         "estado": "activo", "tipo": "patron", "requisitos": {"correo_validado": True, "telefono_validado": True},
         "aviso": None, "folio": "ACT-2026-00000001", "activado_en": "2026-11-28T12:05:00-06:00"}
     assert activacion.folio_acuse(db, MORAL) == "ACT-2026-00000001"
