@@ -133,7 +133,14 @@ def correr(sistema, llave, escenario: str, indice: int, descripcion: str, inyect
             recuperacion = fallas.esperar_salud(sistema) + (time.monotonic() - fin_falla[0])
         inicio_entrega = time.monotonic()
         buzones, _ = fallas.esperar_entregas(sistema, gente)
+        if durante == "descarga":
+            # Acuses render on their first download: the fault meets them there.
+            inyector.append(eventlet.spawn(falla))
         acuses = fallas.esperar_acuses(sistema, gente)
+        for hilo in inyector:
+            hilo.wait()
+        if durante == "descarga":
+            recuperacion = fallas.esperar_salud(sistema) + (time.monotonic() - fin_falla[0])
         entrega = time.monotonic() - inicio_entrega
     finally:
         for hilo in inyector:
@@ -273,7 +280,7 @@ def test_6_un_renderizador_de_acuses_muerto_con_kill_9(sistema, llave, resultado
         notas.append(f"Procesos de render muertos: {muertos}.")
 
     resultado = correr(sistema, llave, "renderizador", 6, "`kill -9` de procesos de render de acuses mientras se "
-                       "emiten los acuses de las activaciones.", inyectar, lambda: None, durante="activacion")
+                       "generan los acuses en su primera descarga.", inyectar, lambda: None, durante="descarga")
     resultados.append(resultado)
     comprobar(resultado)
 

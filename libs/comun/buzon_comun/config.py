@@ -162,6 +162,7 @@ class Config:
     plazo_rpc_s: float = PLAZO_RPC_S
     plazos_rpc: tuple = tuple(sorted(PLAZOS_RPC.items()))
     gateway_max_workers: int = 100
+    acuses_max_workers: int = 50
     acuses_plazo_render_s: float = 60.0
     acuses_reintentos_s: tuple = (30.0, 120.0, 600.0, 1800.0)
     gateway_cache_sesion_s: int = 30
@@ -228,6 +229,7 @@ class Config:
             # The gateway's workers mostly wait on other services: many are cheap, and a service that stops
             # answering can hold only part of them (buzon_comun.remoto bounds the calls in flight per service).
             gateway_max_workers=max(_entero(e, "BUZON_GATEWAY_MAX_WORKERS", 100), 10),
+            acuses_max_workers=max(_entero(e, "BUZON_ACUSES_MAX_WORKERS", 50), 10),
             # An acuse render's time limit, and the delays before each retry of a failed one (then it is parked).
             acuses_plazo_render_s=_segundos(e, "BUZON_ACUSES_PLAZO_RENDER_S", 60.0),
             acuses_reintentos_s=_lista_segundos(e, "BUZON_ACUSES_REINTENTOS_S", (30.0, 120.0, 600.0, 1800.0)),

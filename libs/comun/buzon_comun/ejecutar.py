@@ -32,11 +32,23 @@ def servicios_disponibles() -> dict:
     return {ep.name: ep for ep in entry_points(group="buzon.servicios")}
 
 
+def max_workers(config: Config, nombre: str) -> int:
+    """Calls a process serves at once. The gateway's and acuses' mostly wait (on other services; on a render
+    process, which costs them nothing while they wait), so they get more: a burst of first downloads of acuses
+    waiting for the render processes must not leave a cheap call of acuses (a verification, the codes) queued
+    behind them."""
+    if nombre == "gateway":
+        return config.gateway_max_workers
+    if nombre == "acuses":
+        return config.acuses_max_workers
+    return config.max_workers
+
+
 def config_nameko(config: Config, nombre: str) -> dict:
     host = os.environ.get("BUZON_GATEWAY_HOST", "127.0.0.1")
     return {
         "AMQP_URI": config.amqp_uri,
-        "max_workers": config.gateway_max_workers if nombre == "gateway" else config.max_workers,
+        "max_workers": max_workers(config, nombre),
         "parent_calls_tracked": 10,
         "serializer": "json",
         "WEB_SERVER_ADDRESS": f"{host}:{config.gateway_port}",

@@ -1,8 +1,11 @@
-"""Issuing acuses: cadena, seal and PDF of a stored request, written once; downloads and public verification
-(which asks for the acuse's código de verificación and limits each client's failures).
+"""Issuing acuses and serving them: an acuse is issued when its request arrives (cadena, seal, code and every
+value printed on it, fixed and stored at once, without rendering) and rendered to PDF on its first download (then
+stored: every later download serves those bytes). Most acuses are never downloaded, and a render holds a CPU about
+100 ms, so rendering only what someone asks for is most of the CPU an activation costs. The public verification
+asks for the acuse's código de verificación and limits each client's failures.
 
-Free of nameko and eventlet: the PDF renderer is passed in (`renderizar(html) -> bytes`), so these rules run the
-same in a test, in the service (a process pool) or in a one-off script.
+Free of nameko and eventlet: the PDF renderer is passed in (`renderizar(folio, plantilla, contexto) -> bytes`), so
+these rules run the same in a test, in the service (a process pool) or in a one-off script.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Callable
 
+from prometheus_client import Counter
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -23,12 +27,12 @@ from buzon_acuses.ajustes import Ajustes
 from buzon_acuses.cadena import cadena_original
 from buzon_acuses.models import acuses, limites, solicitudes
 from buzon_acuses.procesos import FallaDeRender, GrupoDetenido
-from buzon_acuses.reintentos import DETENIDO, EMITIDO, SIN_CAMBIO, Reintentos
+from buzon_acuses.reintentos import EMITIDO, SIN_CAMBIO, Reintentos
 from buzon_acuses.sello import Sello
 from buzon_acuses.solicitudes import MAXIMO_FOLIO, MAXIMO_RFC, MENSAJE_NO_DISPONIBLE, guardar
 from buzon_comun import limites as limitador
 from buzon_comun.db import insercion, transaccion
-from buzon_comun.errores import DemasiadasSolicitudes, NoEncontrado, SolicitudInvalida
+from buzon_comun.errores import DemasiadasSolicitudes, NoEncontrado, ServicioNoDisponible, SolicitudInvalida
 from buzon_comun.eventos import AcuseSolicitado
 from buzon_comun.reloj import Reloj
 from buzon_comun.textos import es_texto_valido
@@ -40,33 +44,44 @@ log = logging.getLogger(__name__)
 MAXIMO_POR_BARRIDO = 100
 
 
+# A renderer: (folio, template version, stored values) -> the PDF's bytes; raises FallaDeRender or GrupoDetenido.
+Renderizar = Callable[[str, str, dict], bytes]
+MENSAJE_GENERANDO = "El acuse se está generando. Intenta de nuevo en unos segundos."
+
+FALLAS_AL_DESCARGAR = Counter(
+    "buzon_acuses_fallas_descarga",
+    "Renders on a first download that gave no PDF, by cause: plazo (past the time limit), proceso (its process "
+    "died), error (the render raised), detenido (the service was stopping). The caller got 503 and tries again.",
+    ["motivo"],
+)
+
+
 @dataclass(frozen=True)
 class Emision:
-    """What issuing needs besides the database: the Institute's seal, the address the QR leads to, the renderer,
-    the clock and the schedule of retries."""
+    """What issuing needs besides the database: the Institute's seal, the address the QR leads to, the clock, the
+    schedule of retries and how the values printed on the acuse are made (`documento.contexto`)."""
 
     sello: Sello
     public_url: str
-    renderizar: Callable[[str], bytes]
     reloj: Reloj = field(default_factory=Reloj)
     reintentos: Reintentos = field(default_factory=Reintentos)
     reserva: timedelta = field(default_factory=lambda: Ajustes().reserva)
+    contexto: Callable[..., dict] = documento.contexto
 
 
 def emitido(db: Session, folio: str) -> bool:
     return db.execute(select(acuses.c.folio).where(acuses.c.folio == folio)).first() is not None
 
 
-def emitir(db: Session, folio: str, *, sello: Sello, public_url: str, renderizar: Callable[[str], bytes],
-           ahora: datetime) -> bool:
-    """Render, seal and store the acuse of a stored request; False if it was already issued (or never asked).
+def emitir(db: Session, folio: str, *, sello: Sello, public_url: str, ahora: datetime,
+           contexto: Callable[..., dict] = documento.contexto) -> bool:
+    """Issue the acuse of a stored request: its cadena, its seal and every value printed on it, with the current
+    template version, written once (no PDF yet: it is rendered on the first download). False if it was already
+    issued (or never asked).
 
     Once stored, an acuse never changes: if another process issued the same folio meanwhile, its row stays and
-    this one's work is dropped (ON CONFLICT DO NOTHING), so the first bytes anyone could download are the bytes
-    everyone downloads. The row is written only with the whole PDF: a render that fails or is abandoned leaves
-    nothing behind.
+    this one's is dropped (ON CONFLICT DO NOTHING), so what anyone downloads or verifies is the first one.
     """
-    # Rendering takes a while: no transaction (nor pooled connection) stays open through it.
     with transaccion(db):
         fila = db.execute(select(solicitudes.c.solicitud, solicitudes.c.codigo_verificacion,
                                  acuses.c.folio.label("emitido"))
@@ -77,13 +92,12 @@ def emitir(db: Session, folio: str, *, sello: Sello, public_url: str, renderizar
     solicitud = json.loads(fila.solicitud)
     cadena = cadena_original(solicitud)
     sellado = sello.sellar(cadena)
-    html = documento.html(solicitud, cadena=cadena, sello=sellado, public_url=public_url,
-                          codigo=fila.codigo_verificacion)
-    pdf = renderizar(html)
+    valores = contexto(solicitud, cadena=cadena, sello=sellado, public_url=public_url,
+                       codigo=fila.codigo_verificacion)
     sentencia = insercion(db, acuses).values(
         folio=solicitud["folio"], tipo=solicitud["tipo"], rfc=solicitud["rfc"], emitido_en=solicitud["emitido_en"],
-        cadena_original=cadena, sello=sellado, pdf=pdf, renderizado_en=ahora,
-        codigo_verificacion=fila.codigo_verificacion,
+        cadena_original=cadena, sello=sellado, codigo_verificacion=fila.codigo_verificacion,
+        plantilla=documento.PLANTILLA_VIGENTE, contexto=json.dumps(valores, ensure_ascii=False),
     ).on_conflict_do_nothing(index_elements=[acuses.c.folio])
     with transaccion(db):
         nuevo = db.execute(sentencia).rowcount == 1
@@ -94,28 +108,20 @@ def emitir(db: Session, folio: str, *, sello: Sello, public_url: str, renderizar
 
 
 def intentar(db: Session, folio: str, emision: Emision) -> str:
-    """One try at issuing `folio`. A failure of the render (time limit, crashed process, an exception) or of the
-    document counts against the request and schedules its next try, or parks it (`reintentos`); a stopping
-    renderer is nobody's failure (the request's reservation brings it back). Database errors propagate: they are
-    the database's fault, not the request's, and nothing was counted.
+    """One try at issuing `folio`. A failure of the document or the seal counts against the request and schedules
+    its next try, or parks it (`reintentos`). Database errors propagate: they are the database's fault, not the
+    request's, and nothing was counted.
 
-    Returns EMITIDO, SIN_CAMBIO (already issued), REINTENTO, ESTANCADO or DETENIDO."""
+    Returns EMITIDO, SIN_CAMBIO (already issued), REINTENTO or ESTANCADO."""
     try:
-        nuevo = emitir(db, folio, sello=emision.sello, public_url=emision.public_url,
-                       renderizar=emision.renderizar, ahora=emision.reloj.ahora())
-    except GrupoDetenido:
-        log.info("el renderizador se detiene: el acuse %s queda para después", folio)
-        return DETENIDO
+        nuevo = emitir(db, folio, sello=emision.sello, public_url=emision.public_url, ahora=emision.reloj.ahora(),
+                       contexto=emision.contexto)
     except SQLAlchemyError:
         raise
     except Exception as exc:  # noqa: BLE001 - whatever breaks this request must not break the caller's others
-        if isinstance(exc, FallaDeRender):
-            motivo, detalle = exc.motivo, str(exc)
-        else:
-            # Not the renderer's: the document or the seal failed on this request; the traceback says where.
-            log.exception("falló el documento del acuse %s", folio)
-            motivo, detalle = "error", f"{type(exc).__name__}: {exc}"
-        return modulo_reintentos.registrar_falla(db, folio, motivo=motivo, detalle=detalle,
+        # The document or the seal failed on this request; the traceback says where.
+        log.exception("falló el documento del acuse %s", folio)
+        return modulo_reintentos.registrar_falla(db, folio, motivo="error", detalle=f"{type(exc).__name__}: {exc}",
                                                  ahora=emision.reloj.ahora(), reintentos=emision.reintentos)
     if nuevo:
         log.info("acuse emitido: %s", folio)
@@ -160,26 +166,45 @@ def emitir_pendientes(db: Session, emision: Emision, *, limite: int = MAXIMO_POR
         folio = modulo_reintentos.reclamar(db, ahora=emision.reloj.ahora(), reserva=emision.reserva)
         if folio is None:
             break
-        resultado = intentar(db, folio, emision)
-        if resultado == DETENIDO:
-            break
-        emitidos += resultado == EMITIDO
+        emitidos += intentar(db, folio, emision) == EMITIDO
     return emitidos
 
 
-def pdf_de(db: Session, folio: str, rfc: str) -> bytes:
-    """The stored PDF of an acuse of this RFC. Unknown, another RFC's and not yet issued look the same."""
+def pdf_de(db: Session, folio: str, rfc: str, *, renderizar: Renderizar, ahora: datetime) -> bytes:
+    """The PDF of an acuse of this RFC: the stored bytes, or on its first download rendered from what was fixed
+    when it was issued and stored, once (if another process stored it meanwhile, its bytes are the ones served).
+    Unknown, another RFC's and not yet issued look the same (NoEncontrado). A render that gives no PDF (its time
+    limit, a crashed process, the service stopping) is ServicioNoDisponible: nothing was stored, the caller tries
+    again."""
     if not es_texto_valido(folio, MAXIMO_FOLIO) or not es_texto_valido(rfc, MAXIMO_RFC):
         raise NoEncontrado("no_encontrado", MENSAJE_NO_DISPONIBLE)
     with transaccion(db):
-        fila = db.execute(select(acuses.c.pdf).where(acuses.c.folio == folio, acuses.c.rfc == rfc)).first()
+        fila = db.execute(select(acuses.c.pdf, acuses.c.plantilla, acuses.c.contexto)
+                          .where(acuses.c.folio == folio, acuses.c.rfc == rfc)).first()
     if fila is None:
         raise NoEncontrado("no_encontrado", MENSAJE_NO_DISPONIBLE)
-    return bytes(fila.pdf)
+    if fila.pdf is not None:
+        return bytes(fila.pdf)
+    # No transaction (nor pooled connection) stays open through the render.
+    try:
+        pdf = renderizar(folio, fila.plantilla, json.loads(fila.contexto))
+    except (FallaDeRender, GrupoDetenido) as exc:
+        motivo = exc.motivo if isinstance(exc, FallaDeRender) else "detenido"
+        FALLAS_AL_DESCARGAR.labels(motivo).inc()
+        log.warning("el acuse %s no se pudo generar al descargarlo (%s); quien lo pidió lo intentará de nuevo",
+                    folio, motivo)
+        raise ServicioNoDisponible("servicio_no_disponible", MENSAJE_GENERANDO, {"reintentar_en_s": 2}) from None
+    with transaccion(db):
+        db.execute(update(acuses).where(acuses.c.folio == folio, acuses.c.pdf.is_(None))
+                   .values(pdf=pdf, renderizado_en=ahora))
+        guardado = db.execute(select(acuses.c.pdf).where(acuses.c.folio == folio)).scalar_one()
+    if guardado == pdf:
+        log.info("acuse %s generado en su primera descarga", folio)
+    return bytes(guardado)
 
 
-def pdf_base64(db: Session, folio: str, rfc: str) -> str:
-    return base64.b64encode(pdf_de(db, folio, rfc)).decode("ascii")
+def pdf_base64(db: Session, folio: str, rfc: str, *, renderizar: Renderizar, ahora: datetime) -> str:
+    return base64.b64encode(pdf_de(db, folio, rfc, renderizar=renderizar, ahora=ahora)).decode("ascii")
 
 
 # One answer for an unknown folio, a missing code and a wrong one: which folios exist is not for the public to learn.

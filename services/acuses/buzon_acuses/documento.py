@@ -1,10 +1,17 @@
-"""The acuse as a document: the HTML of each kind from its request, its cadena and its seal.
+"""The acuse as a document: what each kind prints, from its request, its cadena and its seal, and its HTML.
 
-Everything printed comes from the stored request (and the seal), so rendering it again years later gives the
-same content. Rendering to PDF happens elsewhere (`pdf.pdf_de_html`, in a separate process).
+Two steps, so that an acuse is fixed when it is issued and rendered only when someone first downloads it:
+- `contexto(...)`, when the acuse is issued (cheap, in the service): every value printed on it, as plain JSON
+  data, stored with the acuse together with the version of the template (`PLANTILLA_VIGENTE`);
+- `html_de(plantilla, contexto)`, when it is rendered (in a render process, with its QR code and WeasyPrint: all
+  the CPU-bound work): the stored values in the stored template version.
+So a later change of the texts here, or of the template, never changes an acuse already issued: a template is
+never edited in place; a change is a new file and a new version in `PLANTILLAS` (a test holds each version to its
+digest).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from urllib.parse import quote
 
@@ -38,6 +45,19 @@ ACCIONES = {
     "baja_medio": "Se dio de baja el siguiente mecanismo de comunicación; ya no recibirá en él los avisos de su "
                   "Buzón IMSS.",
 }
+
+
+@dataclass(frozen=True)
+class Plantilla:
+    archivo: str
+    sha256: str     # of the file: a template is never edited once acuses were issued with it
+
+
+PLANTILLAS = {
+    "1": Plantilla("acuse.html", "fd808f1441050639a50a12d1fdd9d794ba9e0fb05587ec8aa17cd071e6d64677"),
+}
+# The version new acuses are issued with.
+PLANTILLA_VIGENTE = "1"
 
 
 def url_verificacion(public_url: str, folio: str, codigo: str) -> str:
@@ -88,7 +108,6 @@ def contexto(solicitud: dict, *, cadena: str, sello: str, public_url: str, codig
         "sello": sello,
         "codigo_verificacion": codigo,
         "url_verificacion": url,
-        "qr": Markup(qr_svg(url)),
     }
     if tipo == ACTIVACION:
         variante = "patron" if datos.get("tipo_usuario") == "patron" else "particular"
@@ -116,6 +135,14 @@ def contexto(solicitud: dict, *, cadena: str, sello: str, public_url: str, codig
     return base
 
 
+def html_de(plantilla: str, valores: dict) -> str:
+    """The HTML of an issued acuse: its stored values in its stored template version, with the QR code of its
+    verification address (made here, in the render process: about 10 ms of CPU)."""
+    return _entorno().get_template(PLANTILLAS[plantilla].archivo).render(
+        **valores, qr=Markup(qr_svg(valores["url_verificacion"])))
+
+
 def html(solicitud: dict, *, cadena: str, sello: str, public_url: str, codigo: str) -> str:
-    return _entorno().get_template("acuse.html").render(
-        **contexto(solicitud, cadena=cadena, sello=sello, public_url=public_url, codigo=codigo))
+    """Both steps at once, with the current template (tests, and the benchmark's baseline)."""
+    return html_de(PLANTILLA_VIGENTE, contexto(solicitud, cadena=cadena, sello=sello, public_url=public_url,
+                                               codigo=codigo))

@@ -32,8 +32,11 @@ solicitudes = Table(
           postgresql_where=text("estancada_en IS NOT NULL"), sqlite_where=text("estancada_en IS NOT NULL")),
 )
 
-# Issued acuses. A row is written once, with the PDF's bytes, and never changed: downloads serve these bytes, so
-# an acuse downloaded twice (or years later) is the same document.
+# Issued acuses. A row is written once, when the acuse is issued, with everything that fixes its content: the
+# cadena, the seal, the code and every value printed on it (`contexto`, JSON) with the version of its template
+# (`plantilla`). Its PDF is rendered from those on its first download and stored then (`pdf`, `renderizado_en`),
+# once: later downloads serve these bytes, so an acuse downloaded twice (or years later) is the same document.
+# Acuses issued before rendering moved to the first download have their PDF and no `contexto`.
 acuses = Table(
     "acuses",
     metadata,
@@ -43,10 +46,12 @@ acuses = Table(
     Column("emitido_en", String(40), nullable=False),
     Column("cadena_original", Text, nullable=False),
     Column("sello", Text, nullable=False),
-    Column("pdf", LargeBinary, nullable=False),
-    Column("renderizado_en", FechaUtc, nullable=False),
+    Column("pdf", LargeBinary, nullable=True),
+    Column("renderizado_en", FechaUtc, nullable=True),
     # The request's code, copied when issued: the public verification reads one row.
     Column("codigo_verificacion", String(16), nullable=False),
+    Column("plantilla", String(20), nullable=True),
+    Column("contexto", Text, nullable=True),
 )
 
 # Failed public verifications per client address and minute: guessing codes costs a client its verifications.

@@ -1,7 +1,7 @@
 """What runs in the rendering processes: plain values in, plain values out, importable at top level.
 
-WeasyPrint is imported here, not at the top, so the service process itself never loads it (0.6 s and memory
-per replica) and a rendering process loads it once, on its first acuse or at warm-up.
+WeasyPrint (and the template, the QR code) are imported here, not at the top, so the service process itself never
+loads WeasyPrint (0.6 s and memory per replica) and a rendering process loads it once, at warm-up.
 """
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from __future__ import annotations
 def calentar() -> bool:
     import weasyprint  # noqa: F401
 
+    from buzon_acuses import documento
+
+    documento._entorno()
     return True
 
 
@@ -16,3 +19,10 @@ def pdf_de_html(html: str) -> bytes:
     import weasyprint
 
     return weasyprint.HTML(string=html).write_pdf()
+
+
+def pdf_de_documento(plantilla: str, valores: dict) -> bytes:
+    """An issued acuse's PDF: its stored values in its template version, QR code included (documento.html_de)."""
+    from buzon_acuses import documento
+
+    return pdf_de_html(documento.html_de(plantilla, valores))

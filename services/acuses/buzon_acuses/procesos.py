@@ -6,8 +6,11 @@ its own pipe and runs one task at a time, so the owner can kill exactly the one 
 another in its place, and leave the rest alone.
 
 - `spawn`, never `fork`: the owner is an eventlet-patched service, and a fork would copy its hub and sockets.
-- The owner waits by polling with the `dormir` it is given (`eventlet.sleep` in the service, `time.sleep`
-  elsewhere), so a wait never blocks an event loop and this module stays free of eventlet and nameko.
+- The owner waits for a process's answer with the `esperar_lectura(fd, plazo_s)` it is given (in the service, the
+  eventlet hub wakes the caller when the pipe has the answer; elsewhere `select`), and for a free place on a
+  condition notified when one frees up, so no wait polls, none blocks an event loop, and this module stays free
+  of eventlet and nameko. `al_cerrar(fd)` is told before a pipe is closed (the hub forgets it, so a waiter on it
+  wakes and its number can be reused).
 - Each process names itself (`prctl(PR_SET_NAME)`, e.g. "acuses-render"), so `pgrep render` or `ps -o comm`
   find it under its owner, and asks the kernel to kill it if its owner dies, so none is left orphaned.
 """
@@ -18,6 +21,7 @@ import itertools
 import logging
 import multiprocessing
 import os
+import select
 import signal
 import sys
 import threading
@@ -34,6 +38,8 @@ LARGO_NOMBRE = 15
 MAXIMO_DETALLE = 300
 # A process killed with SIGKILL is gone in milliseconds; this only bounds a wait that should never be long.
 PLAZO_FIN_S = 5.0
+# The longest a waiter sleeps before looking again whether the pool was stopped meanwhile.
+REVISION_S = 0.5
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_NAME = 15
@@ -127,6 +133,10 @@ def _principal(conexion, funcion: Callable, al_iniciar: Callable | None, nombre:
             conexion.send((numero, False, _detalle(exc)))
 
 
+def _esperar_con_select(fd: int, plazo_s: float) -> None:
+    select.select([fd], [], [], plazo_s)
+
+
 def _detalle(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:MAXIMO_DETALLE]
 
@@ -152,7 +162,8 @@ class GrupoDeProcesos:
 
     def __init__(self, funcion: Callable, *, procesos: int = 1, plazo_s: float = 60.0, nombre: str = "render",
                  al_iniciar: Callable | None = None, dormir: Callable[[float], None] = time.sleep,
-                 espera_s: float = ESPERA_S):
+                 espera_s: float = ESPERA_S, esperar_lectura: Callable[[int, float], None] = _esperar_con_select,
+                 al_cerrar: Callable[[int], None] | None = None):
         if procesos < 1 or plazo_s <= 0:
             raise ValueError("el grupo necesita al menos un proceso y un plazo positivo")
         self.funcion = funcion
@@ -162,12 +173,16 @@ class GrupoDeProcesos:
         self.al_iniciar = al_iniciar
         self.dormir = dormir
         self.espera_s = espera_s
+        self.esperar_lectura = esperar_lectura
+        self.al_cerrar = al_cerrar
         self._contexto = multiprocessing.get_context("spawn")
         self._ranuras = [_Ranura() for _ in range(procesos)]
         self._turnos: deque[object] = deque()
         self._terminados: list = []
         self._numeros = itertools.count()
         self._candado = threading.Lock()
+        # Notified whenever a place frees up or the pool stops: callers waiting for a place wake then.
+        self._libre = threading.Condition(self._candado)
         self._cerrado = False
 
     # -- life cycle --------------------------------------------------------------------------------------------
@@ -200,7 +215,7 @@ class GrupoDeProcesos:
 
         A task still running past that bound is abandoned (its caller gets GrupoDetenido), so a stop never waits
         on a hung render for longer than the bound."""
-        self._cerrado = True
+        self._cerrar()
         limite = time.monotonic() + plazo_s
         while any(r.ocupada for r in self._ranuras) and time.monotonic() < limite:
             self.dormir(self.espera_s)
@@ -218,7 +233,7 @@ class GrupoDeProcesos:
 
     def matar(self) -> None:
         """End every process now (SIGKILL); tasks in flight are abandoned and their callers get GrupoDetenido."""
-        self._cerrado = True
+        self._cerrar()
         for ranura in self._ranuras:
             self._soltar(ranura)
         limite = time.monotonic() + PLAZO_FIN_S
@@ -226,6 +241,11 @@ class GrupoDeProcesos:
             self._cosechar()
             if self._terminados:
                 self.dormir(self.espera_s)
+
+    def _cerrar(self) -> None:
+        with self._libre:
+            self._cerrado = True
+            self._libre.notify_all()
 
     # -- tasks -------------------------------------------------------------------------------------------------
 
@@ -243,25 +263,29 @@ class GrupoDeProcesos:
             self._soltar(ranura)
             raise
         finally:
-            ranura.ocupada = False
+            with self._libre:
+                ranura.ocupada = False
+                self._libre.notify_all()
 
     def _tomar(self) -> _Ranura:
         """A free place, in order of arrival: waiting callers are served first come, first served."""
         turno = object()
-        self._turnos.append(turno)
-        try:
-            while True:
-                if self._cerrado:
-                    raise GrupoDetenido("el grupo de procesos se detuvo")
-                with self._candado:
+        with self._libre:
+            self._turnos.append(turno)
+            try:
+                while True:
+                    if self._cerrado:
+                        raise GrupoDetenido("el grupo de procesos se detuvo")
                     if self._turnos[0] is turno:
                         libre = next((r for r in self._ranuras if not r.ocupada), None)
                         if libre is not None:
                             libre.ocupada = True
                             return libre
-                self.dormir(self.espera_s)
-        finally:
-            self._turnos.remove(turno)
+                    self._libre.wait(REVISION_S)
+            finally:
+                self._turnos.remove(turno)
+                # The next in line may be able to go now.
+                self._libre.notify_all()
 
     def _en(self, ranura: _Ranura, argumentos: tuple):
         self._cosechar()
@@ -296,12 +320,14 @@ class GrupoDeProcesos:
                 return self._caido(ranura, proceso)
             if proceso.exitcode is not None:
                 return self._caido(ranura, proceso)
-            if time.monotonic() >= limite:
+            resto = limite - time.monotonic()
+            if resto <= 0:
                 self._reemplazar(ranura)
                 log.error("una tarea de %s excedió %g s: su proceso (pid %s) se terminó y se reemplazó",
                           self.nombre, self.plazo_s, proceso.pid)
                 raise PlazoAgotado(f"la tarea excedió {self.plazo_s:g} s")
-            self.dormir(self.espera_s)
+            # The answer, or the process's end (the pipe's EOF), makes the pipe readable.
+            self.esperar_lectura(conexion.fileno(), min(resto, REVISION_S))
 
     def _caido(self, ranura: _Ranura, proceso):
         if self._cerrado or ranura.proceso is not proceso:
@@ -339,6 +365,8 @@ class GrupoDeProcesos:
         ranura.proceso = ranura.conexion = None
         if conexion is not None:
             try:
+                if self.al_cerrar is not None:
+                    self.al_cerrar(conexion.fileno())
                 conexion.close()
             except OSError:
                 pass

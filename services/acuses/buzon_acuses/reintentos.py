@@ -44,7 +44,6 @@ EMITIDO = "emitido"
 SIN_CAMBIO = "sin_cambio"  # already issued, parked, or another try's turn
 REINTENTO = "reintento"
 ESTANCADO = "estancado"
-DETENIDO = "detenido"  # the renderer is stopping: not a failure of the request
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""Renders PDFs in a pool of spawned processes, so that WeasyPrint's CPU-bound work never freezes the service's
-eventlet loop (one page holds the CPU about 90 ms; in the loop, every other call would wait that long).
+"""Renders PDFs in a pool of spawned processes, so that the CPU-bound work (the QR code, the template, WeasyPrint)
+never freezes the service's eventlet loop (one page holds the CPU about 100 ms; in the loop, every other call would
+wait that long).
 
 `spawn`, because `fork` would copy the monkey-patched process and `forkserver` is unavailable after patching;
 `eventlet.tpool` crashes WeasyPrint (greenlet switches across threads through the logging lock). The pool is
@@ -11,9 +12,11 @@ from __future__ import annotations
 import logging
 
 import eventlet
+from eventlet.event import Event
+from eventlet.hubs import IOClosed, notify_opened, trampoline
 from nameko.extensions import DependencyProvider
 
-from buzon_acuses.pdf import calentar, pdf_de_html
+from buzon_acuses.pdf import calentar, pdf_de_documento
 from buzon_acuses.procesos import GrupoDeProcesos
 from buzon_comun.config import Config
 
@@ -29,20 +32,39 @@ INTERVALO_REVISION_S = 1.0
 PLAZO_DETENER_S = 5.0
 
 
+def esperar_lectura(fd: int, plazo_s: float) -> None:
+    """Until `fd` has something to read (or `plazo_s` passes), yielding to the other green threads meanwhile: the
+    hub wakes this one when the render process answers, instead of every waiting call polling."""
+    try:
+        trampoline(fd, read=True, timeout=plazo_s)
+    except (eventlet.timeout.Timeout, IOClosed):
+        pass  # the caller looks at the pipe (or its absence) again
+
+
+def olvidar(fd: int) -> None:
+    """Before a pipe is closed: the hub drops whoever waits on it (they wake with IOClosed, and look again), so the
+    number can be reused by another socket without "second simultaneous read" (eventlet's `notify_opened` is that:
+    "this number no longer means what it meant")."""
+    notify_opened(fd)
+
+
 class Renderizador(DependencyProvider):
-    """Injects `renderizar(html) -> bytes`; the processes live as long as the service container."""
+    """Injects `renderizar(folio, plantilla, contexto) -> bytes`; the processes live as long as the service
+    container. Two downloads of one acuse arriving together in a process make one render: the second waits for
+    the first's result (or its failure)."""
 
     def __init__(self):
         self.grupo: GrupoDeProcesos | None = None
+        self.en_curso: dict[str, Event] = {}
 
     def setup(self):
         config = Config.desde_entorno()
         self.grupo = GrupoDeProcesos(
-            pdf_de_html, procesos=config.acuses_procesos, plazo_s=config.acuses_plazo_render_s, nombre=NOMBRE_PROCESO,
+            pdf_de_documento, procesos=config.acuses_procesos, plazo_s=config.acuses_plazo_render_s, nombre=NOMBRE_PROCESO,
             # Importing WeasyPrint takes ~0.6 s per process: done as each one starts, not in someone's download.
             al_iniciar=calentar,
-            # Polling keeps every wait cooperative: a blocking wait would stall the loop until the PDF is ready.
-            dormir=eventlet.sleep)
+            # Every wait is cooperative: a blocking one would stall the loop until the PDF is ready.
+            dormir=eventlet.sleep, esperar_lectura=esperar_lectura, al_cerrar=olvidar)
         self.grupo.iniciar()
 
     def start(self):
@@ -71,5 +93,24 @@ class Renderizador(DependencyProvider):
         except Exception:  # noqa: BLE001 - lifecycle hooks never raise
             log.exception("no se pudieron terminar los procesos de renderizado")
 
+    def renderizar(self, folio: str, plantilla: str, contexto: dict) -> bytes:
+        propio = self.en_curso.get(folio)
+        if propio is not None:
+            exito, valor = propio.wait()
+            if exito:
+                return valor
+            raise valor
+        propio = self.en_curso[folio] = Event()
+        try:
+            pdf = self.grupo.ejecutar(plantilla, contexto)
+        except BaseException as exc:
+            propio.send((False, exc))
+            raise
+        else:
+            propio.send((True, pdf))
+            return pdf
+        finally:
+            del self.en_curso[folio]
+
     def get_dependency(self, worker_ctx):
-        return self.grupo.ejecutar
+        return self.renderizar

@@ -57,8 +57,8 @@ class Servicio(ServicioBase):
         acuses.atender(self.db, solicitud, self._emision())
 
     def _emision(self) -> acuses.Emision:
-        return acuses.Emision(self.sello, self.config.public_url, self.renderizar, self.reloj,
-                              self.ajustes.reintentos, self.ajustes.reserva)
+        return acuses.Emision(self.sello, self.config.public_url, self.reloj, self.ajustes.reintentos,
+                              self.ajustes.reserva)
 
     @timer(interval=30)
     def emitir_pendientes(self) -> None:
@@ -68,8 +68,9 @@ class Servicio(ServicioBase):
 
     @rpc
     def pdf(self, folio: str, rfc: str) -> str:
-        """The stored PDF in base64, only for its RFC; NoEncontrado otherwise or while it is being rendered."""
-        return acuses.pdf_base64(self.db, folio, rfc)
+        """The PDF in base64, only for its RFC (rendered on its first download, then stored); NoEncontrado for an
+        unknown folio, another RFC's or one not issued yet; ServicioNoDisponible if its render failed (try again)."""
+        return acuses.pdf_base64(self.db, folio, rfc, renderizar=self.renderizar, ahora=self.reloj.ahora())
 
     @rpc
     def verificacion(self, folio: str, codigo: str, cliente: str) -> dict:

@@ -29,7 +29,7 @@ def tarea(orden: str, valor=None):
     raise AssertionError(f"orden desconocida: {orden}")
 
 
-def pdf_o_colgarse(html: str) -> bytes:
-    if COLGARSE in html:
+def pdf_o_colgarse(plantilla: str, valores: dict) -> bytes:
+    if COLGARSE in valores["folio"]:
         time.sleep(600)
-    return b"%PDF-1.7 " + str(len(html)).encode()
+    return b"%PDF-1.7 " + valores["folio"].encode()

@@ -86,7 +86,7 @@ def test_acuses_issued_before_get_a_code_and_keep_their_pdf(destino, sello_dev):
         migrar(config, esquema, "head")
 
         with engine.connect() as conexion:
-            assert conexion.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0005"
+            assert conexion.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0006"
             assert "limites" in inspect(conexion).get_table_names()
             de_solicitudes = dict(conexion.execute(text("SELECT folio, codigo_verificacion FROM solicitudes")).all())
             filas = {f.folio: f for f in conexion.execute(text("SELECT * FROM acuses")).all()}

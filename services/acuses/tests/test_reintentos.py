@@ -1,6 +1,8 @@
-"""Retry, then park: an acuse whose render fails is tried again later and later, parked after its last try and
-left alone until an operator re-queues it; the sweep takes only what is due, so a few requests that always fail
-never hold the others back. On PostgreSQL, with a clock moved by hand and renderers that are plain functions."""
+"""Retry, then park: an acuse that fails to be issued (its document or its seal) is tried again later and later,
+parked after its last try and left alone until an operator re-queues it; the sweep takes only what is due, so a
+few requests that always fail never hold the others back. A render that fails on a first download stores nothing
+and answers "try again". On PostgreSQL, with a clock moved by hand and documents and renderers that are plain
+functions (and the real pool, for a hung render)."""
 import importlib
 import logging
 from datetime import datetime, timedelta, timezone
@@ -11,12 +13,13 @@ from prometheus_client import REGISTRY
 from sqlalchemy import select, update
 
 from buzon_comun.config import Config
-from buzon_acuses import acuses, operacion, reintentos
+from buzon_acuses import acuses, documento, operacion, reintentos
 from buzon_acuses.ajustes import Ajustes
-from buzon_acuses.models import solicitudes as tabla_solicitudes
+from buzon_acuses.models import acuses as tabla_acuses, solicitudes as tabla_solicitudes
 from buzon_acuses.procesos import GrupoDeProcesos, GrupoDetenido, PlazoAgotado, ProcesoCaido
-from buzon_acuses.reintentos import DETENIDO, EMITIDO, REINTENTO, SIN_CAMBIO, Reintentos
+from buzon_acuses.reintentos import EMITIDO, REINTENTO, SIN_CAMBIO, Reintentos
 from buzon_acuses.solicitudes import guardar
+from buzon_comun.errores import ServicioNoDisponible
 from buzon_comun.eventos import AcuseSolicitado
 from buzon_comun.reloj import RelojFijo
 
@@ -62,26 +65,23 @@ def test_settings_from_the_environment_with_their_defaults():
 
 # -- the schedule in the database ---------------------------------------------------------------------------------
 
-class Renderizador:
-    """A plain renderer that fails for the folios it is told to, and notes which folio each render was for."""
+class Documento:
+    """documento.contexto, but failing for the folios it is told to; notes which folio each call was for."""
 
-    def __init__(self, folios, fallan=(), error=None):
-        # Longest first: one test's folios may start with another's.
-        self.folios = sorted(folios, key=len, reverse=True)
+    def __init__(self, fallan=(), error=None):
         self.fallan = set(fallan)
-        self.error = error or ProcesoCaido("el proceso terminó durante la tarea (señal SIGKILL)")
+        self.error = error or ValueError("el documento no se pudo armar")
         self.llamadas: list[str] = []
 
-    def __call__(self, html: str) -> bytes:
-        folio = next((f for f in self.folios if f in html), None)
-        self.llamadas.append(folio)
-        if folio in self.fallan:
+    def __call__(self, solicitud, **kwargs):
+        self.llamadas.append(solicitud["folio"])
+        if solicitud["folio"] in self.fallan:
             raise self.error
-        return PDF
+        return documento.contexto(solicitud, **kwargs)
 
 
-def emision(sello, renderizar, reloj, **kwargs):
-    return acuses.Emision(sello, PUBLIC_URL, renderizar, reloj, **kwargs)
+def emision(sello, reloj, contexto=documento.contexto, **kwargs):
+    return acuses.Emision(sello, PUBLIC_URL, reloj, contexto=contexto, **kwargs)
 
 
 def solicitud(registro, n):
@@ -101,9 +101,9 @@ def muestra(nombre, **etiquetas):
 def test_a_failed_first_try_is_stored_and_scheduled_then_parked_after_the_last(db, sello_dev, registro, caplog):
     reloj = RelojFijo(AHORA)
     pedida = AcuseSolicitado(**registro)
-    renderizar = Renderizador([pedida.folio], fallan={pedida.folio})
-    datos = emision(sello_dev, renderizar, reloj)
-    fallas, estancados = muestra("buzon_acuses_fallas_render_total", motivo="proceso"), \
+    armar = Documento(fallan={pedida.folio})
+    datos = emision(sello_dev, reloj, armar)
+    fallas, estancados = muestra("buzon_acuses_fallas_render_total", motivo="error"), \
         muestra("buzon_acuses_estancados_total")
 
     # The first try is the handler's, when the request arrives; its failure is handled, not raised.
@@ -111,13 +111,13 @@ def test_a_failed_first_try_is_stored_and_scheduled_then_parked_after_the_last(d
     primera = fila(db, pedida.folio)
     assert (primera.intentos, primera.proximo_intento, primera.estancada_en) == (1, AHORA + timedelta(seconds=30),
                                                                               None)
-    assert primera.ultimo_error.startswith("proceso: el proceso terminó")
+    assert primera.ultimo_error == "error: ValueError: el documento no se pudo armar"
 
     # Not due yet: the sweep leaves it; a redelivered event doesn't try it either (it has failed: the sweep's).
     reloj.avanzar(seconds=29)
     assert acuses.emitir_pendientes(db, datos) == 0
     assert acuses.atender(db, pedida, datos) == SIN_CAMBIO
-    assert len(renderizar.llamadas) == 1
+    assert len(armar.llamadas) == 1
 
     for intento, espera in ((2, 1), (3, 120), (4, 600)):
         reloj.avanzar(seconds=espera)
@@ -134,18 +134,18 @@ def test_a_failed_first_try_is_stored_and_scheduled_then_parked_after_the_last(d
     assert (parked.intentos, parked.proximo_intento, parked.estancada_en) == (5, None, reloj.ahora())
     assert any(r.levelno == logging.ERROR and pedida.folio in r.getMessage() and "estancado" in r.getMessage()
                for r in caplog.records)
-    assert muestra("buzon_acuses_fallas_render_total", motivo="proceso") == fallas + 5
+    assert muestra("buzon_acuses_fallas_render_total", motivo="error") == fallas + 5
     assert muestra("buzon_acuses_estancados_total") == estancados + 1
 
     # Parked: never taken again, however long the wait; nor by a redelivered event.
     reloj.avanzar(days=30)
     assert acuses.emitir_pendientes(db, datos) == 0
     assert acuses.atender(db, pedida, datos) == SIN_CAMBIO
-    assert len(renderizar.llamadas) == 5
+    assert len(armar.llamadas) == 5
     assert not acuses.emitido(db, pedida.folio)
 
     # Until an operator re-queues it: counted from zero, due now, and issued by the next sweep.
-    renderizar.fallan.clear()
+    armar.fallan.clear()
     assert reintentos.reencolar(db, [pedida.folio, "REG-2026-99999999"], ahora=reloj.ahora()) == [pedida.folio]
     assert acuses.emitir_pendientes(db, datos) == 1
     issued = fila(db, pedida.folio)
@@ -158,9 +158,8 @@ def test_a_few_that_always_fail_never_stall_the_sweep(db, sello_dev, registro):
     # The failing ones are the oldest, so they are first in line.
     malas = [solicitud(registro, n) for n in range(3)]
     buenas = [solicitud(registro, n) for n in range(3, 33)]
-    renderizar = Renderizador([s.folio for s in malas + buenas], fallan={s.folio for s in malas},
-                              error=PlazoAgotado("la tarea excedió 60 s"))
-    datos = emision(sello_dev, renderizar, reloj)
+    armar = Documento(fallan={s.folio for s in malas}, error=KeyError("tipo_usuario"))
+    datos = emision(sello_dev, reloj, armar)
     for n, pedida in enumerate(malas + buenas):
         guardar(db, pedida, ahora=AHORA - minutos(60) + timedelta(seconds=n), reserva=datos.reserva)
     # And a fresh one, still its handler's: not due, not taken.
@@ -171,29 +170,29 @@ def test_a_few_that_always_fail_never_stall_the_sweep(db, sello_dev, registro):
     assert acuses.emitir_pendientes(db, datos) == len(buenas)
     assert all(acuses.emitido(db, s.folio) for s in buenas)
     # Each failing one was tried once in that sweep, and is rescheduled, not retried at once.
-    assert sorted(f for f in renderizar.llamadas if f in renderizar.fallan) == sorted(s.folio for s in malas)
+    assert sorted(f for f in armar.llamadas if f in armar.fallan) == sorted(s.folio for s in malas)
     for pedida in malas:
         mala = fila(db, pedida.folio)
         assert (mala.intentos, mala.proximo_intento) == (1, AHORA + timedelta(seconds=30))
-        assert mala.ultimo_error == "plazo: la tarea excedió 60 s"
-    assert not acuses.emitido(db, reciente.folio) and reciente.folio not in renderizar.llamadas
+        assert mala.ultimo_error == "error: KeyError: 'tipo_usuario'"
+    assert not acuses.emitido(db, reciente.folio) and reciente.folio not in armar.llamadas
     assert acuses.pendientes(db, ahora=AHORA, limite=100) == []
 
 
 def test_a_sweep_takes_at_most_its_limit_oldest_first(db, sello_dev, registro):
     reloj = RelojFijo(AHORA)
     pedidas = [solicitud(registro, n) for n in range(5)]
-    renderizar = Renderizador([s.folio for s in pedidas])
-    datos = emision(sello_dev, renderizar, reloj)
+    armar = Documento()
+    datos = emision(sello_dev, reloj, armar)
     for n, pedida in enumerate(reversed(pedidas)):
         guardar(db, pedida, ahora=AHORA - minutos(10) + timedelta(seconds=n), reserva=datos.reserva)
     assert acuses.emitir_pendientes(db, datos, limite=2) == 2
-    assert renderizar.llamadas == [pedidas[4].folio, pedidas[3].folio]
+    assert armar.llamadas == [pedidas[4].folio, pedidas[3].folio]
     assert acuses.emitir_pendientes(db, datos, limite=10) == 3
 
 
 def test_a_sweep_reserves_what_it_takes_so_another_replica_passes_it_by(db, sello_dev, registro):
-    datos = emision(sello_dev, lambda html: PDF, RelojFijo(AHORA))
+    datos = emision(sello_dev, RelojFijo(AHORA))
     pedida = AcuseSolicitado(**registro)
     guardar(db, pedida, ahora=AHORA - minutos(10), reserva=datos.reserva)
     assert reintentos.reclamar(db, ahora=AHORA, reserva=datos.reserva) == pedida.folio
@@ -202,40 +201,40 @@ def test_a_sweep_reserves_what_it_takes_so_another_replica_passes_it_by(db, sell
     assert reintentos.reclamar(db, ahora=AHORA + datos.reserva, reserva=datos.reserva) == pedida.folio
 
 
-def test_a_stopping_renderer_is_nobodys_failure(db, sello_dev, registro):
-    reloj = RelojFijo(AHORA)
-    pedidas = [solicitud(registro, n) for n in range(3)]
+def test_a_render_that_fails_on_a_first_download_stores_nothing_and_says_try_again(db, sello_dev, registro):
+    pedida = AcuseSolicitado(**registro)
+    assert acuses.atender(db, pedida, emision(sello_dev, RelojFijo(AHORA))) == EMITIDO
+    for falla, motivo in ((GrupoDetenido("el grupo de procesos se detuvo"), "detenido"),
+                          (PlazoAgotado("la tarea excedió 60 s"), "plazo"),
+                          (ProcesoCaido("el proceso terminó durante la tarea (señal SIGKILL)"), "proceso")):
+        antes = muestra("buzon_acuses_fallas_descarga_total", motivo=motivo)
 
-    def detenido(html):
-        raise GrupoDetenido("el grupo de procesos se detuvo")
+        def fallar(folio, plantilla, valores, falla=falla):
+            raise falla
 
-    datos = emision(sello_dev, detenido, reloj)
-    assert acuses.atender(db, pedidas[0], datos) == DETENIDO
-    for pedida in pedidas[1:]:
-        guardar(db, pedida, ahora=AHORA - minutos(10), reserva=datos.reserva)
-    # The sweep stops at the first one (the rest would meet the same stopped renderer); nothing counted.
-    assert acuses.emitir_pendientes(db, datos) == 0
-    assert [fila(db, p.folio).intentos for p in pedidas] == [0, 0, 0]
-    assert all(fila(db, p.folio).estancada_en is None for p in pedidas)
-    # The one the sweep had taken comes back after its reservation, as the handler's own does.
-    reloj.avanzar(seconds=datos.reserva.total_seconds())
-    ok = emision(sello_dev, lambda html: PDF, reloj)
-    assert acuses.emitir_pendientes(db, ok) == 3
+        with pytest.raises(ServicioNoDisponible) as error:
+            acuses.pdf_de(db, pedida.folio, pedida.rfc, renderizar=fallar, ahora=AHORA)
+        assert error.value.extra["reintentar_en_s"] >= 1 and "Intenta de nuevo" in error.value.mensaje
+        assert muestra("buzon_acuses_fallas_descarga_total", motivo=motivo) == antes + 1
+        # Nothing stored, nothing counted against the acuse: the next download renders it.
+        assert db.execute(select(tabla_acuses.c.pdf).where(tabla_acuses.c.folio == pedida.folio)).scalar_one() is None
+        db.commit()
+        assert fila(db, pedida.folio).intentos == 0
+    assert acuses.pdf_de(db, pedida.folio, pedida.rfc, renderizar=lambda *a: PDF, ahora=AHORA) == PDF
 
 
-def test_a_document_that_fails_to_build_counts_like_a_failed_render(db, sello_dev, registro):
+def test_a_request_the_real_document_cant_build_is_retried_then_parked(db, sello_dev, registro):
     roto = AcuseSolicitado(**{**registro, "tipo": "desconocido"})
-    datos = emision(sello_dev, lambda html: PDF, RelojFijo(AHORA), reintentos=Reintentos((1.0,)))
+    datos = emision(sello_dev, RelojFijo(AHORA), reintentos=Reintentos((1.0,)))
     assert acuses.atender(db, roto, datos) == REINTENTO
     assert fila(db, roto.folio).ultimo_error == "error: ValueError: tipo de acuse desconocido: 'desconocido'"
-    assert acuses.emitir_pendientes(db, acuses.Emision(sello_dev, PUBLIC_URL, lambda html: PDF,
-                                                       RelojFijo(AHORA + timedelta(seconds=1)),
-                                                       Reintentos((1.0,)))) == 0
+    assert acuses.emitir_pendientes(db, emision(sello_dev, RelojFijo(AHORA + timedelta(seconds=1)),
+                                                reintentos=Reintentos((1.0,)))) == 0
     assert fila(db, roto.folio).estancada_en == AHORA + timedelta(seconds=1)
 
 
 def test_issued_means_nothing_left_to_do(db, sello_dev, registro):
-    datos = emision(sello_dev, lambda html: PDF, RelojFijo(AHORA))
+    datos = emision(sello_dev, RelojFijo(AHORA))
     pedida = AcuseSolicitado(**registro)
     assert acuses.atender(db, pedida, datos) == EMITIDO
     assert fila(db, pedida.folio).proximo_intento is None
@@ -246,9 +245,9 @@ def test_issued_means_nothing_left_to_do(db, sello_dev, registro):
     assert fila(db, pedida.folio).intentos == 0
 
 
-def test_a_render_that_hangs_in_the_real_pool_is_abandoned_and_the_rest_issued(db, sello_dev, registro,
-                                                                                 monkeypatch):
-    """The pool and the rules together: a hung render is killed at its limit and counts one try ("plazo")."""
+def test_a_render_that_hangs_in_the_real_pool_is_abandoned_and_the_other_downloads_served(db, sello_dev, registro,
+                                                                                          monkeypatch):
+    """The pool and the rules together: a hung render is killed at its limit; its download says "try again"."""
     monkeypatch.syspath_prepend(str(Path(__file__).parent))
     pruebas = importlib.import_module("renders_de_prueba")
     colgada = AcuseSolicitado(**{**registro, "folio": registro["folio"].replace("REG", pruebas.COLGARSE)})
@@ -256,15 +255,19 @@ def test_a_render_that_hangs_in_the_real_pool_is_abandoned_and_the_rest_issued(d
     grupo = GrupoDeProcesos(pruebas.pdf_o_colgarse, procesos=2, plazo_s=1.0, nombre="acuses-render")
     grupo.iniciar()
     try:
-        reloj = RelojFijo(AHORA)
-        datos = emision(sello_dev, grupo.ejecutar, reloj)
-        plazos = muestra("buzon_acuses_fallas_render_total", motivo="plazo")
-        for n, pedida in enumerate([colgada] + buenas):
-            guardar(db, pedida, ahora=AHORA - minutos(10) + timedelta(seconds=n), reserva=datos.reserva)
-        assert acuses.emitir_pendientes(db, datos) == len(buenas)
-        assert fila(db, colgada.folio).intentos == 1
-        assert fila(db, colgada.folio).ultimo_error == "plazo: la tarea excedió 1 s"
-        assert muestra("buzon_acuses_fallas_render_total", motivo="plazo") == plazos + 1
+        datos = emision(sello_dev, RelojFijo(AHORA))
+        for pedida in [colgada] + buenas:
+            assert acuses.atender(db, pedida, datos) == EMITIDO
+
+        def renderizar(folio, plantilla, valores):
+            return grupo.ejecutar(plantilla, valores)
+
+        plazos = muestra("buzon_acuses_fallas_descarga_total", motivo="plazo")
+        with pytest.raises(ServicioNoDisponible):
+            acuses.pdf_de(db, colgada.folio, colgada.rfc, renderizar=renderizar, ahora=AHORA)
+        assert muestra("buzon_acuses_fallas_descarga_total", motivo="plazo") == plazos + 1
+        for pedida in buenas:
+            assert acuses.pdf_de(db, pedida.folio, pedida.rfc, renderizar=renderizar, ahora=AHORA).startswith(b"%PDF")
         assert len(grupo.pids()) == 2
     finally:
         grupo.matar()
@@ -275,7 +278,7 @@ def test_a_render_that_hangs_in_the_real_pool_is_abandoned_and_the_rest_issued(d
 def test_the_operator_lists_and_requeues_parked_acuses(db, entorno_bd, sello_dev, registro, capsys):
     reloj = RelojFijo(AHORA)
     pedidas = [solicitud(registro, n) for n in range(3)]
-    datos = emision(sello_dev, lambda html: PDF, reloj)
+    datos = emision(sello_dev, reloj)
     for pedida in pedidas:
         guardar(db, pedida, ahora=AHORA, reserva=datos.reserva)
         db.execute(update(tabla_solicitudes).where(tabla_solicitudes.c.folio == pedida.folio)
@@ -298,8 +301,7 @@ def test_the_operator_lists_and_requeues_parked_acuses(db, entorno_bd, sello_dev
     assert operacion.main(["estancadas"]) == 0
     assert "No hay acuses estancados." in capsys.readouterr().out
     # Due from the moment they were re-queued: the next sweep issues them all.
-    assert acuses.emitir_pendientes(db, emision(sello_dev, lambda html: PDF, RelojFijo(datetime.now(timezone.utc)))) \
-        == 3
+    assert acuses.emitir_pendientes(db, emision(sello_dev, RelojFijo(datetime.now(timezone.utc)))) == 3
     with pytest.raises(SystemExit):
         operacion.main(["reencolar"])
 

@@ -17,12 +17,12 @@ from sqlalchemy import select, update
 from buzon_dev.procesos import vivo
 from buzon_acuses import acuses
 from buzon_acuses.models import acuses as tabla_acuses, solicitudes as tabla_solicitudes
-from buzon_acuses.pdf import pdf_de_html
+from buzon_acuses.pdf import pdf_de_documento
 from buzon_acuses.procesos import ProcesoCaido
 from buzon_acuses.renderizador import NOMBRE_PROCESO, Renderizador
 from buzon_acuses.service import Servicio
 from buzon_dev.pruebas import esperar, llamar
-from buzon_comun.errores import DemasiadasSolicitudes, NoEncontrado, SolicitudInvalida
+from buzon_comun.errores import DemasiadasSolicitudes, NoEncontrado, ServicioNoDisponible, SolicitudInvalida
 from buzon_comun.eventos import AcuseSolicitado, mensaje
 from buzon_comun.reloj import RelojFijo
 from buzon_acuses import solicitudes
@@ -148,8 +148,7 @@ def test_the_activations_acuse_arrives_from_the_activation(servicio, despachar, 
 
 def test_failed_verifications_are_limited_per_client_as_configured(servicio_en_un_minuto, db, sello_dev, registro):
     solicitudes.guardar(db, AcuseSolicitado(**registro), ahora=AHORA)
-    acuses.emitir(db, registro["folio"], sello=sello_dev, public_url=PUBLIC_URL, renderizar=lambda html: b"%PDF-",
-                  ahora=AHORA)
+    acuses.emitir(db, registro["folio"], sello=sello_dev, public_url=PUBLIC_URL, ahora=AHORA)
     codigo = llamar(servicio_en_un_minuto, "codigos", registro["rfc"], [registro["folio"]])["codigos"][registro["folio"]]
     # BUZON_LIMITE_VERIFICACIONES_POR_MINUTO never goes below 30.
     for _ in range(30):
@@ -168,6 +167,10 @@ def test_failed_verifications_are_limited_per_client_as_configured(servicio_en_u
         llamar(servicio_en_un_minuto, "verificacion", registro["folio"], codigo, CLIENTE)
 
 
+def renderizar_aqui(folio, plantilla, valores):
+    return pdf_de_documento(plantilla, valores)
+
+
 def test_the_sweep_issues_requests_left_behind_once(db, sello_dev, validacion):
     solicitudes.guardar(db, AcuseSolicitado(**validacion), ahora=AHORA)
     # Left behind: its handler's reservation ran out without an acuse (a crash, a stop).
@@ -175,15 +178,16 @@ def test_the_sweep_issues_requests_left_behind_once(db, sello_dev, validacion):
                .values(proximo_intento=datetime.now(timezone.utc) - timedelta(minutes=5)))
     db.commit()
     ahora = datetime.now(timezone.utc)
-    emision = acuses.Emision(sello_dev, PUBLIC_URL, pdf_de_html, RelojFijo(ahora))
+    emision = acuses.Emision(sello_dev, PUBLIC_URL, RelojFijo(ahora))
     # Other tests' leftovers may be swept too; this one's folio is what matters.
     acuses.emitir_pendientes(db, emision, limite=1000)
     assert acuses.emitido(db, validacion["folio"])
     assert validacion["folio"] not in acuses.pendientes(db, ahora=ahora, limite=1000)
-    primero = acuses.pdf_de(db, validacion["folio"], validacion["rfc"])
-    assert acuses.emitir(db, validacion["folio"], sello=sello_dev, public_url=PUBLIC_URL,
-                         renderizar=pdf_de_html, ahora=ahora) is False
-    assert acuses.pdf_de(db, validacion["folio"], validacion["rfc"]) == primero
+    primero = acuses.pdf_de(db, validacion["folio"], validacion["rfc"], renderizar=renderizar_aqui, ahora=ahora)
+    assert acuses.emitir(db, validacion["folio"], sello=sello_dev, public_url=PUBLIC_URL, ahora=ahora) is False
+    # Rendered once: later downloads serve the stored bytes, whatever a renderer would make now.
+    assert acuses.pdf_de(db, validacion["folio"], validacion["rfc"], renderizar=lambda *_: b"%PDF- otro",
+                         ahora=ahora) == primero
 
 
 def test_a_fresh_request_is_left_to_the_handler_that_received_it(db, activacion_particular):
@@ -192,36 +196,31 @@ def test_a_fresh_request_is_left_to_the_handler_that_received_it(db, activacion_
 
 
 def test_rendering_does_not_stall_other_calls(servicio, despachar, registro, config_nameko):
-    """While 6 acuses render, `salud` keeps answering quickly.
+    """While 6 acuses render on their first downloads, all at once, `salud` keeps answering quickly.
 
-    One page holds a CPU ~90 ms (more on a loaded machine), so rendering in the service's loop would stall every
-    call for the whole batch: 6 acuses of 2 pages ≥ 1 s. In the pool the loop only polls; 250 ms leaves room for a
-    loaded 2-core machine (the two rendering processes compete with this one for the CPU) while still failing
+    One page holds a CPU ~100 ms (more on a loaded machine), so rendering in the service's loop would stall every
+    call for the whole batch: 6 acuses of 2 pages ≥ 1 s. In the pool the loop only waits; 250 ms leaves room for
+    a loaded 2-core machine (the two rendering processes compete with this one for the CPU) while still failing
     if as little as a third of the batch rendered in the loop.
     """
     # The pool's processes have imported WeasyPrint once an acuse is out: what follows measures rendering only.
     despachar("contactos", registro)
     esperar_pdf(servicio, registro["folio"], registro["rfc"], segundos=60)
     lote = [{**registro, "folio": f"{registro['folio']}-{i}"} for i in range(6)]
+    for solicitud in lote:
+        despachar("contactos", solicitud)
     with ServiceRpcProxy("acuses", config_nameko) as proxy:
         for _ in range(5):
             proxy.salud()
-        for solicitud in lote:
-            despachar("contactos", solicitud)
-        latencias, faltan = [], {s["folio"] for s in lote}
-        limite = time.monotonic() + 60
-        while faltan and time.monotonic() < limite:
+        # Each download in a green thread of its own, with its own connection (a proxy serves one call at a time).
+        descargas = [eventlet.spawn(esperar_pdf, servicio, s["folio"], s["rfc"], 60) for s in lote]
+        latencias = []
+        while not all(d.dead for d in descargas):
             inicio = time.perf_counter()
             assert proxy.salud()["estado"] == "ok"
             latencias.append(time.perf_counter() - inicio)
-            for folio in list(faltan):
-                try:
-                    proxy.pdf(folio, registro["rfc"])
-                    faltan.discard(folio)
-                except NoEncontrado:
-                    pass
             eventlet.sleep(0.01)
-    assert not faltan, "los acuses no se emitieron a tiempo"
+    assert all(d.wait().startswith(b"%PDF") for d in descargas), "los acuses no se generaron a tiempo"
     assert len(latencias) >= 5, "la prueba no alcanzó a medir mientras se renderizaba"
     peores = sorted(latencias)[-3:]
     assert max(latencias) < 0.25, f"peores latencias de salud: {peores} en {len(latencias)} llamadas"
@@ -254,44 +253,70 @@ def test_render_processes_are_named_under_the_service_and_none_outlives_it(servi
 
 
 class RenderQueFalla:
-    """Stands in for the pool: fails (as a killed process would) for the folios it is told to."""
+    """Stands in for the pool: fails (as a killed process would) for the folios it is told to; counts renders."""
 
     def __init__(self):
         self.fallan: set[str] = set()
+        self.renders: list[str] = []
 
-    def __call__(self, html: str) -> bytes:
-        if any(folio in html for folio in self.fallan):
+    def __call__(self, folio: str, plantilla: str, valores: dict) -> bytes:
+        self.renders.append(folio)
+        if folio in self.fallan:
             raise ProcesoCaido("el proceso terminó durante la tarea (señal SIGKILL)")
-        return pdf_de_html(html)
+        return pdf_de_documento(plantilla, valores)
 
 
-def test_a_request_whose_render_fails_on_arrival_is_kept_retried_and_issued(entorno_bd, container_factory,
-                                                                              config_nameko, tmp_path, monkeypatch,
-                                                                              despachar, db, registro, baja):
+def test_an_acuse_is_issued_on_arrival_and_rendered_once_on_its_first_download(
+        entorno_bd, container_factory, config_nameko, tmp_path, monkeypatch, despachar, db, registro, baja):
     monkeypatch.setenv("BUZON_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("BUZON_METRICAS_PUERTO", "0")
-    renderizar, reloj = RenderQueFalla(), RelojFijo(AHORA)
+    renderizar = RenderQueFalla()
     renderizar.fallan.add(registro["folio"])
     contenedor = container_factory(Servicio, config_nameko)
-    replace_dependencies(contenedor, renderizar=renderizar, reloj=reloj)
+    replace_dependencies(contenedor, renderizar=renderizar)
     contenedor.start()
 
     despachar("contactos", registro)
     despachar("contactos", baja)
-    esperar_pdf(contenedor, baja["folio"], baja["rfc"])
 
-    # The event was handled (the other acuse went through); the failed one is stored with its next try.
-    def programada():
-        fila = db.execute(select(tabla_solicitudes).where(tabla_solicitudes.c.folio == registro["folio"])).first()
+    # Issued at once, sealed, verifiable and with its code: no render yet.
+    def emitidos():
+        filas = db.execute(select(tabla_acuses).where(tabla_acuses.c.folio.in_([registro["folio"], baja["folio"]]))
+                           ).all()
         db.commit()
-        return fila if fila is not None and fila.intentos == 1 else None
+        return filas if len(filas) == 2 else None
 
-    fila = esperar(programada, plazo=30)
-    assert fila.proximo_intento == AHORA + timedelta(seconds=30) and fila.ultimo_error.startswith("proceso:")
-    llamar(contenedor, "emitir_pendientes")
-    assert programada(), "se reintentó antes de su hora"
+    filas = esperar(emitidos, plazo=30)
+    assert all(f.pdf is None and f.plantilla == "1" and f.contexto for f in filas) and renderizar.renders == []
+    codigo = codigo_de(db, baja["folio"])
+    assert llamar(contenedor, "verificacion", baja["folio"], codigo, CLIENTE)["sello_valido"] is True
 
+    # The first download renders it and stores it; later ones serve those bytes.
+    pdf = base64.b64decode(llamar(contenedor, "pdf", baja["folio"], baja["rfc"]))
+    assert f"Folio: {baja['folio']}" in texto_pdf(pdf) and codigo in texto_pdf(pdf)
+    assert base64.b64decode(llamar(contenedor, "pdf", baja["folio"], baja["rfc"])) == pdf
+    assert renderizar.renders == [baja["folio"]]
+
+    # A render that fails: "try again", nothing stored; the next download renders it.
+    with pytest.raises(ServicioNoDisponible):
+        llamar(contenedor, "pdf", registro["folio"], registro["rfc"])
     renderizar.fallan.clear()
-    reloj.avanzar(seconds=30)
-    llamar(contenedor, "emitir_pendientes")
-    assert f"Folio: {registro['folio']}" in texto_pdf(esperar_pdf(contenedor, registro["folio"], registro["rfc"]))
+    assert f"Folio: {registro['folio']}" in texto_pdf(base64.b64decode(
+        llamar(contenedor, "pdf", registro["folio"], registro["rfc"])))
+    assert renderizar.renders == [baja["folio"], registro["folio"], registro["folio"]]
+
+
+def test_downloads_of_one_acuse_at_once_make_one_render(servicio, despachar, registro):
+    despachar("contactos", registro)
+    [renderizador] = [e for e in servicio.extensions if isinstance(e, Renderizador)]
+    renders = []
+    original = renderizador.grupo.ejecutar
+
+    def contar(*argumentos):
+        renders.append(argumentos[1]["folio"])
+        return original(*argumentos)
+
+    renderizador.grupo.ejecutar = contar
+    descargas = [eventlet.spawn(esperar_pdf, servicio, registro["folio"], registro["rfc"], 60) for _ in range(5)]
+    pdfs = {d.wait() for d in descargas}
+    assert len(pdfs) == 1 and next(iter(pdfs)).startswith(b"%PDF") and renders == [registro["folio"]]

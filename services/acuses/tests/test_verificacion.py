@@ -20,10 +20,10 @@ PDF = b"%PDF-1.7 bytes of an acuse\x00\xff"
 
 @pytest.fixture
 def emitido(db, sello_dev, registro):
-    """An issued acuse (the PDF's bytes stand in: rendering is tested elsewhere) and its code."""
+    """An issued and downloaded acuse (the PDF's bytes stand in: rendering is tested elsewhere) and its code."""
     solicitudes.guardar(db, AcuseSolicitado(**registro), ahora=AHORA)
-    assert acuses.emitir(db, registro["folio"], sello=sello_dev, public_url=PUBLIC_URL,
-                         renderizar=lambda html: PDF, ahora=AHORA)
+    assert acuses.emitir(db, registro["folio"], sello=sello_dev, public_url=PUBLIC_URL, ahora=AHORA)
+    assert acuses.pdf_de(db, registro["folio"], registro["rfc"], renderizar=lambda *_: PDF, ahora=AHORA) == PDF
     codigo = solicitudes.codigos(db, registro["rfc"], [registro["folio"]])["codigos"][registro["folio"]]
     return registro, codigo
 
