@@ -166,6 +166,7 @@ class Config:
     acuses_plazo_render_s: float = 60.0
     acuses_reintentos_s: tuple = (30.0, 120.0, 600.0, 1800.0)
     gateway_cache_sesion_s: int = 30
+    db_conexiones: int = 8
 
     @classmethod
     def desde_entorno(cls, entorno=None) -> "Config":
@@ -237,4 +238,7 @@ class Config:
             # once in every process; this bounds only a session whose end never reached one (gateway/README.md).
             gateway_cache_sesion_s=min(max(_entero(e, "BUZON_GATEWAY_CACHE_SESION_S", 30), 0),
                                        MAXIMO_CACHE_SESION_S),
+            # Database connections each service process keeps (its workers take turns; PostgreSQL's
+            # max_connections must cover every process's share, see README's "Database connections").
+            db_conexiones=min(max(_entero(e, "BUZON_DB_CONEXIONES", 8), 1), 100),
         )

@@ -58,15 +58,22 @@ def url_de_servicio(config: Config, servicio: str) -> str:
     return f"sqlite:///{config.data_dir / (servicio + '.db')}"
 
 
-def crear_engine(config: Config, servicio: str, pool_size: int | None = None) -> Engine:
+# How long a worker waits for a free connection of its process's pool before giving up (a 503 for its caller).
+ESPERA_CONEXION_S = 10
+
+
+def crear_engine(config: Config, servicio: str, conexiones: int | None = None) -> Engine:
+    """The service's engine. On PostgreSQL a fixed pool of `conexiones` (BUZON_DB_CONEXIONES by default): workers
+    hold a connection only inside their short transactions (never across a call to another service), so a few serve
+    many workers, and PostgreSQL's connections (each one a backend process) stay bounded per process; a worker that
+    finds none free waits up to ESPERA_CONEXION_S, then its caller gets ServicioNoDisponible."""
     url = url_de_servicio(config, servicio)
     if es_postgresql(url):
-        # The pool must hold at least max_workers connections or busy workers fail waiting for one.
-        tamano = max(pool_size or config.max_workers, config.max_workers)
         return create_engine(
             url,
-            pool_size=tamano,
-            max_overflow=5,
+            pool_size=conexiones or config.db_conexiones,
+            max_overflow=0,
+            pool_timeout=ESPERA_CONEXION_S,
             pool_pre_ping=True,
             connect_args={"options": f"-csearch_path={servicio}"},
         )
@@ -92,7 +99,7 @@ class BaseDatos(DependencyProvider):
 
     def setup(self):
         config = Config.desde_entorno()
-        self.engine = crear_engine(config, self.container.service_name, self.container.max_workers)
+        self.engine = crear_engine(config, self.container.service_name)
         self._fabrica = sessionmaker(bind=self.engine, expire_on_commit=False)
 
     def stop(self):

@@ -39,7 +39,7 @@ def configuracion_alembic(ubicacion: str) -> AlembicConfig:
 
 
 def migrar_servicio(config: Config, servicio: str, ubicacion: str, destino: str = "head") -> None:
-    engine = crear_engine(config, servicio, pool_size=1)
+    engine = crear_engine(config, servicio, conexiones=1)
     try:
         with engine.connect() as conexion:
             postgres = conexion.dialect.name == "postgresql"

@@ -36,8 +36,9 @@ NO_ENRUTABLES = Counter("buzon_eventos_no_enrutables_total",
 
 
 def es_bd_no_disponible(exc: BaseException) -> bool:
-    """The database can't be reached (down, restarting, connection dropped): the caller may try again later."""
-    return isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)) or (
+    """The database can't be reached (down, restarting, connection dropped, or no connection of the process's pool
+    came free in time): the caller may try again later."""
+    return isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)) or (
         isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated)
 
 
@@ -141,6 +142,9 @@ class Salida(DependencyProvider):
         sesion = self.bd.sesion_de(worker_ctx)
         if relevado or sesion is None or not bandeja_salida.hay_pendientes(sesion):
             return
+        # The worker is done with its session: its connection goes back to the pool before the relay takes one
+        # (with every connection held by workers at this point, each waiting for a second one, none would finish).
+        sesion.close()
         try:
             self.relevar()
         except Exception:  # noqa: BLE001 - lifecycle hooks never raise; the timer relays it later

@@ -35,3 +35,11 @@ def test_retry_schedule_starts_within_five_seconds():
 def test_a_bad_number_is_a_clear_error():
     with pytest.raises(ValueError, match="BUZON_GATEWAY_PORT"):
         Config.desde_entorno({"BUZON_GATEWAY_PORT": "ocho mil"})
+
+
+def test_pools_and_workers_are_bounded():
+    assert Config.desde_entorno({}).db_conexiones == 8
+    assert Config.desde_entorno({"BUZON_DB_CONEXIONES": "0"}).db_conexiones == 1
+    assert Config.desde_entorno({"BUZON_DB_CONEXIONES": "500"}).db_conexiones == 100
+    assert Config.desde_entorno({}).acuses_max_workers == 50
+    assert Config.desde_entorno({"BUZON_ACUSES_MAX_WORKERS": "2"}).acuses_max_workers == 10

@@ -2,6 +2,7 @@
 enqueued, with confirms; the bitácora's queue gets every event too; an event nobody can receive stays, counted."""
 from datetime import datetime, timezone
 
+import eventlet
 import pytest
 from kombu import Connection, Exchange
 from nameko.testing.services import entrypoint_hook
@@ -35,6 +36,13 @@ class Anunciante:
     def leer(self) -> None:
         with transaccion(self.db):
             self.db.execute(text("SELECT 1"))
+
+    @rpc
+    def anunciar_y_consultar(self, rfc: str) -> int:
+        with transaccion(self.db):
+            encolar(self.db, salida, SesionCerrada(rfc=rfc), ahora=AHORA)
+        # A read after the unit of work keeps the session's connection until the worker ends.
+        return self.db.execute(text("SELECT count(*) FROM pg_sleep(0.2)")).scalar_one()
 
 
 class SalidaSinColas(Salida):
@@ -102,3 +110,24 @@ def test_an_event_nobody_can_receive_stays_in_the_outbox_and_is_counted(engine, 
     with engine.connect() as conexion:
         assert conexion.execute(text("SELECT intentos FROM salida")).scalar_one() == 1
     assert NO_ENRUTABLES.labels(ESQUEMA, "sesion_cerrada")._value.get() == antes + 1
+
+
+def test_more_workers_than_connections_all_finish_and_publish(engine, container_factory, config_nameko,
+                                                              monkeypatch):
+    """A process's pool is smaller than its workers (BUZON_DB_CONEXIONES): they take turns, and a worker that ends
+    holding a connection gives it back before its outbox relay takes one, so none waits on another for ever."""
+    monkeypatch.setenv("BUZON_DB_CONEXIONES", "2")
+    clase, recibidos = pruebas.oyente("oyente_salida_pool", (ESQUEMA, "sesion_cerrada"))
+    container_factory(clase, config_nameko).start()
+    contenedor = container_factory(Anunciante, config_nameko)
+    contenedor.start()
+    assert contenedor.max_workers == 10
+
+    def llamar(i):
+        with entrypoint_hook(contenedor, "anunciar_y_consultar") as anunciar:
+            return anunciar(f"AAA01010{i}AAA")
+
+    hilos = [eventlet.spawn(llamar, i) for i in range(10)]
+    assert [hilo.wait() for hilo in hilos] == [1] * 10
+    esperar(lambda: len(recibidos) == 10, plazo=10)
+    assert pendientes(engine) == 0

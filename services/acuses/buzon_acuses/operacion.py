@@ -68,7 +68,7 @@ def main(argv=None) -> int:
     if args.orden == "reencolar" and args.todas == bool(args.folios):
         parser.error("indica los folios a reencolar, o --todas (no ambos)")
 
-    engine = crear_engine(Config.desde_entorno(), "acuses", pool_size=1)
+    engine = crear_engine(Config.desde_entorno(), "acuses", conexiones=1)
     try:
         with Session(engine) as db:
             if args.orden == "estancadas":

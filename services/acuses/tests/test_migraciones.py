@@ -52,7 +52,7 @@ def migrar(config, esquema, revision):
 
 
 def bajar(config, esquema, revision):
-    engine = crear_engine(config, esquema, pool_size=1)
+    engine = crear_engine(config, esquema, conexiones=1)
     try:
         with engine.connect() as conexion:
             cfg = configuracion_alembic(servicios_con_migraciones()["acuses"])

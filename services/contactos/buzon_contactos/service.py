@@ -35,7 +35,7 @@ class ImportadorPadron(DependencyProvider):
         if not config.padron_csv:
             log.info("sin padrón de Registros Patronales que importar (BUZON_PADRON_CSV)")
             return
-        engine = crear_engine(config, self.container.service_name, pool_size=1)
+        engine = crear_engine(config, self.container.service_name, conexiones=1)
         try:
             with Session(engine) as db:
                 resultado = importar_csv(db, config.padron_csv, ahora=Reloj().ahora())

@@ -27,7 +27,7 @@ class BaseDatosNotificaciones(BaseDatos):
 
     def setup(self):
         config = Config.desde_entorno()
-        self.engine = crear_engine(config, ESQUEMA, self.container.max_workers)
+        self.engine = crear_engine(config, ESQUEMA)
         self._fabrica = sessionmaker(bind=self.engine, expire_on_commit=False)
 
 
