@@ -9,7 +9,9 @@
 - at most ¾ of the caller's workers wait on one target at once: a call beyond that waits up to `ESPERA_LUGAR_S` for
   a place (a healthy target frees one in milliseconds, so a burst is not refused) and then fails, so a service
   that doesn't answer can't use up the gateway.
-Requests are not persisted (the caller has a deadline and the client retries): cheaper for the broker.
+Requests are neither persisted nor confirmed by the broker (the caller has a deadline and the client retries: a
+request the broker lost is a call that timed out), and the services' replies neither (`servicio.Llamada`): a call
+costs the broker no disk and the caller no wait for a confirm.
 A contract error (any `ErrorBuzon`) is the service answering: it passes through and counts as an answer.
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ import uuid
 
 import eventlet
 from eventlet.semaphore import Semaphore
-from nameko.amqp.publish import Publisher, UndeliverableMessage
+from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_URI_CONFIG_KEY, NON_PERSISTENT
 from nameko.exceptions import deserialize
 from nameko.messaging import HeaderEncoder
@@ -121,12 +123,10 @@ class _Llamador(HeaderEncoder):
             with eventlet.Timeout(plazo, False):
                 remoto.publicador(self.metodo, plazo).publish(
                     {"args": args, "kwargs": kwargs}, exchange=remoto.intercambio,
-                    routing_key=f"{remoto.destino}.{self.metodo}", mandatory=True,
+                    routing_key=f"{remoto.destino}.{self.metodo}",
                     reply_to=remoto.escucha.routing_key, correlation_id=correlacion,
                     extra_headers=self.get_message_headers(self.worker_ctx))
                 return evento.wait()
-        except UndeliverableMessage:
-            raise remoto.no_disponible(self.metodo, "sin_servicio", fallo=True) from None
         except Exception as exc:  # noqa: BLE001 - the bus itself failed (broker down, connection lost)
             log.warning("%s.%s: sin conexión con el bus: %s", remoto.destino, self.metodo, exc)
             raise remoto.no_disponible(self.metodo, "bus", fallo=True) from None
@@ -164,7 +164,7 @@ class Remoto(DependencyProvider):
         # The TTL is the deadline: past it nobody waits for the answer, so the request need not be delivered.
         publicador = self._publicadores.get(metodo)
         if publicador is None:
-            publicador = Publisher(self.uri, use_confirms=True, delivery_mode=NON_PERSISTENT, expiration=plazo,
+            publicador = Publisher(self.uri, use_confirms=False, delivery_mode=NON_PERSISTENT, expiration=plazo,
                                    serializer="json", retry=True, retry_policy=POLITICA_RECONEXION)
             self._publicadores[metodo] = publicador
         return publicador

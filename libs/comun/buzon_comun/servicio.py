@@ -6,9 +6,12 @@ from weakref import WeakKeyDictionary
 
 from kombu import Queue
 from nameko.amqp.publish import Publisher, UndeliverableMessage
-from nameko.constants import AMQP_URI_CONFIG_KEY
+from nameko.constants import (
+    AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_SERIALIZER, LOGIN_METHOD_CONFIG_KEY, NON_PERSISTENT,
+    SERIALIZER_CONFIG_KEY,
+)
 from nameko.extensions import DependencyProvider
-from nameko.rpc import Rpc
+from nameko.rpc import Responder, Rpc, get_rpc_exchange
 from nameko.standalone.events import get_event_exchange
 from nameko.timer import timer
 from prometheus_client import Counter
@@ -42,15 +45,32 @@ def es_bd_no_disponible(exc: BaseException) -> bool:
         isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated)
 
 
+class PublicadorRespuestas(Publisher):
+    """Replies go to the caller's own queue, which lives only while the caller does, and the caller waits with a
+    deadline: neither a confirm from the broker nor a write to disk buys anything there."""
+
+    use_confirms = False
+    delivery_mode = NON_PERSISTENT
+
+
+class Respondedor(Responder):
+    publisher_cls = PublicadorRespuestas
+
+
 class Llamada(Rpc):
     """nameko's RPC entrypoint; a database that can't be reached answers the caller `ServicioNoDisponible` (503
-    at the gateway), never a fault of the service (500)."""
+    at the gateway), never a fault of the service (500). Replies without confirms (`PublicadorRespuestas`)."""
 
     def handle_result(self, message, worker_ctx, result, exc_info):
         if exc_info is not None and es_bd_no_disponible(exc_info[1]):
             error = ServicioNoDisponible("servicio_no_disponible", MENSAJE_BD_NO_DISPONIBLE, {"causa": "base_de_datos"})
             exc_info = (type(error), error, exc_info[2])
-        return super().handle_result(message, worker_ctx, result, exc_info)
+        config = self.container.config
+        respondedor = Respondedor(config[AMQP_URI_CONFIG_KEY], get_rpc_exchange(config), config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER), message,
+                                  ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
+        result, exc_info = respondedor.send_response(result, exc_info)
+        self.rpc_consumer.queue_consumer.ack_message(message)
+        return result, exc_info
 
 
 def rpc(fn=None, **opciones):

@@ -105,9 +105,11 @@ def test_a_slow_service_answers_503_at_its_deadline(cliente, container_factory, 
     assert error.extra["reintentar_en_s"] >= 1
 
 
-def test_nobody_serving_is_503_at_once(cliente):
+def test_a_service_never_deployed_is_503_within_the_deadline(cliente):
+    """No queue at all: requests go unconfirmed (cheaper for every call), so the broker's drop shows as the
+    deadline passing, never as a wait beyond it."""
     error, segundos = llamar(cliente, "pedir", 0)
-    assert isinstance(error, ServicioNoDisponible) and segundos < 1
+    assert isinstance(error, ServicioNoDisponible) and 0.9 < segundos < 2.5
 
 
 def test_a_service_known_down_fails_fast_and_its_queue_keeps_no_request(cliente, container_factory, config_nameko):
