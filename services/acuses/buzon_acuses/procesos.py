@@ -322,9 +322,12 @@ class GrupoDeProcesos:
                 return self._caido(ranura, proceso)
             resto = limite - time.monotonic()
             if resto <= 0:
+                # Read before it goes: starting its replacement may yield, and whoever runs then (another task, the
+                # watcher) may collect the killed process and close its object.
+                pid = proceso.pid
                 self._reemplazar(ranura)
                 log.error("una tarea de %s excedió %g s: su proceso (pid %s) se terminó y se reemplazó",
-                          self.nombre, self.plazo_s, proceso.pid)
+                          self.nombre, self.plazo_s, pid)
                 raise PlazoAgotado(f"la tarea excedió {self.plazo_s:g} s")
             # The answer, or the process's end (the pipe's EOF), makes the pipe readable.
             self.esperar_lectura(conexion.fileno(), min(resto, REVISION_S))

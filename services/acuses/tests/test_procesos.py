@@ -102,6 +102,38 @@ def test_a_task_past_its_limit_is_abandoned_its_process_killed_and_replaced(grup
     assert pids_de_tareas(grupo, 2) == despues
 
 
+def test_tasks_past_their_limit_at_once_each_get_their_own_timeout_and_the_pool_recovers(grupo_de):
+    """Every process hung at once (an overloaded machine), with more tasks waiting for a place and the watcher
+    running: each hung task is a PlazoAgotado (a "try again" for its download), whatever the others and the watcher
+    start or collect meanwhile, and the tasks behind them are served by the replacements."""
+    grupo = grupo_de(procesos=2, plazo_s=1.0)
+    antes = set(grupo.pids())
+
+    def ejecutar(*argumentos):
+        try:
+            return grupo.ejecutar(*argumentos)
+        except Exception as exc:  # noqa: BLE001 - what each caller got is what is checked
+            return exc
+
+    def vigilar():
+        # As the service's watcher does (every second there; here often, so it is there when a task times out).
+        while True:
+            grupo.revisar()
+            eventlet.sleep(0.001)
+
+    vigia = eventlet.spawn(vigilar)
+    colgadas = [eventlet.spawn(ejecutar, "dormir", 60) for _ in range(2)]
+    eventlet.sleep(0.2)
+    detras = [eventlet.spawn(ejecutar, "eco", n) for n in range(4)]
+    resultados = [hilo.wait() for hilo in colgadas]
+    vigia.kill()
+    assert all(isinstance(r, PlazoAgotado) for r in resultados), resultados
+    assert [hilo.wait() for hilo in detras] == list(range(4))
+    despues = set(grupo.pids())
+    assert len(despues) == 2 and not antes & despues
+    assert pids_de_tareas(grupo, 2) == despues
+
+
 @pytest.mark.parametrize("orden, valor, causa", [("salir", 3, "código 3"), ("matarse", None, "SIGKILL")])
 def test_a_process_that_dies_mid_task_is_replaced(grupo_de, orden, valor, causa):
     grupo = grupo_de(procesos=1)
