@@ -1,6 +1,7 @@
 """Migration 0003 gives every stored request and issued acuse a código de verificación without touching the
-PDFs already issued; 0004 adds the limit of failed verifications; 0005 the schedule of retries. On PostgreSQL (in a schema of its own, apart
-from the one the other tests use) and on SQLite."""
+PDFs already issued; 0004 adds the limit of failed verifications; 0005 the schedule of retries; 0006 lets an acuse
+wait for its first download to be rendered. On PostgreSQL (in a schema of its own, apart from the one the other
+tests use) and on SQLite."""
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -16,6 +17,7 @@ from buzon_acuses.models import solicitudes as tabla_solicitudes
 from buzon_comun.config import Config
 from buzon_comun.db import FechaUtc, crear_engine, normalizar_url
 from buzon_comun.errores import NoEncontrado
+from buzon_comun.eventos import AcuseSolicitado
 from buzon_comun.migraciones import configuracion_alembic, migrar_servicio, servicios_con_migraciones
 
 AHORA = datetime(2026, 11, 28, 18, 0, tzinfo=timezone.utc)
@@ -184,6 +186,76 @@ def test_requests_stored_before_0005_start_with_no_failed_try_and_the_pending_on
             columnas = {c["name"] for c in inspect(conexion).get_columns("solicitudes")}
             assert not columnas & {"intentos", "proximo_intento", "ultimo_error", "estancada_en"}
             assert conexion.execute(text("SELECT count(*) FROM solicitudes")).scalar_one() == 3
+        engine.dispose()
+        migrar(config, esquema, "head")
+    finally:
+        engine.dispose()
+
+
+PUBLIC_URL = "https://buzon.imss.example"
+
+
+def no_renderizar(folio, plantilla, valores):
+    raise AssertionError(f"el acuse {folio} ya tenía su PDF y se volvió a generar")
+
+
+def test_0006_keeps_rendered_acuses_as_they_were_and_goes_back_only_once_every_acuse_has_its_pdf(destino, sello_dev,
+                                                                                                  registro):
+    config, esquema = destino
+    migrar(config, esquema, "0005")
+    antiguo = "REG-2026-00000001"
+    renderizado = AHORA - timedelta(days=30)
+    previo = {"folio": antiguo, "tipo": "registro_medio", "rfc": "MAVA800101RS5", "emitido_en": EMITIDO,
+              "cadena_original": "||1.0|registro_medio||", "sello": "c2VsbG8=", "pdf": PDF,
+              "renderizado_en": renderizado, "codigo_verificacion": "A" * 16}
+    engine = crear_engine(config, esquema)
+    try:
+        with engine.begin() as conexion:
+            conexion.execute(SOLICITUDES_0004.insert(), [{**solicitud(antiguo), "codigo_verificacion": "A" * 16}])
+            conexion.execute(ACUSES_0004.insert(), [previo])
+        engine.dispose()
+
+        migrar(config, esquema, "0006")
+
+        with engine.connect() as conexion:
+            columnas = {c["name"]: c for c in inspect(conexion).get_columns("acuses")}
+            fila = conexion.execute(sa.select(ACUSES_0004, sa.column("plantilla"), sa.column("contexto"))).one()
+        assert columnas["pdf"]["nullable"] and columnas["renderizado_en"]["nullable"]
+        # Rendered before: its bytes and when they were made, as they were; nothing to render it from again.
+        assert bytes(fila.pdf) == PDF and fila.renderizado_en == renderizado
+        assert {k: fila._mapping[k] for k in previo if k != "pdf"} == {k: v for k, v in previo.items() if k != "pdf"}
+        assert fila.plantilla is None and fila.contexto is None
+        pedida = AcuseSolicitado(**registro)
+        with Session(engine) as db:
+            # Served as stored, never rendered again.
+            assert modulo_acuses.pdf_de(db, antiguo, "MAVA800101RS5", renderizar=no_renderizar, ahora=AHORA) == PDF
+            # One issued after 0006 waits for its first download.
+            modulo_solicitudes.guardar(db, pedida, ahora=AHORA)
+            assert modulo_acuses.emitir(db, pedida.folio, sello=sello_dev, public_url=PUBLIC_URL, ahora=AHORA)
+        engine.dispose()
+
+        # Going back would have to drop an issued acuse (the old table has no room for one without its PDF).
+        with pytest.raises(RuntimeError, match="^1 acuses emitidos aún no tienen su PDF: descárgalos antes de "
+                                               "volver atrás$"):
+            bajar(config, esquema, "0005")
+        with engine.connect() as conexion:
+            assert conexion.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0006"
+            assert conexion.execute(text("SELECT count(*) FROM acuses WHERE pdf IS NULL AND contexto IS NOT NULL")
+                                    ).scalar_one() == 1
+        engine.dispose()
+
+        # Once it was downloaded, every acuse has its PDF and going back keeps them all, byte for byte.
+        with Session(engine) as db:
+            nuevo = modulo_acuses.pdf_de(db, pedida.folio, pedida.rfc, renderizar=lambda *_: PDF[::-1], ahora=AHORA)
+        assert nuevo == PDF[::-1]
+        engine.dispose()
+        bajar(config, esquema, "0005")
+        with engine.connect() as conexion:
+            columnas = {c["name"]: c for c in inspect(conexion).get_columns("acuses")}
+            pdfs = {f.folio: (bytes(f.pdf), f.renderizado_en) for f in conexion.execute(sa.select(ACUSES_0004))}
+        assert not {"plantilla", "contexto"} & set(columnas)
+        assert not columnas["pdf"]["nullable"] and not columnas["renderizado_en"]["nullable"]
+        assert pdfs == {antiguo: (PDF, renderizado), pedida.folio: (PDF[::-1], AHORA)}
         engine.dispose()
         migrar(config, esquema, "head")
     finally:

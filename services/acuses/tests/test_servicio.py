@@ -22,6 +22,8 @@ from buzon_acuses.procesos import ProcesoCaido
 from buzon_acuses.renderizador import NOMBRE_PROCESO, Renderizador
 from buzon_acuses.service import Servicio
 from buzon_dev.pruebas import esperar, llamar
+from buzon_comun.config import Config
+from buzon_comun.ejecutar import config_nameko as configuracion_de
 from buzon_comun.errores import DemasiadasSolicitudes, NoEncontrado, ServicioNoDisponible, SolicitudInvalida
 from buzon_comun.eventos import AcuseSolicitado, mensaje
 from buzon_comun.reloj import RelojFijo
@@ -320,3 +322,12 @@ def test_downloads_of_one_acuse_at_once_make_one_render(servicio, despachar, reg
     descargas = [eventlet.spawn(esperar_pdf, servicio, registro["folio"], registro["rfc"], 60) for _ in range(5)]
     pdfs = {d.wait() for d in descargas}
     assert len(pdfs) == 1 and next(iter(pdfs)).startswith(b"%PDF") and renders == [registro["folio"]]
+
+
+def test_acuses_serves_its_own_number_of_calls_at_once():
+    """BUZON_ACUSES_MAX_WORKERS (50, never below 10), apart from the other services' BUZON_MAX_WORKERS: calls that
+    wait on a render process cost nothing while they wait, and cheap calls must not queue behind them."""
+    assert configuracion_de(Config.desde_entorno({}), "acuses")["max_workers"] == 50
+    config = Config.desde_entorno({"BUZON_ACUSES_MAX_WORKERS": "64", "BUZON_MAX_WORKERS": "12"})
+    assert configuracion_de(config, "acuses")["max_workers"] == 64
+    assert configuracion_de(config, "contactos")["max_workers"] == 12

@@ -1,0 +1,135 @@
+"""First downloads (PostgreSQL): two replicas rendering one acuse at once store one PDF and serve it both; downloads
+waiting on one render in a process share its failure and leave nothing behind; an acuse renders with the template
+version and the values fixed when it was issued, whatever changed since."""
+import importlib
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import eventlet
+import pytest
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, select_autoescape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from buzon_acuses import acuses, documento
+from buzon_acuses.models import acuses as tabla_acuses
+from buzon_acuses.procesos import GrupoDeProcesos, PlazoAgotado
+from buzon_acuses.renderizador import Renderizador, esperar_lectura, olvidar
+from buzon_acuses.solicitudes import guardar
+from buzon_comun.config import Config
+from buzon_comun.db import crear_engine
+from buzon_comun.eventos import AcuseSolicitado
+
+AHORA = datetime(2026, 11, 28, 18, 0, tzinfo=timezone.utc)
+PUBLIC_URL = "https://buzon.imss.example"
+
+
+def emitido(db, sello, solicitud: dict) -> AcuseSolicitado:
+    pedida = AcuseSolicitado(**solicitud)
+    guardar(db, pedida, ahora=AHORA)
+    assert acuses.emitir(db, pedida.folio, sello=sello, public_url=PUBLIC_URL, ahora=AHORA)
+    return pedida
+
+
+def test_two_replicas_rendering_one_acuse_at_once_store_one_pdf_and_both_serve_it(db, url_bd, sello_dev, registro):
+    pedida = emitido(db, sello_dev, registro)
+    # Each replica's render gives bytes of its own here, so what was stored shows whose it was.
+    propios = {"A": b"%PDF-1.7 de la replica A", "B": b"%PDF-1.7 de la replica B"}
+    ambas = threading.Barrier(2, timeout=30)
+
+    def replica(sesion, nombre, ahora):
+        def renderizar(folio, plantilla, valores):
+            ambas.wait()  # both found no PDF stored before either stores its own
+            return propios[nombre]
+
+        return acuses.pdf_de(sesion, pedida.folio, pedida.rfc, renderizar=renderizar, ahora=ahora)
+
+    otra = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": url_bd}), "acuses")
+    try:
+        with Session(otra) as db_b:
+            descargas = [eventlet.spawn(replica, db, "A", AHORA),
+                         eventlet.spawn(replica, db_b, "B", AHORA + timedelta(seconds=1))]
+            servidos = [d.wait() for d in descargas]
+    finally:
+        otra.dispose()
+
+    fila = db.execute(select(tabla_acuses.c.pdf, tabla_acuses.c.renderizado_en)
+                      .where(tabla_acuses.c.folio == pedida.folio)).one()
+    db.commit()
+    [primera] = [nombre for nombre, pdf in propios.items() if pdf == bytes(fila.pdf)]
+    assert servidos == [propios[primera]] * 2
+    assert fila.renderizado_en == (AHORA if primera == "A" else AHORA + timedelta(seconds=1))
+    # And from then on, what is stored.
+    assert acuses.pdf_de(db, pedida.folio, pedida.rfc, renderizar=lambda *_: b"%PDF- otra vez",
+                         ahora=AHORA) == propios[primera]
+
+
+@pytest.fixture
+def renderizador(monkeypatch):
+    """The service's Renderizador over a pool of renders_de_prueba.pdf_o_colgarse (a folio marked COLGAR hangs),
+    with a 1 s limit and the service's cooperative waits."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    pruebas = importlib.import_module("renders_de_prueba")
+    proveedor = Renderizador()
+    proveedor.grupo = GrupoDeProcesos(pruebas.pdf_o_colgarse, procesos=2, plazo_s=1.0, nombre="acuses-render",
+                                      dormir=eventlet.sleep, esperar_lectura=esperar_lectura, al_cerrar=olvidar)
+    proveedor.grupo.iniciar()
+    yield proveedor, pruebas.COLGARSE
+    proveedor.grupo.matar()
+
+
+def test_downloads_waiting_on_one_render_that_fails_all_get_its_failure_and_the_next_download_renders_again(
+        renderizador):
+    proveedor, colgarse = renderizador
+    folio = f"{colgarse}-2026-00000001"
+    antes = set(proveedor.grupo.pids())
+
+    def descargar():
+        try:
+            return proveedor.renderizar(folio, "1", {"folio": folio})
+        except PlazoAgotado as exc:
+            return exc
+
+    descargas = [eventlet.spawn(descargar) for _ in range(3)]
+    resultados = [d.wait() for d in descargas]
+    assert all(isinstance(r, PlazoAgotado) for r in resultados), resultados
+    # One render for the three: one process past its limit was killed and replaced, the other never used.
+    assert len(antes & set(proveedor.grupo.pids())) == 1
+    assert proveedor.en_curso == {}
+    # Nothing left waiting on the failed render: the next downloads render again (and share that one).
+    bueno = "REG-2026-00000001"
+    descargas = [eventlet.spawn(proveedor.renderizar, bueno, "1", {"folio": bueno}) for _ in range(3)]
+    assert [d.wait() for d in descargas] == [b"%PDF-1.7 " + bueno.encode()] * 3
+    assert proveedor.en_curso == {}
+
+
+def test_an_acuse_renders_with_the_template_version_and_the_values_fixed_when_it_was_issued(
+        db, sello_dev, registro, baja, monkeypatch, tmp_path):
+    anterior = emitido(db, sello_dev, registro)
+    titulo = documento.TITULOS["registro_medio"]
+
+    # Later a version 2 of the template is released, and a text changes.
+    (tmp_path / "acuse-2.html").write_text("<html><body>Versión 2: {{ titulo }} {{ folio }}</body></html>")
+    entorno = Environment(loader=ChoiceLoader([PackageLoader("buzon_acuses", "plantillas"),
+                                               FileSystemLoader(tmp_path)]),
+                          autoescape=select_autoescape(["html"]))
+    monkeypatch.setattr(documento, "_entorno", lambda: entorno)
+    monkeypatch.setitem(documento.PLANTILLAS, "2", documento.Plantilla("acuse-2.html", "-"))
+    monkeypatch.setattr(documento, "PLANTILLA_VIGENTE", "2")
+    monkeypatch.setitem(documento.TITULOS, "registro_medio", "Un título nuevo")
+    monkeypatch.setitem(documento.TITULOS, "baja_medio", "Un título nuevo")
+    nueva = emitido(db, sello_dev, baja)
+
+    versiones = {}
+
+    def renderizar(folio, plantilla, valores):
+        versiones[folio] = plantilla
+        return documento.html_de(plantilla, valores).encode()
+
+    html_anterior = acuses.pdf_de(db, anterior.folio, anterior.rfc, renderizar=renderizar, ahora=AHORA).decode()
+    html_nueva = acuses.pdf_de(db, nueva.folio, nueva.rfc, renderizar=renderizar, ahora=AHORA).decode()
+    assert versiones == {anterior.folio: "1", nueva.folio: "2"}
+    # The one issued before: version 1's file and the title it was issued with.
+    assert "Versión 2" not in html_anterior and titulo in html_anterior and "Un título nuevo" not in html_anterior
+    assert html_nueva == f"<html><body>Versión 2: Un título nuevo {nueva.folio}</body></html>"
