@@ -1,7 +1,8 @@
-"""Retries of an acuse that failed to render, and parking the ones that keep failing.
+"""Retries of an acuse that failed to be issued, and parking the ones that keep failing.
 
-A request whose render crashes, runs out of time or raises counts one failed try and is tried again later, each
-time after a longer delay; after the last try it is parked (`estancada_en`): logged as an error with its folio,
+Issuing renders nothing (the PDF is made on the first download, whose failures are a 503 and count nothing here):
+a request whose document or seal can't be made counts one failed try and is tried again later, each time after a
+longer delay; after the last try it is parked (`estancada_en`): logged as an error with its folio,
 counted, and left alone by the sweep until an operator re-queues it (`python -m buzon_acuses.operacion`). So a few
 requests that always fail cost the sweep a few tries each, never its whole turn.
 
@@ -30,8 +31,8 @@ MAXIMO_ERROR = 500
 
 FALLAS = Counter(
     "buzon_acuses_fallas_render",
-    "Failed tries to issue an acuse, by cause: plazo (past the time limit), proceso (its process died), "
-    "error (the render or the document raised).",
+    "Failed tries to issue an acuse (its document or its seal raised: motivo error). Renders on a first download "
+    "are counted in buzon_acuses_fallas_descarga_total.",
     ["motivo"],
 )
 ESTANCADOS = Counter(
