@@ -20,10 +20,11 @@ from __future__ import annotations
 import zlib
 from datetime import datetime
 
-from sqlalchemy import Column, Integer, String, Table, select, text
+from sqlalchemy import Column, Integer, String, Table, create_engine, select, text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from buzon_comun.db import insercion
 from buzon_comun.reloj import en_mexico
@@ -80,12 +81,28 @@ def _de_secuencia(db: Session, tabla: Table, prefijo: str, anio: int) -> int:
     numero = db.execute(_SIGUIENTE, {"secuencia": secuencia}).scalar_one()
     if numero is None:
         # Made on a connection of its own and committed at once: the caller's transaction holds no catalog lock,
-        # and a rollback of the caller leaves the sequence in place for everyone.
-        with db.get_bind().connect() as conexion:
+        # and a rollback of the caller leaves the sequence in place for everyone. That connection is not taken from
+        # the process's pool: on a new database (or a new year) every worker asks at once, each holding a pooled
+        # connection already, and with the pool used up none of them would get a second one.
+        esquema = db.execute(text("SELECT current_schema()")).scalar_one()
+        with _motor_aparte(db.get_bind().engine, esquema).connect() as conexion:
             crear_secuencia(conexion, tabla, prefijo, anio)
             conexion.commit()
         numero = db.execute(_SIGUIENTE_RECIEN_CREADA, {"secuencia": secuencia}).scalar_one()
     return numero
+
+
+_MOTORES_APARTE: dict[tuple[str, str], Engine] = {}
+
+
+def _motor_aparte(engine: Engine, esquema: str) -> Engine:
+    """An engine without a pool (each connect opens and closes one connection) for the same database and schema."""
+    clave = (engine.url.render_as_string(hide_password=False), esquema)
+    motor = _MOTORES_APARTE.get(clave)
+    if motor is None:
+        motor = create_engine(engine.url, poolclass=NullPool, connect_args={"options": f"-csearch_path={esquema}"})
+        _MOTORES_APARTE[clave] = motor
+    return motor
 
 
 def crear_secuencia(conexion: Connection, tabla: Table, prefijo: str, anio: int) -> None:

@@ -66,6 +66,30 @@ def test_concurrent_replicas_never_share_a_folio_even_while_its_sequence_is_made
     assert sorted(obtenidos) == [f"ACT-2026-{n:08d}" for n in range(1, 11)]
 
 
+def test_workers_holding_every_pooled_connection_still_get_the_first_folio_of_the_year(engine, url_bd):
+    """On a new database every worker asks for a sequence not made yet, each inside its own transaction: the
+    sequence is made on a connection outside the process's pool, or with the pool used up none would get one."""
+    from buzon_comun.config import Config
+    from buzon_comun.db import crear_engine
+
+    pequeno = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": url_bd}), "pruebas_folios", conexiones=3)
+    pequeno.pool._timeout = 2  # a deadlock shows as a pool timeout within the test's time
+
+    def tomar():
+        with Session(pequeno) as db:
+            db.execute(text("SELECT 1"))  # its pooled connection is held from here to the commit
+            eventlet.sleep(0.1)
+            folio = siguiente_folio(db, folios, "baja_medio", ahora=AHORA)
+            db.commit()
+            return folio
+
+    try:
+        hilos = [eventlet.spawn(tomar) for _ in range(3)]
+        assert sorted(h.wait() for h in hilos) == [f"BAJ-2026-{n:08d}" for n in range(1, 4)]
+    finally:
+        pequeno.dispose()
+
+
 def test_a_transaction_holding_a_folio_makes_nobody_wait(engine):
     with Session(engine) as primera, Session(engine) as segunda:
         assert siguiente_folio(primera, folios, "activacion", ahora=AHORA) == "ACT-2026-00000001"
