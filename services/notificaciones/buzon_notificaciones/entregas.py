@@ -60,6 +60,45 @@ def registrar(db: Session, solicitud: dict, *, canal: str, ahora: datetime,
 
     A request the templates cannot honour is stored as fallido at once.
     """
+    with transaccion(db):
+        fila, error = _registrar(db, solicitud, canal=canal, ahora=ahora, renderizar_mensaje=renderizar_mensaje)
+    if fila is None:
+        return None
+    if error is not None:
+        _contar_sin_enviar(fila, error)
+    return fila.id_mensaje
+
+
+def atender(db: Session, solicitud: dict, *, canal: str, ahora: datetime, enviar: Enviar, reintentos: tuple,
+            renderizar_mensaje: Callable[[str, str, dict], Mensaje] = renderizar) -> Resultado | None:
+    """A request as it arrives: stored and given its first try in one transaction; None if its id_mensaje is known.
+
+    On PostgreSQL the new row stays locked (uncommitted) while it is tried: a copy of the request arriving
+    meanwhile waits for the outcome and then finds the row, and the retry timer never sees a row in flight. A crash
+    in between rolls everything back and the request, not yet acknowledged, comes again. One transaction instead
+    of two (registrar, then intentar) spares a commit, a connection checkout and a SELECT per message. On SQLite
+    (local runs) a write transaction left open across the send would hold its one writer lock, so it is two.
+    """
+    postgresql = db.bind.dialect.name == "postgresql"
+    with transaccion(db):
+        fila, error = _registrar(db, solicitud, canal=canal, ahora=ahora, renderizar_mensaje=renderizar_mensaje)
+        if fila is None:
+            return None
+        if error is None and postgresql:
+            resultado = _probar(db, fila, ahora=ahora, enviar=enviar, reintentos=reintentos)
+    if error is not None:
+        _contar_sin_enviar(fila, error)
+        return Resultado(fila.id_mensaje, FALLIDO, 0)
+    if not postgresql:
+        return intentar(db, canal=canal, ahora=ahora, enviar=enviar, reintentos=reintentos, id_mensaje=fila.id_mensaje)
+    _contar(fila, resultado, ahora)
+    return resultado
+
+
+def _registrar(db: Session, solicitud: dict, *, canal: str, ahora: datetime,
+               renderizar_mensaje: Callable[[str, str, dict], Mensaje]) -> tuple[Row | None, str | None]:
+    """In the caller's transaction: the new entrega's row (None if its id_mensaje is known) and, when its template
+    cannot be honoured, the error it was given up with."""
     _, evento = leer(solicitud)
     if CANALES.get(type(evento)) != canal:
         raise SolicitudAjena(f"{type(evento).__name__} no es una solicitud de {canal}")
@@ -83,17 +122,18 @@ def registrar(db: Session, solicitud: dict, *, canal: str, ahora: datetime,
         proximo_intento=ahora,
         solicitado_en=_fecha(solicitud.get("ocurrido_en"), ahora),
     )
-    with transaccion(db):
-        if not _insertar_si_no_existe(db, valores):
-            log.info("solicitud repetida del mensaje %s: ya se atiende", evento.id_mensaje)
-            return None
-        if error is not None:
-            fila = db.execute(select(entregas).where(entregas.c.id_mensaje == evento.id_mensaje)).one()
-            _dar_por_fallido(db, fila, error, ahora=ahora)
+    fila = _insertar_si_no_existe(db, valores)
+    if fila is None:
+        log.info("solicitud repetida del mensaje %s: ya se atiende", evento.id_mensaje)
+        return None, None
     if error is not None:
-        metricas.FALLIDOS.labels(canal).inc()
-        log.warning("mensaje %s fallido sin enviarse: %s", evento.id_mensaje, error)
-    return evento.id_mensaje
+        _dar_por_fallido(db, fila, error, ahora=ahora)
+    return fila, error
+
+
+def _contar_sin_enviar(fila: Row, error: str) -> None:
+    metricas.FALLIDOS.labels(fila.canal).inc()
+    log.warning("mensaje %s fallido sin enviarse: %s", fila.id_mensaje, error)
 
 
 def intentar(db: Session, *, canal: str, ahora: datetime, enviar: Enviar, reintentos: tuple,
@@ -117,29 +157,31 @@ def intentar(db: Session, *, canal: str, ahora: datetime, enviar: Enviar, reinte
         fila = db.execute(consulta).first()
         if fila is None:
             return None
-        intentos = fila.intentos + 1
-        try:
-            enviar(fila)
-        except FallaPermanente as falla:
-            resultado = _cerrar(db, fila, FALLIDO, intentos, ahora=ahora, error=str(falla))
-        except Exception as falla:  # noqa: BLE001 - anything but a permanent refusal deserves another try
-            if not isinstance(falla, FallaTemporal):
-                log.exception("falla inesperada al enviar el mensaje %s", fila.id_mensaje)
-            error = str(falla) or type(falla).__name__
-            demora = proxima_demora(reintentos, intentos)
-            if demora is None:
-                resultado = _cerrar(db, fila, FALLIDO, intentos, ahora=ahora,
-                                    error=f"{error} (tras {intentos} intentos)")
-            else:
-                db.execute(update(entregas).where(entregas.c.id_mensaje == fila.id_mensaje).values(
-                    intentos=intentos, ultimo_error=error, proximo_intento=ahora + timedelta(seconds=demora)))
-                resultado = Resultado(fila.id_mensaje, EN_COLA, intentos)
-                log.info("mensaje %s: falla temporal en el intento %s (%s); nuevo intento en %s s",
-                         fila.id_mensaje, intentos, error, demora)
-        else:
-            resultado = _cerrar(db, fila, ENVIADO, intentos, ahora=ahora)
+        resultado = _probar(db, fila, ahora=ahora, enviar=enviar, reintentos=reintentos)
     _contar(fila, resultado, ahora)
     return resultado
+
+
+def _probar(db: Session, fila: Row, *, ahora: datetime, enviar: Enviar, reintentos: tuple) -> Resultado:
+    """Try an entrega the caller's transaction holds, and record the outcome in it."""
+    intentos = fila.intentos + 1
+    try:
+        enviar(fila)
+    except FallaPermanente as falla:
+        return _cerrar(db, fila, FALLIDO, intentos, ahora=ahora, error=str(falla))
+    except Exception as falla:  # noqa: BLE001 - anything but a permanent refusal deserves another try
+        if not isinstance(falla, FallaTemporal):
+            log.exception("falla inesperada al enviar el mensaje %s", fila.id_mensaje)
+        error = str(falla) or type(falla).__name__
+        demora = proxima_demora(reintentos, intentos)
+        if demora is None:
+            return _cerrar(db, fila, FALLIDO, intentos, ahora=ahora, error=f"{error} (tras {intentos} intentos)")
+        db.execute(update(entregas).where(entregas.c.id_mensaje == fila.id_mensaje).values(
+            intentos=intentos, ultimo_error=error, proximo_intento=ahora + timedelta(seconds=demora)))
+        log.info("mensaje %s: falla temporal en el intento %s (%s); nuevo intento en %s s",
+                 fila.id_mensaje, intentos, error, demora)
+        return Resultado(fila.id_mensaje, EN_COLA, intentos)
+    return _cerrar(db, fila, ENVIADO, intentos, ahora=ahora)
 
 
 def _contar(fila: Row, resultado: Resultado, ahora: datetime) -> None:
@@ -204,7 +246,8 @@ def _dar_por_fallido(db: Session, fila: Row, error: str, *, ahora: datetime) -> 
     agregar(db, salida, tipo_fallida(fila.canal), json.loads(fila.solicitud), ahora=ahora)
 
 
-def _insertar_si_no_existe(db: Session, valores: dict) -> bool:
+def _insertar_si_no_existe(db: Session, valores: dict) -> Row | None:
+    """The new row, or None when one with its id_mensaje exists (a concurrent insert of it is waited for)."""
     dialecto = db.bind.dialect.name
     if dialecto == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -212,8 +255,8 @@ def _insertar_si_no_existe(db: Session, valores: dict) -> bool:
         from sqlalchemy.dialects.sqlite import insert
     else:  # pragma: no cover - the system runs on PostgreSQL, or SQLite locally
         raise RuntimeError(f"base de datos no admitida: {dialecto}")
-    resultado = db.execute(insert(entregas).values(**valores).on_conflict_do_nothing(index_elements=["id_mensaje"]))
-    return resultado.rowcount == 1
+    return db.execute(insert(entregas).values(**valores).on_conflict_do_nothing(index_elements=["id_mensaje"])
+                      .returning(*entregas.c)).first()
 
 
 def _fecha(texto: str | None, defecto: datetime) -> datetime:

@@ -2,18 +2,28 @@
 dead-letter queues, whatever each service's own name."""
 from __future__ import annotations
 
+import logging
+
+import eventlet
 from kombu import Exchange, Queue
 from nameko.extensions import DependencyProvider
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
+from buzon_comun import bandeja_salida
 from buzon_comun.config import Config
 from buzon_comun.db import BaseDatos, crear_engine
 from buzon_comun.servicio import Salida
 from buzon_notificaciones import correo, sms
 from buzon_notificaciones.entregas import PREFIJO_FALLIDAS, tipo_fallida
 
+log = logging.getLogger(__name__)
+
 ESQUEMA = "notificaciones"
+# How often the idle SMTP connections are looked for (they close between INACTIVIDAD_S and this much later).
+PASO_LIMPIEZA_S = 5
 CANALES = ("correo", "sms")
+# Outbox rows one relay claims at a time; it goes on while it finds full batches.
+LOTE_RELEVO = 100
 
 INTERCAMBIO_FALLIDAS = Exchange("notificaciones.fallidas", type="direct", durable=True)
 COLAS_FALLIDAS = {
@@ -33,10 +43,17 @@ class BaseDatosNotificaciones(BaseDatos):
 
 class SalidaNotificaciones(Salida):
     """The workers' outbox: their events go out on `notificaciones.events` (the origin their contracts name), and
-    the requests given up go to their channel's dead-letter queue."""
+    the requests given up go to their channel's dead-letter queue.
+
+    One relay at a time per process: a worker that enqueued while another relays leaves it to that one, which goes
+    round once more before it stops (or to the timer, if that relay failed). Under load one relay then claims and
+    deletes the rows of many workers in a transaction each, instead of every worker taking two of its own for its
+    one event, and the rows no other relay of the process is waiting on are never contended."""
 
     def __init__(self, tabla):
         super().__init__(tabla, origen=ESQUEMA)
+        self._relevando = False
+        self._otra_vuelta = False
 
     def setup(self):
         super().setup()
@@ -47,22 +64,44 @@ class SalidaNotificaciones(Salida):
             return {"exchange": INTERCAMBIO_FALLIDAS, "routing_key": tipo[len(PREFIJO_FALLIDAS):]}
         return super().destino(tipo)
 
+    def relevar(self) -> int:
+        if self._relevando:
+            self._otra_vuelta = True
+            return 0
+        self._relevando = True
+        publicados = 0
+        try:
+            while True:
+                self._otra_vuelta = False
+                with Session(self.bd.engine) as db:
+                    vuelta = bandeja_salida.publicar_pendientes(db, self.tabla, self.publicar, LOTE_RELEVO)
+                publicados += vuelta
+                if not self._otra_vuelta and vuelta < LOTE_RELEVO:
+                    return publicados
+        finally:
+            self._relevando = False
+
 
 class EnviadorCanal(DependencyProvider):
-    """Injects `enviar(entrega)` for the channel: SMTP for correo, the SMS provider (and its backup) for sms."""
+    """Injects `enviar(entrega)` for the channel: SMTP for correo, the SMS provider (and its backup) for sms.
+
+    One sender per process, shared by its workers: the SMTP one keeps its connections open across messages, closes
+    those idle for a while from a thread of its own, and closes them all when the container stops."""
 
     def __init__(self, canal: str):
         self.canal = canal
+        self.smtp: correo.EnviadorSmtp | None = None
+        self._limpieza = None
 
     def setup(self):
         config = Config.desde_entorno()
         if self.canal == "correo":
-            smtp = correo.EnviadorSmtp(config)
+            smtp = self.smtp = correo.EnviadorSmtp(config)
 
             def enviar(entrega):
-                smtp.enviar(correo.construir(entrega.id_mensaje, remitente=smtp.remitente, para=entrega.para,
-                                             asunto=entrega.asunto, texto=entrega.texto, html=entrega.html,
-                                             fecha=entrega.solicitado_en))
+                smtp.enviar(entrega.para, correo.construir(
+                    entrega.id_mensaje, remitente=smtp.remitente, para=entrega.para, asunto=entrega.asunto,
+                    texto=entrega.texto, html=entrega.html, fecha=entrega.solicitado_en))
         else:
             proveedor = sms.proveedor_desde(config)
 
@@ -70,6 +109,32 @@ class EnviadorCanal(DependencyProvider):
                 proveedor.enviar(entrega.id_mensaje, entrega.para, entrega.texto)
 
         self.enviar = enviar
+
+    def start(self):
+        if self.smtp is not None:
+            self._limpieza = self.container.spawn_managed_thread(self._cerrar_inactivas,
+                                                                 identifier="smtp.cerrar_inactivas")
+
+    def _cerrar_inactivas(self):
+        while True:
+            eventlet.sleep(PASO_LIMPIEZA_S)
+            try:
+                self.smtp.cerrar_inactivas()
+            except Exception:  # noqa: BLE001 - a managed thread that raises kills the container
+                log.warning("no se pudieron cerrar las conexiones SMTP inactivas", exc_info=True)
+
+    def stop(self):
+        self._cerrar()
+
+    def kill(self):
+        self._cerrar()
+
+    def _cerrar(self):
+        if self._limpieza is not None:
+            self._limpieza.kill()
+            self._limpieza = None
+        if self.smtp is not None:
+            self.smtp.cerrar()
 
     def get_dependency(self, worker_ctx):
         return self.enviar

@@ -38,16 +38,13 @@ class _Trabajador(ConEventos, ServicioBase):
     salida = SalidaNotificaciones(tabla_salida)
 
     def _atender(self, solicitud: dict) -> None:
-        """A request of the channel: stored once (a redelivery finds it), then its first try at once. If the
-        database is down the handler fails and the consumer tries the request again later (buzon_comun.consumo)."""
-        ahora = self.reloj.ahora()
+        """A request of the channel: stored once (a redelivery finds it) and tried at once. If the database is down
+        the handler fails and the consumer tries the request again later (buzon_comun.consumo)."""
         try:
-            id_mensaje = entregas.registrar(self.db, solicitud, canal=self.canal, ahora=ahora)
+            entregas.atender(self.db, solicitud, canal=self.canal, ahora=self.reloj.ahora(), enviar=self.enviar,
+                             reintentos=self.config.reintentos_s)
         except (ContratoDesconocido, entregas.SolicitudAjena) as exc:
             raise EventoInatendible(f"solicitud de {self.canal} que este trabajador no puede atender: {exc}") from None
-        if id_mensaje is not None:
-            entregas.intentar(self.db, canal=self.canal, ahora=ahora, enviar=self.enviar,
-                              reintentos=self.config.reintentos_s, id_mensaje=id_mensaje)
 
     @timer(interval=1)
     def reintentar(self) -> None:

@@ -201,3 +201,67 @@ def test_outcomes_are_counted_per_channel(db, reloj, solicitud_sms):
     assert {n: valor(n) - v for n, v in antes.items()} == {
         "buzon_notificaciones_enviados_total": 1, "buzon_notificaciones_fallidos_total": 1,
         "buzon_notificaciones_reintentos_total": 1, "buzon_notificaciones_demora_segundos_count": 1}
+
+
+def atender_ahora(db, reloj, solicitud, enviar, canal="sms"):
+    return entregas.atender(db, solicitud, canal=canal, ahora=reloj.ahora(), enviar=enviar, reintentos=REINTENTOS)
+
+
+def test_a_request_as_it_arrives_is_stored_and_sent_in_one_go(db, reloj, solicitud_correo):
+    solicitud = solicitud_correo()
+    enviar = Enviador()
+    resultado = atender_ahora(db, reloj, solicitud, enviar, "correo")
+    id_mensaje = solicitud["datos"]["id_mensaje"]
+    assert resultado == entregas.Resultado(id_mensaje, "enviado", 1)
+    [(enviado, texto)] = enviar.intentos
+    assert enviado == id_mensaje and solicitud["datos"]["datos"]["enlace"] in texto
+    entrega = fila(db, id_mensaje)
+    assert entrega.estado == "enviado" and entrega.texto is None and entrega.solicitud is None
+    assert [tipo for tipo, _ in bandeja(db)] == ["mensaje_enviado"]
+    assert atender_ahora(db, reloj, solicitud, enviar, "correo") is None and len(enviar.intentos) == 1
+
+
+def test_a_request_whose_first_try_fails_for_now_waits_for_the_timer(db, reloj, solicitud_sms):
+    solicitud = solicitud_sms()
+    assert atender_ahora(db, reloj, solicitud, Enviador(FallaTemporal("HTTP 503"))).estado == "en_cola"
+    entrega = fila(db, solicitud["datos"]["id_mensaje"])
+    assert entrega.intentos == 1 and "48213" in entrega.texto and json.loads(entrega.solicitud) == solicitud
+    reloj.avanzar(seconds=3)
+    assert intentar_ahora(db, reloj, Enviador()).estado == "enviado"
+
+
+def test_a_request_refused_or_unrenderable_on_arrival_is_given_up(db, reloj, solicitud_sms):
+    refusada, sin_codigo = solicitud_sms(), solicitud_sms(datos={"codigo": "12"})
+    assert atender_ahora(db, reloj, refusada, Enviador(FallaPermanente("HTTP 400"))).estado == "fallido"
+    enviar = Enviador()
+    assert atender_ahora(db, reloj, sin_codigo, enviar) == entregas.Resultado(sin_codigo["datos"]["id_mensaje"],
+                                                                                "fallido", 0)
+    assert enviar.intentos == []
+    assert [tipo for tipo, _ in bandeja(db)] == ["mensaje_fallido", "notificaciones.fallidas.sms"] * 2
+    assert [carta for tipo, carta in bandeja(db) if tipo.startswith("notificaciones.fallidas")] == [refusada, sin_codigo]
+
+
+def test_a_copy_arriving_while_the_first_is_sent_waits_and_is_dropped(db, reloj, solicitud_sms, limpiar_bd):
+    """The row of a request in flight is inserted but not committed: a copy of it waits on that insert, then finds
+    it, instead of sending it a second time; the retry timer never sees it."""
+    import eventlet
+    from sqlalchemy.orm import Session
+
+    solicitud = solicitud_sms()
+    otra, timer = Session(limpiar_bd), Session(limpiar_bd)
+    copia = {}
+
+    def enviar_mientras_llega_la_copia(entrega):
+        hilo = eventlet.spawn(atender_ahora, otra, reloj, {**solicitud, "id": "otro-evento"}, Enviador())
+        eventlet.sleep(0.3)
+        copia["esperaba"] = not hilo.dead
+        copia["hilo"] = hilo
+        copia["timer"] = intentar(timer, canal="sms", ahora=reloj.ahora(), enviar=Enviador(), reintentos=REINTENTOS)
+
+    try:
+        assert atender_ahora(db, reloj, solicitud, enviar_mientras_llega_la_copia).estado == "enviado"
+        assert copia["hilo"].wait() is None
+    finally:
+        otra.close()
+        timer.close()
+    assert copia["esperaba"] and copia["timer"] is None

@@ -1,4 +1,7 @@
-"""Which failures are retried: SMTP and the SMS provider, against real sockets where it matters."""
+"""Which failures are retried: SMTP and the SMS provider, against real sockets where it matters; the email as
+it goes on the wire."""
+import email
+import email.policy
 import smtplib
 import socket
 from datetime import datetime, timezone
@@ -41,16 +44,36 @@ def test_an_unreachable_mail_server_is_a_temporary_failure():
     mensaje = correo.construir("m-1", remitente=config.correo_remitente, para="ana@example.com", asunto="a",
                                texto="b", html=None, fecha=datetime.now(timezone.utc))
     with pytest.raises(FallaTemporal):
-        correo.EnviadorSmtp(config).enviar(mensaje)
+        correo.EnviadorSmtp(config).enviar("ana@example.com", mensaje)
 
 
-def test_the_message_id_is_derived_from_the_id_mensaje():
-    mensaje = correo.construir("abc-123", remitente="Buzón IMSS <no-responder@buzon.imss.gob.mx>", para="ana@example.com",
-                               asunto="Buzón IMSS: prueba", texto="hola", html="<p>hola</p>",
-                               fecha=datetime(2026, 11, 28, tzinfo=timezone.utc))
+def test_the_message_carries_its_headers_both_parts_and_a_message_id_from_the_id_mensaje():
+    crudo = correo.construir("abc-123", remitente="Buzón IMSS <no-responder@buzon.imss.gob.mx>",
+                             para="ana@example.com", asunto="Buzón IMSS: prueba de acentos ñ", texto="hola, ñandú " * 30,
+                             html="<p>hola, ñandú</p>", fecha=datetime(2026, 11, 28, tzinfo=timezone.utc))
+    lineas = crudo.split(b"\r\n")
+    assert all(b"\n" not in linea and b"\r" not in linea and len(linea) <= 78 for linea in lineas)  # as SMTP needs
+    mensaje = email.message_from_bytes(crudo, policy=email.policy.default)
     assert mensaje["Message-ID"] == "<abc-123@buzon.imss.gob.mx>"
-    assert mensaje.get_body(("plain",)).get_content().strip() == "hola"
-    assert mensaje.get_body(("html",)) is not None
+    assert mensaje["Subject"] == "Buzón IMSS: prueba de acentos ñ"
+    assert mensaje["From"].addresses[0].display_name == "Buzón IMSS"
+    assert mensaje["From"].addresses[0].addr_spec == "no-responder@buzon.imss.gob.mx"
+    assert mensaje["To"] == "ana@example.com" and mensaje["Date"].datetime == datetime(2026, 11, 28, tzinfo=timezone.utc)
+    assert mensaje.get_body(("plain",)).get_content() == "hola, ñandú " * 30
+    assert mensaje.get_body(("html",)).get_content() == "<p>hola, ñandú</p>"
+
+
+def test_a_message_without_html_is_a_single_text_part():
+    crudo = correo.construir("m-2", remitente="no-responder@buzon.imss.gob.mx", para="ana@example.com", asunto="a",
+                             texto="sólo texto", html=None, fecha=datetime(2026, 11, 28, tzinfo=timezone.utc))
+    mensaje = email.message_from_bytes(crudo, policy=email.policy.default)
+    assert mensaje.get_content_type() == "text/plain" and mensaje.get_content() == "sólo texto"
+
+
+def test_an_address_with_a_line_break_is_refused_before_it_reaches_a_header():
+    with pytest.raises(FallaPermanente):
+        correo.construir("m-3", remitente="no-responder@buzon.imss.gob.mx", para="ana@example.com\r\nBcc: x@y.z",
+                         asunto="a", texto="b", html=None, fecha=datetime(2026, 11, 28, tzinfo=timezone.utc))
 
 
 @pytest.mark.parametrize("estado, clase", [

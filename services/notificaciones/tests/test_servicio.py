@@ -83,6 +83,7 @@ def esperar_estado(consulta, id_mensaje, estados=("enviado", "fallido"), plazo=2
 def leer_fallida(config_nameko, canal, plazo=5.0):
     with Connection(config_nameko["AMQP_URI"]) as conexion:
         cola = COLAS_FALLIDAS[canal](conexion.default_channel)
+        cola.declare()  # the relay declares it when it first publishes there, maybe a moment after the state shows
         recibido = esperar(lambda: cola.get(no_ack=True), plazo=plazo, mensaje=f"nada en la cola de fallidas de {canal}")
         return json.loads(recibido.body)
 
@@ -195,3 +196,29 @@ def test_every_service_answers_health_under_its_own_name(entorno, iniciar):
     for clase, nombre in ((Servicio, "notificaciones"), (TrabajadorCorreo, "notificaciones_correo"),
                           (TrabajadorSms, "notificaciones_sms")):
         assert llamar(iniciar(clase), "salud") == {"estado": "ok", "servicio": nombre}
+
+
+def test_the_email_worker_keeps_its_connection_across_messages_and_closes_it_when_it_stops(
+        servidor_smtp, entorno, iniciar, publicar, solicitud_correo):
+    entorno.setenv("BUZON_SMTP_HOST", "127.0.0.1")
+    entorno.setenv("BUZON_SMTP_PORT", str(servidor_smtp.puerto))
+    trabajador = iniciar(TrabajadorCorreo)
+    for n in range(3):
+        publicar(solicitud_correo(para=f"ana.{n}@example.com", ahora=Reloj().ahora()))
+        esperar(lambda: len(servidor_smtp.recibidos) == n + 1)
+    assert len(servidor_smtp.conexiones()) == 1
+    trabajador.stop()
+    assert servidor_smtp.despedidas == list(servidor_smtp.conexiones())
+
+
+def test_a_burst_of_emails_is_sent_and_announced_once_each(buzon_correo, iniciar, publicar, solicitud_correo):
+    Oyente, recibidos = oyente("oyente_rafaga", ("notificaciones", "mensaje_enviado"))
+    iniciar(Oyente)
+    iniciar(TrabajadorCorreo)
+    solicitudes = [solicitud_correo(para=f"rafaga.{n}@example.com", ahora=Reloj().ahora()) for n in range(30)]
+    for solicitud in solicitudes:
+        publicar(solicitud)
+    esperar(lambda: len(recibidos) >= 30)
+    eventlet.sleep(1)
+    assert sorted(e["datos"]["id_mensaje"] for e in recibidos) == sorted(s["datos"]["id_mensaje"] for s in solicitudes)
+    assert len(buzon_correo.mensajes()) == 30
