@@ -166,7 +166,7 @@ class Config:
     acuses_plazo_render_s: float = 60.0
     acuses_reintentos_s: tuple = (30.0, 120.0, 600.0, 1800.0)
     gateway_cache_sesion_s: int = 30
-    db_conexiones: int = 8
+    db_conexiones: int = 5
 
     @classmethod
     def desde_entorno(cls, entorno=None) -> "Config":
@@ -240,5 +240,5 @@ class Config:
                                        MAXIMO_CACHE_SESION_S),
             # Database connections each service process keeps (its workers take turns; PostgreSQL's
             # max_connections must cover every process's share, see README's "Database connections").
-            db_conexiones=min(max(_entero(e, "BUZON_DB_CONEXIONES", 8), 1), 100),
+            db_conexiones=min(max(_entero(e, "BUZON_DB_CONEXIONES", 5), 1), 100),
         )

@@ -38,7 +38,7 @@ def test_a_bad_number_is_a_clear_error():
 
 
 def test_pools_and_workers_are_bounded():
-    assert Config.desde_entorno({}).db_conexiones == 8
+    assert Config.desde_entorno({}).db_conexiones == 5
     assert Config.desde_entorno({"BUZON_DB_CONEXIONES": "0"}).db_conexiones == 1
     assert Config.desde_entorno({"BUZON_DB_CONEXIONES": "500"}).db_conexiones == 100
     assert Config.desde_entorno({}).acuses_max_workers == 50
