@@ -15,6 +15,7 @@ import pytest
 
 from buzon_dev.procesos import nombre, padre, vivo
 from buzon_dev.pruebas import esperar
+from buzon_acuses import procesos
 from buzon_acuses.procesos import (ErrorEnProceso, GrupoDeProcesos, GrupoDetenido, PlazoAgotado, ProcesoCaido,
                                    nombrar_proceso)
 
@@ -63,6 +64,13 @@ def test_each_process_is_named_for_ps_and_pgrep_under_its_owner(grupo_de):
         assert padre(pid) == os.getpid()
     encontrados = subprocess.run(["pgrep", "-P", str(os.getpid()), "render"], capture_output=True, text=True)
     assert set(grupo.pids()) <= {int(p) for p in encontrados.stdout.split()}
+
+
+def test_the_processes_run_below_their_owner_s_priority(grupo_de):
+    grupo = grupo_de(procesos=1)
+    grupo.ejecutar("pid")
+    [pid] = grupo.pids()
+    assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0) + procesos.CORTESIA
 
 
 def test_a_name_is_cut_to_what_the_kernel_keeps_and_never_fails():
