@@ -368,11 +368,6 @@ def _comprobar_cupo(db: Session, rfc: str, mecanismo: str, valor: str, rps: list
             raise ReglaIncumplida(codigo, mensaje)
 
 
-def _comprobar_cupo_a_solas(db: Session, rfc: str, mecanismo: str, valor: str, rps: list[str]) -> None:
-    with transaccion(db):
-        _comprobar_cupo(db, rfc, mecanismo, valor, rps)
-
-
 def registrar(db: Session, titular: dict, mecanismo: object, valor: object, registros_patronales: object = None,
               *, ahora: datetime, config: Config, secreto: bytes, clave_idempotencia: object = None) -> dict:
     """Register a medio (pendiente) and ask for its validation message, its acuse and its folio, all at once.
@@ -405,11 +400,12 @@ def _registrar(db: Session, titular: dict, mecanismo: object, valor: object, reg
         exceso = error
     mec = valores.mecanismo(mecanismo)
     val = valores.valor(mec, valor)
+    # The checks in the contract's order, in one short transaction (a refusal rolls back the lapses it marked:
+    # the next act or the sweep marks them again).
     with transaccion(db):
         rps = _registros_cubiertos(db, rfc, pedidos)
-    with transaccion(db):
         _vencer(db, ahora=ahora, rfc=rfc)
-    _comprobar_cupo_a_solas(db, rfc, mec, val, rps)
+        _comprobar_cupo(db, rfc, mec, val, rps)
     if exceso is not None:
         raise exceso
     destino = val if mec == "correo" else valores.destino_sms(val)
