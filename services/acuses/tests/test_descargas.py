@@ -107,16 +107,18 @@ def test_downloads_waiting_on_one_render_that_fails_all_get_its_failure_and_the_
 def test_an_acuse_renders_with_the_template_version_and_the_values_fixed_when_it_was_issued(
         db, sello_dev, registro, baja, monkeypatch, tmp_path):
     anterior = emitido(db, sello_dev, registro)
+    vigente = documento.PLANTILLA_VIGENTE
     titulo = documento.TITULOS["registro_medio"]
 
-    # Later a version 2 of the template is released, and a text changes.
-    (tmp_path / "acuse-2.html").write_text("<html><body>Versión 2: {{ titulo }} {{ folio }}</body></html>")
+    # Later a new version of the template is released, and a text changes.
+    siguiente = str(max(int(v) for v in documento.PLANTILLAS) + 1)
+    (tmp_path / "acuse-siguiente.html").write_text("<html><body>Versión siguiente: {{ titulo }} {{ folio }}</body></html>")
     entorno = Environment(loader=ChoiceLoader([PackageLoader("buzon_acuses", "plantillas"),
                                                FileSystemLoader(tmp_path)]),
                           autoescape=select_autoescape(["html"]))
     monkeypatch.setattr(documento, "_entorno", lambda: entorno)
-    monkeypatch.setitem(documento.PLANTILLAS, "2", documento.Plantilla("acuse-2.html", "-"))
-    monkeypatch.setattr(documento, "PLANTILLA_VIGENTE", "2")
+    monkeypatch.setitem(documento.PLANTILLAS, siguiente, documento.Plantilla("acuse-siguiente.html", "-"))
+    monkeypatch.setattr(documento, "PLANTILLA_VIGENTE", siguiente)
     monkeypatch.setitem(documento.TITULOS, "registro_medio", "Un título nuevo")
     monkeypatch.setitem(documento.TITULOS, "baja_medio", "Un título nuevo")
     nueva = emitido(db, sello_dev, baja)
@@ -129,7 +131,8 @@ def test_an_acuse_renders_with_the_template_version_and_the_values_fixed_when_it
 
     html_anterior = acuses.pdf_de(db, anterior.folio, anterior.rfc, renderizar=renderizar, ahora=AHORA).decode()
     html_nueva = acuses.pdf_de(db, nueva.folio, nueva.rfc, renderizar=renderizar, ahora=AHORA).decode()
-    assert versiones == {anterior.folio: "1", nueva.folio: "2"}
-    # The one issued before: version 1's file and the title it was issued with.
-    assert "Versión 2" not in html_anterior and titulo in html_anterior and "Un título nuevo" not in html_anterior
-    assert html_nueva == f"<html><body>Versión 2: Un título nuevo {nueva.folio}</body></html>"
+    assert versiones == {anterior.folio: vigente, nueva.folio: siguiente}
+    # The one issued before: its version's file and the title it was issued with.
+    assert "Versión siguiente" not in html_anterior and titulo in html_anterior
+    assert "Un título nuevo" not in html_anterior
+    assert html_nueva == f"<html><body>Versión siguiente: Un título nuevo {nueva.folio}</body></html>"

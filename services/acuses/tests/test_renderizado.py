@@ -1,14 +1,18 @@
-"""Each of the six acuses rendered to PDF and read back with pdftotext: every field is there, as written."""
+"""Each of the six acuses rendered to PDF and read back with pdftotext: every field is there, as written, in every
+template version (an acuse issued with an older version still renders with it on its first download)."""
+import base64
 import hashlib
+import io
 import re
 import subprocess
 
 import pytest
 import segno
+import weasyprint
+from PIL import Image
 
-from buzon_acuses import documento
+from buzon_acuses import documento, pdf
 from buzon_acuses.cadena import cadena_original
-from buzon_acuses.pdf import pdf_de_html
 from buzon_acuses.solicitudes import nuevo_codigo
 
 PUBLIC_URL = "https://buzon.imss.example"
@@ -32,17 +36,42 @@ def compacto(texto: str) -> str:
 
 
 
-def renderizar(solicitud, sello):
+def paginas(texto: str) -> int:
+    # pdftotext ends every page with a form feed.
+    return texto.count("\f")
+
+
+@pytest.fixture(params=sorted(documento.PLANTILLAS))
+def version(request):
+    return request.param
+
+
+def valores_de(solicitud, sello) -> dict:
+    """What the service stores when it issues the acuse (its code kept in the request for the checks)."""
     cadena = cadena_original(solicitud)
-    sellado = sello.sellar(cadena)
     solicitud["codigo"] = nuevo_codigo()
-    html = documento.html(solicitud, cadena=cadena, sello=sellado, public_url=PUBLIC_URL, codigo=solicitud["codigo"])
-    pdf = pdf_de_html(html)
-    assert pdf.startswith(b"%PDF-")
-    return html, texto_pdf(pdf), cadena, sellado
+    return documento.contexto(solicitud, cadena=cadena, sello=sello.sellar(cadena), public_url=PUBLIC_URL,
+                              codigo=solicitud["codigo"])
 
 
-def comunes(solicitud, html, texto, cadena, sellado):
+def renderizar(solicitud, sello, version):
+    """The acuse as a render process makes it on its first download: the stored values in that template version."""
+    valores = valores_de(solicitud, sello)
+    contenido = pdf.pdf_de_documento(version, valores)
+    assert contenido.startswith(b"%PDF-")
+    return documento.html_de(version, valores), texto_pdf(contenido), valores["cadena_original"], valores["sello"]
+
+
+def qr_de(html: str, version: str) -> str:
+    """The QR as the HTML of that version carries it: inline SVG, or the data: URI of a PNG."""
+    if documento.PLANTILLAS[version].qr == "svg":
+        [svg] = re.findall(r"<svg.*?</svg>", html, re.DOTALL)
+        return svg
+    [uri] = re.findall(r'<img src="(data:image/png;base64,[^"]+)"', html)
+    return uri
+
+
+def comunes(solicitud, version, html, texto, cadena, sellado):
     leido = plano(texto)
     codigo = solicitud.pop("codigo")
     for esperado in ("Instituto Mexicano del Seguro Social", "Buzón IMSS", documento.TITULOS[solicitud["tipo"]],
@@ -57,15 +86,22 @@ def comunes(solicitud, html, texto, cadena, sellado):
     url = f"{PUBLIC_URL}/api/v1/acuses/{solicitud['folio']}/verificacion?codigo={codigo}"
     assert re.search(rf"^\s*Código de verificación: {codigo}\s*$", texto, re.MULTILINE)
     assert re.search(rf"^\s*{re.escape(url)}\s*$", texto, re.MULTILINE)
-    # The QR holds that same address, code included: the one SVG embedded is what segno makes for it.
-    [svg] = re.findall(r"<svg.*?</svg>", html, re.DOTALL)
-    assert svg == segno.make(url, error="m").svg_inline(scale=3, border=2, dark="#000000", omitsize=False)
+    # The QR holds that same address, code included: the one embedded is what segno makes for it, the same symbol
+    # in every version (SVG in version 1; from 2 on a PNG of one pixel per module, dark where segno's are).
+    qr = segno.make(url, error="m")
+    if documento.PLANTILLAS[version].qr == "svg":
+        assert qr_de(html, version) == qr.svg_inline(scale=3, border=2, dark="#000000", omitsize=False)
+    else:
+        assert qr_de(html, version) == qr.png_data_uri(scale=1, border=2)
+        imagen = Image.open(io.BytesIO(base64.b64decode(qr_de(html, version).split(",", 1)[1])))
+        modulos = [tuple(int(imagen.getpixel((x, y)) == 0) for x in range(imagen.width)) for y in range(imagen.height)]
+        assert modulos == [tuple(fila) for fila in qr.matrix_iter(scale=1, border=2)]
     return leido
 
 
-def test_registration(registro, sello_dev):
-    html, texto, cadena, sellado = renderizar(registro, sello_dev)
-    leido = comunes(registro, html, texto, cadena, sellado)
+def test_registration(registro, sello_dev, version):
+    html, texto, cadena, sellado = renderizar(registro, sello_dev, version)
+    leido = comunes(registro, version, html, texto, cadena, sellado)
     assert "Nombre: ANA MARÍA MARTÍNEZ VARGAS" in leido
     assert "CURP: MAVA800101MDFRRN09" in leido
     assert "Correo electrónico ana@example.mx Pendiente de validación" in leido
@@ -74,9 +110,9 @@ def test_registration(registro, sello_dev):
     assert "representante" not in leido
 
 
-def test_validation_for_registros_patronales(validacion, sello_dev):
-    html, texto, cadena, sellado = renderizar(validacion, sello_dev)
-    leido = comunes(validacion, html, texto, cadena, sellado)
+def test_validation_for_registros_patronales(validacion, sello_dev, version):
+    html, texto, cadena, sellado = renderizar(validacion, sello_dev, version)
+    leido = comunes(validacion, version, html, texto, cadena, sellado)
     assert "Razón social: EMPRESA DE DEMOSTRACIÓN SA DE CV" in leido
     assert "RFC del representante legal: MAVA800101RS5" in leido
     assert "CURP" not in leido
@@ -85,9 +121,9 @@ def test_validation_for_registros_patronales(validacion, sello_dev):
     assert "Registros Patronales a los que aplica: A1234567890, B1234567890" in leido
 
 
-def test_deletion(baja, sello_dev):
-    html, texto, cadena, sellado = renderizar(baja, sello_dev)
-    leido = comunes(baja, html, texto, cadena, sellado)
+def test_deletion(baja, sello_dev, version):
+    html, texto, cadena, sellado = renderizar(baja, sello_dev, version)
+    leido = comunes(baja, version, html, texto, cadena, sellado)
     assert "Correo electrónico ana@example.mx Baja" in leido
     assert "Se dio de baja el siguiente mecanismo de comunicación" in leido
     assert "CURP: MAVA800101MDFRRN09" in leido
@@ -103,9 +139,9 @@ def activacion_comun(solicitud, leido, texto):
     assert datos["firma"] in compacto(texto)
 
 
-def test_activation_patron(activacion_patron, sello_dev):
-    html, texto, cadena, sellado = renderizar(activacion_patron, sello_dev)
-    leido = comunes(activacion_patron, html, texto, cadena, sellado)
+def test_activation_patron(activacion_patron, sello_dev, version):
+    html, texto, cadena, sellado = renderizar(activacion_patron, sello_dev, version)
+    leido = comunes(activacion_patron, version, html, texto, cadena, sellado)
     activacion_comun(activacion_patron, leido, texto)
     assert "Patrones IMSS" in leido and "Particulares" not in leido
     assert "Razón social: EMPRESA DE DEMOSTRACIÓN SA DE CV" in leido
@@ -115,9 +151,9 @@ def test_activation_patron(activacion_patron, sello_dev):
     assert "no tiene asociados Registros Patronales" not in leido
 
 
-def test_activation_particular(activacion_particular, sello_dev):
-    html, texto, cadena, sellado = renderizar(activacion_particular, sello_dev)
-    leido = comunes(activacion_particular, html, texto, cadena, sellado)
+def test_activation_particular(activacion_particular, sello_dev, version):
+    html, texto, cadena, sellado = renderizar(activacion_particular, sello_dev, version)
+    leido = comunes(activacion_particular, version, html, texto, cadena, sellado)
     activacion_comun(activacion_particular, leido, texto)
     assert "Particulares" in leido and "Patrones IMSS" not in leido
     assert "Nombre: ANA MARÍA MARTÍNEZ VARGAS" in leido and "CURP: MAVA800101MDFRRN09" in leido
@@ -126,15 +162,15 @@ def test_activation_particular(activacion_particular, sello_dev):
 
 
 @pytest.mark.parametrize("valor", ["nombre.muy.largo.de.una.persona.con.correo.institucional@dependencia.gob.mx"])
-def test_long_identifiers_stay_whole(registro, sello_dev, valor):
+def test_long_identifiers_stay_whole(registro, sello_dev, version, valor):
     registro["datos"]["valor"] = valor
-    _html, texto, _cadena, _sellado = renderizar(registro, sello_dev)
+    _html, texto, _cadena, _sellado = renderizar(registro, sello_dev, version)
     assert valor in texto
 
 
-def test_aclaracion(aclaracion, sello_dev):
-    html, texto, cadena, sellado = renderizar(aclaracion, sello_dev)
-    leido = comunes(aclaracion, html, texto, cadena, sellado)
+def test_aclaracion(aclaracion, sello_dev, version):
+    html, texto, cadena, sellado = renderizar(aclaracion, sello_dev, version)
+    leido = comunes(aclaracion, version, html, texto, cadena, sellado)
     datos = aclaracion["datos"]
     assert "Acuse de recibo de Aclaraciones u Orientaciones" in leido
     assert "Nombre: ANA MARÍA MARTÍNEZ VARGAS" in leido and "CURP: MAVA800101MDFRRN09" in leido
@@ -145,3 +181,56 @@ def test_aclaracion(aclaracion, sello_dev):
     assert cadena == (f"||1.0|aclaracion|{aclaracion['folio']}|MAVA800101RS5|MAVA800101MDFRRN09|"
                       f"2026-11-28T12:00:00-06:00|Activación Buzón IMSS|{resumen}||")
     assert "Mecanismo de comunicación" not in leido and "e.firma" not in leido
+
+
+# The contexto's switches, not printed values.
+NO_IMPRESOS = {"tipo", "variante", "moral"}
+
+
+def impresos(valores) -> list[str]:
+    """Every text of an acuse's stored values that its PDF must show."""
+    if isinstance(valores, dict):
+        return [t for clave, valor in valores.items() if clave not in NO_IMPRESOS for t in impresos(valor)]
+    if isinstance(valores, list):
+        return [t for valor in valores for t in impresos(valor)]
+    return [valores] if isinstance(valores, str) and valores else []
+
+
+@pytest.mark.parametrize("tipo", ["registro", "validacion", "baja", "activacion_patron", "activacion_particular",
+                                  "aclaracion"])
+def test_every_stored_value_is_printed_and_new_acuses_fit_one_page(request, sello_dev, version, tipo):
+    valores = valores_de(request.getfixturevalue(tipo), sello_dev)
+    texto = texto_pdf(pdf.pdf_de_documento(version, valores))
+    faltan = [t for t in impresos(valores) if compacto(t) not in compacto(texto)]
+    assert not faltan, faltan
+    assert {"titulo", "folio", "fecha", "nombre", "rfc", "cadena_original", "sello", "codigo_verificacion",
+            "url_verificacion"} <= set(valores)
+    # Version 1 spills its QR onto a second page; from version 2 on, an acuse of these sizes is one page.
+    if version != "1":
+        assert paginas(texto) == 1
+
+
+def test_a_render_process_makes_the_same_pdf_as_weasyprint_alone(registro, sello_dev, version):
+    """A render process keeps one font configuration for all its renders: the bytes are those of a render with a
+    fresh one, every time."""
+    valores = valores_de(registro, sello_dev)
+    solo = weasyprint.HTML(string=documento.html_de(version, valores)).write_pdf()
+    assert pdf.pdf_de_documento(version, valores) == solo == pdf.pdf_de_documento(version, valores)
+
+
+def sin_paginacion(texto: str) -> str:
+    """The text of the pages as one, without what each page repeats: the running header, and the folio and page
+    number at its foot (version 1 has two pages, version 2 one)."""
+    texto = re.sub(r"^\s*Instituto Mexicano del Seguro Social · Buzón IMSS\s*$", "", texto, flags=re.MULTILINE)
+    return compacto(re.sub(r"^\s*Folio: \S+\s+Página \d+ de \d+\s*$", "", texto, flags=re.MULTILINE))
+
+
+@pytest.mark.parametrize("tipo", ["registro", "validacion", "baja", "activacion_patron", "activacion_particular",
+                                  "aclaracion"])
+def test_version_2_prints_what_version_1_prints_in_the_same_order(request, sello_dev, tipo):
+    """Version 2 is only a lighter layout: read back, its text is version 1's, word for word (line breaks aside)."""
+    valores = valores_de(request.getfixturevalue(tipo), sello_dev)
+    uno, dos = (texto_pdf(pdf.pdf_de_documento(v, valores)) for v in ("1", "2"))
+    assert sin_paginacion(dos) == sin_paginacion(uno)
+    assert sin_paginacion(dos).startswith("InstitutoMexicanodelSeguroSocialBuzónIMSS")
+    assert f"Folio:{valores['folio']}Fecha:" in sin_paginacion(dos) and "Página" not in sin_paginacion(dos)

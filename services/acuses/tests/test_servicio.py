@@ -15,7 +15,7 @@ from nameko.testing.services import replace_dependencies
 from sqlalchemy import select, update
 
 from buzon_dev.procesos import vivo
-from buzon_acuses import acuses
+from buzon_acuses import acuses, documento
 from buzon_acuses.models import acuses as tabla_acuses, solicitudes as tabla_solicitudes
 from buzon_acuses.pdf import pdf_de_documento
 from buzon_acuses.procesos import ProcesoCaido
@@ -200,10 +200,10 @@ def test_a_fresh_request_is_left_to_the_handler_that_received_it(db, activacion_
 def test_rendering_does_not_stall_other_calls(servicio, despachar, registro, config_nameko):
     """While 6 acuses render on their first downloads, all at once, `salud` keeps answering quickly.
 
-    One page holds a CPU ~100 ms (more on a loaded machine), so rendering in the service's loop would stall every
-    call for the whole batch: 6 acuses of 2 pages ≥ 1 s. In the pool the loop only waits; 250 ms leaves room for
-    a loaded 2-core machine (the two rendering processes compete with this one for the CPU) while still failing
-    if as little as a third of the batch rendered in the loop.
+    An acuse holds a CPU 60-100 ms (template version 2 the least; more on a loaded machine), so rendering in the
+    service's loop would stall every call for the whole batch: 6 acuses ≥ 350 ms. In the pool the loop only waits;
+    250 ms leaves room for a loaded 2-core machine (the two rendering processes compete with this one for the CPU)
+    while still failing if most of the batch rendered in the loop.
     """
     # The pool's processes have imported WeasyPrint once an acuse is out: what follows measures rendering only.
     despachar("contactos", registro)
@@ -289,7 +289,8 @@ def test_an_acuse_is_issued_on_arrival_and_rendered_once_on_its_first_download(
         return filas if len(filas) == 2 else None
 
     filas = esperar(emitidos, plazo=30)
-    assert all(f.pdf is None and f.plantilla == "1" and f.contexto for f in filas) and renderizar.renders == []
+    assert all(f.pdf is None and f.plantilla == documento.PLANTILLA_VIGENTE and f.contexto for f in filas)
+    assert renderizar.renders == []
     codigo = codigo_de(db, baja["folio"])
     assert llamar(contenedor, "verificacion", baja["folio"], codigo, CLIENTE)["sello_valido"] is True
 
