@@ -70,9 +70,29 @@ def test_a_message_without_html_is_a_single_text_part():
     assert mensaje.get_content_type() == "text/plain" and mensaje.get_content() == "sólo texto"
 
 
-def test_an_address_with_a_line_break_is_refused_before_it_reaches_a_header():
+@pytest.mark.parametrize("texto", [
+    "una sola línea sin salto y más larga que el límite de setenta y seis caracteres de quoted-printable, ñ",
+    ".empieza con punto\n. y otra\ntermina con espacios   \n\tcon tabulador\n",
+    "a=b y =?utf-8?q?no es encabezado?= ni =_buzon_ frontera\r\nfin de línea de Windows\rsuelto",
+])
+def test_any_text_travels_intact(texto):
+    crudo = correo.construir("m-4", remitente="no-responder@buzon.imss.gob.mx", para="ana@example.com",
+                             asunto="Asunto muy largo para que el encabezado se tenga que doblar: ñandú, " * 3,
+                             texto=texto, html=f"<p>{texto}</p>", fecha=datetime(2026, 11, 28, tzinfo=timezone.utc))
+    lineas = crudo.split(b"\r\n")
+    assert all(b"\n" not in linea and b"\r" not in linea and len(linea) <= 78 for linea in lineas)
+    mensaje = email.message_from_bytes(crudo, policy=email.policy.default)
+    normal = texto.replace("\r\n", "\n").replace("\r", "\n")
+    # Line ends travel as SMTP's CRLF, as the mail sink and any reader see them.
+    assert mensaje.get_body(("plain",)).get_content().replace("\r\n", "\n") == normal
+    assert mensaje.get_body(("html",)).get_content().replace("\r\n", "\n") == f"<p>{normal}</p>"
+    assert mensaje["Subject"] == "Asunto muy largo para que el encabezado se tenga que doblar: ñandú, " * 3
+
+
+@pytest.mark.parametrize("para", ["ana@example.com\r\nBcc: x@y.z", "añá@example.com"])
+def test_an_address_that_cannot_go_in_a_header_is_refused_for_good(para):
     with pytest.raises(FallaPermanente):
-        correo.construir("m-3", remitente="no-responder@buzon.imss.gob.mx", para="ana@example.com\r\nBcc: x@y.z",
+        correo.construir("m-3", remitente="no-responder@buzon.imss.gob.mx", para=para,
                          asunto="a", texto="b", html=None, fecha=datetime(2026, 11, 28, tzinfo=timezone.utc))
 
 
