@@ -13,6 +13,9 @@ expirations in one queue would make a short delay wait behind a long one. Every 
 Handlers get `(id_evento, evento)`: the message is read here (`buzon_comun.eventos.leer`), and a message of a
 contract nobody knows goes to the parked queue at once (retrying can't teach it). Redelivery is normal (a process
 killed mid-handler, a retry after a partial failure): handlers stay idempotent on what the event names.
+
+`cola_en_lotes(cola)` hands a handler its queue's messages in batches (one transaction for many, one multiple ack),
+with the same retries and parking per message (`ManejadorLote`).
 """
 from __future__ import annotations
 
@@ -20,15 +23,19 @@ import argparse
 import json
 import logging
 import sys
+import time
 from datetime import datetime, timezone
 from functools import partial
 
+from amqp.exceptions import ConnectionError as ConexionPerdida
+from eventlet.event import Event
+from eventlet.queue import Empty, LightQueue
 from kombu import Connection, Exchange, Queue
 from nameko.amqp.publish import Publisher
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.events import EventHandler
 from nameko.exceptions import ContainerBeingKilled
-from nameko.messaging import Consumer
+from nameko.messaging import Consumer, QueueConsumer
 from prometheus_client import Counter
 
 from buzon_comun.eventos import ContratoDesconocido, leer
@@ -184,6 +191,146 @@ class ManejadorCola(_ConReintentos, Consumer):
 
 evento = ManejadorEvento.decorator
 cola = ManejadorCola.decorator
+
+
+# --- batches: many messages, one transaction ---------------------------------------------------------------------
+
+# Put in a batch handler's arrivals when its container stops: the batch being gathered is given back.
+ALTO = object()
+
+
+def juntar(llegadas: LightQueue, maximo: int, espera_s: float) -> list:
+    """The next batch from a queue of `(llegada, ...)` arrivals (`llegada`: time.monotonic()): it waits, blocked
+    rather than polling, for a first one, then takes what arrives until it holds `maximo` or `espera_s` have passed
+    since that first one arrived. ALTO ends a batch (as its last item)."""
+    lote = [llegadas.get()]
+    if lote[0] is ALTO:
+        return lote
+    limite = lote[0][0] + espera_s
+    while len(lote) < maximo:
+        try:
+            siguiente = llegadas.get(timeout=max(limite - time.monotonic(), 0))
+        except Empty:
+            break
+        lote.append(siguiente)
+        if siguiente is ALTO:
+            break
+    return lote
+
+
+def ultimo_de_cada_canal(mensajes: list) -> list:
+    """The last delivery of each channel: one multiple ack of it acknowledges every earlier one of that channel."""
+    ultimos = {}
+    for mensaje in mensajes:
+        previo = ultimos.get(mensaje.channel)
+        if previo is None or mensaje.delivery_tag > previo.delivery_tag:
+            ultimos[mensaje.channel] = mensaje
+    return list(ultimos.values())
+
+
+class ConsumidorLotes(QueueConsumer):
+    """nameko's QueueConsumer on a connection of its own for batch handlers: their prefetch (not max_workers), and
+    each delivery handed over in the consuming thread, in order, with no thread spawned per message."""
+
+    @property
+    def prefetch_count(self):
+        return max((proveedor.prefetch for proveedor in self._providers), default=self.container.max_workers)
+
+    def handle_message(self, provider, body, message):
+        provider.handle_message(body, message)
+
+
+class ManejadorLote(_ConReintentos, Consumer):
+    """A handler of a queue declared by the service that takes its messages in batches: up to `maximo`, or what
+    arrived within `espera_s` of the first, whichever comes first, one batch at a time. The handler gets the batch
+    as `[(body, exchange it was first published to), ...]` and returns the positions of the messages no retry can
+    fix, with why (`{posición: motivo}`, or nothing): those are parked at once, and the rest are acknowledged, with
+    one multiple ack, once the handler returned (after its commit). If the handler raises, every message of the
+    batch takes the retry path, each with its own count of tries, as one message of `cola` would.
+
+    Stopping the container lets the batch being handled finish (and be acknowledged); what arrived after it is
+    given back to the queue unhandled. A killed process acknowledges nothing more: the broker redelivers whatever
+    was not acknowledged, so handlers stay idempotent."""
+
+    queue_consumer = ConsumidorLotes()
+
+    def __init__(self, cola: Queue, *, maximo: int = 100, espera_s: float = 0.05, prefetch: int = 200,
+                 demoras: tuple = DEMORAS_S, **kwargs):
+        super().__init__(cola, **kwargs)
+        self.maximo, self.espera_s, self.prefetch, self.demoras = maximo, espera_s, prefetch, demoras
+        self._llegadas: LightQueue | None = None
+        self._hilo = None
+
+    def setup(self):
+        super().setup()
+        self._preparar_reintentos()
+        self._llegadas = LightQueue()
+
+    def start(self):
+        self._hilo = self.container.spawn_managed_thread(self._atender, identifier=f"lotes[{self.queue.name}]")
+
+    def stop(self):
+        if self._hilo is not None:
+            self._llegadas.put(ALTO)
+            self._hilo.wait()
+        super().stop()
+        while not self._llegadas.empty():
+            llegada = self._llegadas.get()
+            if llegada is not ALTO:
+                self.queue_consumer.requeue_message(llegada[2])
+
+    def handle_message(self, body, message):
+        self._llegadas.put((time.monotonic(), body, message))
+
+    def _atender(self):
+        while True:
+            lote = juntar(self._llegadas, self.maximo, self.espera_s)
+            if lote[-1] is ALTO:
+                for _, _, message in lote[:-1]:
+                    self.queue_consumer.requeue_message(message)
+                return
+            self._manejar([message for _, _, message in lote], [(body, intercambio_de(message))
+                                                                  for _, body, message in lote])
+
+    def _manejar(self, mensajes: list, entregas: list) -> None:
+        hecho = Event()
+
+        def handle_result(worker_ctx, result=None, exc_info=None):
+            try:
+                self._resolver(mensajes, result, exc_info)
+            finally:
+                hecho.send()
+            return result, exc_info
+
+        try:
+            self.container.spawn_worker(self, (entregas,), {}, handle_result=handle_result)
+        except ContainerBeingKilled:
+            for message in mensajes:
+                self.queue_consumer.requeue_message(message)
+            return
+        hecho.wait()
+
+    def _resolver(self, mensajes: list, rechazados: dict | None, exc_info) -> None:
+        if exc_info is not None:
+            for message in mensajes:
+                self._despachar_falla(message, message.decode(), exc_info[1],
+                                      aparte=isinstance(exc_info[1], EventoInatendible))
+            return
+        rechazados = rechazados or {}
+        for posicion, motivo in rechazados.items():
+            self._despachar_falla(mensajes[posicion], mensajes[posicion].decode(), EventoInatendible(motivo),
+                                  aparte=True)
+        aceptados = [message for posicion, message in enumerate(mensajes) if posicion not in rechazados]
+        for ultimo in ultimo_de_cada_canal(aceptados):
+            # A channel lost since (a reconnection) took its deliveries back: the broker redelivers them.
+            if ultimo.channel.connection:
+                try:
+                    ultimo.ack(multiple=True)
+                except (ConexionPerdida, OSError):
+                    pass
+
+
+cola_en_lotes = ManejadorLote.decorator
 
 
 # --- operators: what was parked, and putting it back -----------------------------------------------------------

@@ -1,12 +1,17 @@
 """Consuming events at least once, on real RabbitMQ: a failing handler is retried after its delays, a message that
 keeps failing is parked in buzon.eventos.fallidos, and an operator puts it back."""
+import time
 from datetime import datetime, timezone
+from types import SimpleNamespace
 
+import eventlet
 import pytest
+from eventlet.queue import LightQueue
 from nameko.standalone.events import event_dispatcher
 
 from buzon_comun.consumo import (
-    COLA_FALLIDOS, EventoInatendible, destino_tras_falla, evento, listar_fallidos, reintentar_fallidos,
+    ALTO, COLA_FALLIDOS, EventoInatendible, destino_tras_falla, evento, juntar, listar_fallidos, reintentar_fallidos,
+    ultimo_de_cada_canal,
 )
 from buzon_comun.eventos import SesionCerrada, mensaje
 from buzon_dev.pruebas import esperar
@@ -94,3 +99,45 @@ def test_a_message_of_an_unknown_contract_is_parked_without_reaching_the_handler
     assert apartado["id"] == "x" and "ContratoDesconocido" in apartado["error"]
     assert consumidor.vistos == []
     assert COLA_FALLIDOS == "buzon.eventos.fallidos"
+
+
+# Batches (`cola_en_lotes`): the bitácora's tests run them on real RabbitMQ and PostgreSQL.
+
+def llegadas(*nombres, hace_s: float = 0) -> LightQueue:
+    cola = LightQueue()
+    for nombre in nombres:
+        cola.put((time.monotonic() - hace_s, nombre))
+    return cola
+
+
+def test_a_batch_takes_what_arrived_up_to_its_maximum():
+    cola = llegadas(*range(250))
+    assert [len(juntar(cola, 100, 0.05)) for _ in range(3)] == [100, 100, 50]
+    assert cola.empty()
+
+
+def test_a_batch_waits_idle_for_its_first_message_and_then_at_most_its_window_from_it():
+    cola = LightQueue()
+    eventlet.spawn_after(0.2, cola.put, (time.monotonic() + 0.2, "primero"))
+    assert [nombre for _, nombre in juntar(cola, 100, 0.05)] == ["primero"]
+    # The window counts from the first one's arrival: one that waited already ends its batch at once.
+    cola = llegadas("viejo", hace_s=10)
+    eventlet.spawn_after(0.1, cola.put, (time.monotonic(), "nuevo"))
+    assert [nombre for _, nombre in juntar(cola, 100, 5)] == ["viejo"]
+
+
+def test_stopping_ends_the_batch_being_gathered():
+    cola = llegadas("a", "b")
+    cola.put(ALTO)
+    cola.put((time.monotonic(), "c"))
+    assert juntar(cola, 100, 5)[-1] is ALTO
+    assert juntar(cola, 100, 0)[0][1] == "c"
+    cola.put(ALTO)
+    assert juntar(cola, 100, 5) == [ALTO]
+
+
+def test_one_multiple_ack_per_channel_at_its_last_delivery():
+    uno, dos = object(), object()
+    entregas = [SimpleNamespace(channel=canal, delivery_tag=tag) for canal, tag in
+                [(uno, 1), (uno, 2), (dos, 1), (uno, 4), (dos, 3)]]
+    assert [(e.channel, e.delivery_tag) for e in ultimo_de_cada_canal(entregas)] == [(uno, 4), (dos, 3)]

@@ -1,10 +1,12 @@
 """Recording events in the bitácora: what happened, about whom, when. Plain functions, free of nameko.
 
 Only the envelope and a few identifiers are kept, never an event's data: some carry a one-time validation link
-or an SMS code, and the bitácora is kept for good. A redelivered event is recorded once (its id).
+or an SMS code, and the bitácora is kept for good. A redelivered event is recorded once (its id). Events come in
+batches (`buzon_comun.consumo.cola_en_lotes`), each written with one INSERT in one transaction.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -45,9 +47,30 @@ def asiento(mensaje: object, intercambio: str, *, ahora: datetime) -> dict:
     }
 
 
-def registrar(db: Session, mensaje: object, intercambio: str, *, ahora: datetime) -> bool:
-    """Record the event once; False if it was already there (a redelivery)."""
-    fila = asiento(mensaje, intercambio, ahora=ahora)
+@dataclass(frozen=True)
+class Anotacion:
+    """What a batch left: how many of its events were new (a redelivered one is not), and which of its messages
+    are not events (their positions in the batch, and why)."""
+
+    nuevos: int
+    ilegibles: dict[int, str]
+
+
+def registrar(db: Session, mensajes: list[tuple[object, str]], *, ahora: datetime) -> Anotacion:
+    """Record a batch of `(message, exchange)` in one transaction: every event once (an id already recorded, or
+    twice in the batch, is skipped); a message that is not an event is left out and named, the rest are written."""
+    filas, ilegibles = [], {}
+    for posicion, (mensaje, intercambio) in enumerate(mensajes):
+        try:
+            filas.append(asiento(mensaje, intercambio, ahora=ahora))
+        except EventoIlegible as exc:
+            ilegibles[posicion] = str(exc)
+    if not filas:
+        return Anotacion(0, ilegibles)
+    # With RETURNING, SQLAlchemy sends the rows as one multi-row INSERT (its "insertmanyvalues", compiled once for
+    # any batch size); without it, psycopg2's executemany would send one statement per row.
+    sentencia = (insercion(db, eventos).on_conflict_do_nothing(index_elements=[eventos.c.id])
+                 .returning(eventos.c.id))
     with transaccion(db):
-        sentencia = insercion(db, eventos).values(**fila).on_conflict_do_nothing(index_elements=[eventos.c.id])
-        return db.execute(sentencia).rowcount == 1
+        nuevos = len(db.execute(sentencia, filas).all())
+    return Anotacion(nuevos, ilegibles)
