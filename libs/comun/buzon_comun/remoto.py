@@ -133,6 +133,21 @@ class _Llamador(HeaderEncoder):
         raise remoto.no_disponible(self.metodo, "plazo", fallo=True)
 
 
+class EscuchaRespuestas(ReplyListener):
+    """nameko's reply listener, without acknowledgements: a reply is for one call waiting in this process, on a
+    queue only this process reads, so if the process dies there is nobody to give it to anyway. It spares the
+    broker and the caller one write per call."""
+
+    def setup(self):
+        super().setup()
+        self.queue.no_ack = True  # read when the consumer starts, after every provider's setup
+
+    def handle_message(self, body, message):
+        evento = self._reply_events.pop(message.properties.get("correlation_id"), None)
+        if evento is not None:
+            evento.send(body)
+
+
 class _Proxy:
     def __init__(self, remoto: "Remoto", worker_ctx):
         self._remoto = remoto
@@ -143,7 +158,7 @@ class _Proxy:
 
 
 class Remoto(DependencyProvider):
-    escucha = ReplyListener()
+    escucha = EscuchaRespuestas()
 
     def __init__(self, destino: str):
         self.destino = destino

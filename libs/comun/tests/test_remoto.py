@@ -11,6 +11,7 @@ from nameko.testing.services import entrypoint_hook
 from buzon_comun.errores import ReglaIncumplida, ServicioNoDisponible
 from buzon_comun import remoto
 from buzon_comun.remoto import Cortacircuitos, Remoto
+from buzon_dev.pruebas import esperar
 
 
 class Reloj:
@@ -95,6 +96,23 @@ def test_an_answer_in_time_and_a_refusal_pass_through(cliente, container_factory
     assert llamar(cliente, "pedir", 0)[0] == "despierto"
     error, _ = llamar(cliente, "pedir_rehuso")
     assert isinstance(error, ReglaIncumplida) and error.codigo == "regla"
+
+
+def test_replies_are_read_without_acknowledgements(cliente, container_factory, config_nameko, rabbit_manager):
+    """The caller's reply queue is consumed with no_ack (the broker says so), and calls still get their answers."""
+    container_factory(Lento, config_nameko).start()
+    for _ in range(3):
+        assert llamar(cliente, "pedir", 0)[0] == "despierto"
+    vhost = Connection(config_nameko["AMQP_URI"]).virtual_host
+
+    def consumidores():  # the management API's figures lag a few seconds behind the broker
+        hallados = {c["queue"]["name"]: c["ack_required"] for c in rabbit_manager._get("consumers", vhost)}
+        return hallados if any(n.startswith("rpc.reply-pruebas_cliente") for n in hallados) else None
+
+    consumidores = esperar(consumidores, plazo=20)
+    respuestas = [nombre for nombre in consumidores if nombre.startswith("rpc.reply-pruebas_cliente")]
+    assert respuestas and not any(consumidores[nombre] for nombre in respuestas)
+    assert consumidores["rpc-pruebas_lento"]  # requests are still acknowledged after their worker
 
 
 def test_a_slow_service_answers_503_at_its_deadline(cliente, container_factory, config_nameko):
