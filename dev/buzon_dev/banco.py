@@ -513,14 +513,34 @@ def salud_de_acuses(amqp: str, mientras=None, n: int = 200) -> list[float]:
     return tiempos
 
 
+def emitidos(sistema: Sistema, folios: list[str]) -> int:
+    """How many of `folios` acuses has issued (its own table, read as an operator would: no call renders them)."""
+    from sqlalchemy import create_engine, text
+
+    from buzon_comun.db import normalizar_url
+
+    engine = create_engine(normalizar_url(sistema.entorno["BUZON_DATABASE_URL"]))
+    try:
+        with engine.connect() as conexion:
+            return conexion.execute(text("SELECT count(*) FROM acuses.acuses WHERE folio = ANY(:folios)"),
+                                    {"folios": folios}).scalar_one()
+    finally:
+        engine.dispose()
+
+
 def salud_durante_renders(sistema: Sistema, renders: int) -> tuple[list[float], list[float]]:
-    """(`acuses.salud` idle; the same while `renders` acuses are asked at once and downloaded as they come)."""
+    """(`acuses.salud` idle; the same while `renders` acuses render at once, on their first downloads).
+
+    The acuses are asked for first and issued (their seal and code, in acuses' loop, milliseconds each), and
+    the figure is taken while all of them are downloaded at once: the renders the goal speaks of."""
     amqp = sistema.entorno["BUZON_AMQP_URI"]
     reposo = salud_de_acuses(amqp)
     folios = [f"ACT-2026-92{i:06d}" for i in range(renders)]
+    pedir_acuses(Bus(amqp), folios)
+    if not _hasta(lambda: emitidos(sistema, folios) == renders, plazo_s=120, paso_s=0.2):
+        raise AssertionError(f"acuses no emitió los {renders} acuses pedidos")
 
     def rafaga():
-        pedir_acuses(Bus(amqp), folios)
         hilos = [eventlet.spawn(descargar, amqp, folio) for folio in folios]
         for hilo in hilos:
             hilo.wait()

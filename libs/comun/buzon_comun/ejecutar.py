@@ -44,6 +44,17 @@ def max_workers(config: Config, nombre: str) -> int:
     return config.max_workers
 
 
+class SinTrazaEsperada(logging.Filter):
+    """An expected error (a contract refusal, `ErrorBuzon`) is logged by nameko as a warning with its traceback: the
+    line says what was refused, and the traceback only costs CPU and log volume (a 404 polled for a while, a wrong
+    code), so it is dropped. Faults keep theirs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "nameko.containers" and str(record.msg).startswith("(expected)"):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 def config_nameko(config: Config, nombre: str) -> dict:
     host = os.environ.get("BUZON_GATEWAY_HOST", "127.0.0.1")
     return {
@@ -56,7 +67,9 @@ def config_nameko(config: Config, nombre: str) -> dict:
             "version": 1,
             "disable_existing_loggers": False,
             "formatters": {"simple": {"format": f"%(asctime)s {nombre} %(levelname)s %(name)s: %(message)s"}},
-            "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "simple"}},
+            "filters": {"esperados": {"()": SinTrazaEsperada}},
+            "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "simple",
+                                     "filters": ["esperados"]}},
             "root": {"level": os.environ.get("BUZON_LOG_LEVEL", "INFO"), "handlers": ["console"]},
         },
     }
