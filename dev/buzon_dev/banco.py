@@ -611,6 +611,20 @@ def correos_por_el_sistema(sistema: Sistema, n: int, prefijo: str) -> float:
     return time.monotonic() - inicio
 
 
+def tiempos_de_la_maquina() -> tuple[float, float]:
+    """(busy, total) jiffies of every CPU of the machine, from /proc/stat."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        campos = [float(v) for v in stat.readline().split()[1:]]
+    inactivo = campos[3] + campos[4]  # idle + iowait
+    return sum(campos) - inactivo, sum(campos)
+
+
+def nucleos_ocupados(antes: tuple[float, float], despues: tuple[float, float]) -> float:
+    """How many of the machine's cores were busy, on average, between two readings of `tiempos_de_la_maquina`."""
+    ocupado, total = despues[0] - antes[0], despues[1] - antes[1]
+    return (ocupado / total) * (os.cpu_count() or 1) if total else float("nan")
+
+
 class Replica:
     """One more process of a service, as an operator scales a worker kind (`buzon-servicio NAME`)."""
 
@@ -796,7 +810,12 @@ def comparar(sistema: Sistema, llave, args) -> list[Comparacion]:
                                      statistics.median(reposo) * 1000, "ms", "(informativa)", "<=", float("inf")))
 
     crudo_correo = smtplib_crudo(sistema.puertos["smtp"], args.correos, "crudo")
+    antes = tiempos_de_la_maquina()
     uno = correos_por_el_sistema(sistema, args.correos, "uno")
+    ocupados = nucleos_ocupados(antes, tiempos_de_la_maquina())
+    comparaciones.append(Comparacion(f"núcleos ocupados mientras un trabajador envía {args.correos} correos (lo que "
+                                     "queda para un segundo)", "núcleos", "núcleos de la máquina", ocupados,
+                                     float(os.cpu_count() or 1), "", "(informativa)", "<=", float("inf")))
     comparaciones.append(Comparacion(f"{args.correos} correos con un trabajador contra smtplib a mano (una conexión)",
                                      "segundos", "smtplib a mano", uno, crudo_correo, "s", "≤ 1.2×", "<=", 1.2))
     segundo = Replica(sistema, "notificaciones-correo")
