@@ -106,7 +106,9 @@ def test_a_task_past_its_limit_is_abandoned_its_process_killed_and_replaced(grup
     despues = set(grupo.pids())
     [colgado] = antes - despues
     assert len(despues) == 2 and len(despues - antes) == 1
-    assert not vivo(colgado)
+    # SIGKILLed without waiting: it is gone as soon as the kernel runs it again (below the owner's priority, on a
+    # busy machine, a moment later).
+    assert esperar(lambda: not vivo(colgado), plazo=10)
     assert pids_de_tareas(grupo, 2) == despues
 
 
