@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 # The durable queue of every event, whatever its type, for the bitácora: bound by every publisher too, so no event
 # type is ever unroutable while the system runs, even before its first consumer exists.
 COLA_BITACORA = "buzon.bitacora"
+# Rows of the outbox one relay round claims and publishes.
+LOTE_RELEVO = 100
 MENSAJE_BD_NO_DISPONIBLE = "La base de datos no está disponible en este momento. Intenta de nuevo en unos minutos."
 
 NO_ENRUTABLES = Counter("buzon_eventos_no_enrutables_total",
@@ -125,6 +127,8 @@ class Salida(DependencyProvider):
         self.tabla = tabla
         self.origen = origen
         self._relevados: WeakKeyDictionary = WeakKeyDictionary()
+        self._relevando = False
+        self._otra_vuelta = False
 
     def setup(self):
         self.origen = self.origen or self.container.service_name
@@ -147,8 +151,25 @@ class Salida(DependencyProvider):
             raise bandeja_salida.NoEnrutable(tipo) from None
 
     def relevar(self) -> int:
-        with Session(self.bd.engine) as db:
-            return bandeja_salida.publicar_pendientes(db, self.tabla, self.publicar)
+        """Publish what is pending; how many went out. One relay at a time per process: a worker that enqueued
+        while another relays leaves its rows to that one, which goes round once more before it stops (or to the
+        timer, if that round published nothing). Under load one relay claims and deletes the rows of many workers
+        in a transaction each, instead of every worker taking two of its own, often to find its rows taken."""
+        if self._relevando:
+            self._otra_vuelta = True
+            return 0
+        self._relevando = True
+        publicados = 0
+        try:
+            while True:
+                self._otra_vuelta = False
+                with Session(self.bd.engine) as db:
+                    vuelta = bandeja_salida.publicar_pendientes(db, self.tabla, self.publicar, LOTE_RELEVO)
+                publicados += vuelta
+                if vuelta < LOTE_RELEVO and not (self._otra_vuelta and vuelta):
+                    return publicados
+        finally:
+            self._relevando = False
 
     def get_dependency(self, worker_ctx):
         def relevar() -> int:

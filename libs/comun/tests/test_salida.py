@@ -3,6 +3,7 @@ enqueued, with confirms; the bitácora's queue gets every event too; an event no
 from datetime import datetime, timezone
 
 import eventlet
+import eventlet.event
 import pytest
 from kombu import Connection, Exchange
 from nameko.testing.services import entrypoint_hook
@@ -54,6 +55,25 @@ class SalidaSinColas(Salida):
 
     def destino(self, tipo: str) -> dict:
         return {"exchange": SIN_COLAS, "routing_key": tipo}
+
+
+class SalidaRetenida(Salida):
+    """An outbox whose first publish waits until the test lets it go (a slow broker)."""
+
+    def __init__(self, tabla):
+        super().__init__(tabla)
+        self.retenida = eventlet.event.Event()
+        self.soltar = eventlet.event.Event()
+
+    def publicar(self, tipo: str, mensaje: dict) -> None:
+        if not self.retenida.ready():
+            self.retenida.send()
+            self.soltar.wait()
+        super().publicar(tipo, mensaje)
+
+
+class AnuncianteLento(Anunciante):
+    salida = SalidaRetenida(salida)
 
 
 class AnuncianteSinColas(Anunciante):
@@ -131,3 +151,27 @@ def test_more_workers_than_connections_all_finish_and_publish(engine, container_
     assert [hilo.wait() for hilo in hilos] == [1] * 10
     esperar(lambda: len(recibidos) == 10, plazo=10)
     assert pendientes(engine) == 0
+
+
+def test_one_relay_at_a_time_a_worker_leaves_its_events_to_the_relay_under_way(engine, container_factory,
+                                                                                config_nameko):
+    clase, recibidos = pruebas.oyente("oyente_salida_turno", (ESQUEMA, "sesion_cerrada"))
+    container_factory(clase, config_nameko).start()
+    contenedor = container_factory(AnuncianteLento, config_nameko)
+    contenedor.start()
+    [retenida] = [d for d in contenedor.extensions if isinstance(d, SalidaRetenida)]
+
+    def anunciar(rfc):
+        with entrypoint_hook(contenedor, "anunciar") as llamar:
+            llamar(rfc)
+
+    primero = eventlet.spawn(anunciar, "AAA010101AAA")
+    retenida.retenida.wait()  # the first worker's relay is publishing, held by the broker
+    with eventlet.Timeout(5):
+        anunciar("BBB010101BBB")  # ends at once: its row is left to the relay under way
+    assert pendientes(engine) == 2
+    retenida.soltar.send()
+    primero.wait()
+    esperar(lambda: len(recibidos) == 2, plazo=10)  # the relay went round once more for the second row
+    assert pendientes(engine) == 0
+    assert {e["datos"]["rfc"] for e in recibidos} == {"AAA010101AAA", "BBB010101BBB"}

@@ -7,9 +7,8 @@ import logging
 import eventlet
 from kombu import Exchange, Queue
 from nameko.extensions import DependencyProvider
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
-from buzon_comun import bandeja_salida
 from buzon_comun.config import Config
 from buzon_comun.db import BaseDatos, crear_engine
 from buzon_comun.servicio import Salida
@@ -22,8 +21,6 @@ ESQUEMA = "notificaciones"
 # How often the idle SMTP connections are looked for (they close between INACTIVIDAD_S and this much later).
 PASO_LIMPIEZA_S = 5
 CANALES = ("correo", "sms")
-# Outbox rows one relay claims at a time; it goes on while it finds full batches.
-LOTE_RELEVO = 100
 
 INTERCAMBIO_FALLIDAS = Exchange("notificaciones.fallidas", type="direct", durable=True)
 COLAS_FALLIDAS = {
@@ -43,17 +40,10 @@ class BaseDatosNotificaciones(BaseDatos):
 
 class SalidaNotificaciones(Salida):
     """The workers' outbox: their events go out on `notificaciones.events` (the origin their contracts name), and
-    the requests given up go to their channel's dead-letter queue.
-
-    One relay at a time per process: a worker that enqueued while another relays leaves it to that one, which goes
-    round once more before it stops (or to the timer, if that relay failed). Under load one relay then claims and
-    deletes the rows of many workers in a transaction each, instead of every worker taking two of its own for its
-    one event, and the rows no other relay of the process is waiting on are never contended."""
+    the requests given up go to their channel's dead-letter queue."""
 
     def __init__(self, tabla):
         super().__init__(tabla, origen=ESQUEMA)
-        self._relevando = False
-        self._otra_vuelta = False
 
     def setup(self):
         super().setup()
@@ -63,23 +53,6 @@ class SalidaNotificaciones(Salida):
         if tipo.startswith(PREFIJO_FALLIDAS):
             return {"exchange": INTERCAMBIO_FALLIDAS, "routing_key": tipo[len(PREFIJO_FALLIDAS):]}
         return super().destino(tipo)
-
-    def relevar(self) -> int:
-        if self._relevando:
-            self._otra_vuelta = True
-            return 0
-        self._relevando = True
-        publicados = 0
-        try:
-            while True:
-                self._otra_vuelta = False
-                with Session(self.bd.engine) as db:
-                    vuelta = bandeja_salida.publicar_pendientes(db, self.tabla, self.publicar, LOTE_RELEVO)
-                publicados += vuelta
-                if not self._otra_vuelta and vuelta < LOTE_RELEVO:
-                    return publicados
-        finally:
-            self._relevando = False
 
 
 class EnviadorCanal(DependencyProvider):
