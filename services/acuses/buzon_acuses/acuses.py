@@ -29,7 +29,7 @@ from buzon_acuses.models import acuses, limites, solicitudes
 from buzon_acuses.procesos import FallaDeRender, GrupoDetenido
 from buzon_acuses.reintentos import EMITIDO, SIN_CAMBIO, Reintentos
 from buzon_acuses.sello import Sello
-from buzon_acuses.solicitudes import MAXIMO_FOLIO, MAXIMO_RFC, MENSAJE_NO_DISPONIBLE, guardar
+from buzon_acuses.solicitudes import MAXIMO_FOLIO, MAXIMO_RFC, MENSAJE_NO_DISPONIBLE, insertar, nuevo_codigo
 from buzon_comun import limites as limitador
 from buzon_comun.db import insercion, transaccion
 from buzon_comun.errores import DemasiadasSolicitudes, NoEncontrado, ServicioNoDisponible, SolicitudInvalida
@@ -129,12 +129,52 @@ def intentar(db: Session, folio: str, emision: Emision) -> str:
 
 
 def atender(db: Session, solicitud: AcuseSolicitado, emision: Emision) -> str:
-    """A request from the bus: stored first (so nothing is lost whatever happens next), then its first try, now.
+    """A request from the bus, in one transaction: the request is stored (with a new código de verificación) and,
+    if it is new, its acuse is issued with it; if that transaction fails, nothing is stored and the consumer tries
+    the event again. A document that can't be made leaves the request stored and its failure recorded, scheduled
+    for a retry like any other. A redelivery (the request is there already) goes `_atender_de_nuevo`."""
+    ahora = emision.reloj.ahora()
+    falla = None
+    with transaccion(db):
+        nueva = insertar(db, solicitud, ahora=ahora, codigo=nuevo_codigo(), proximo_intento=ahora + emision.reserva)
+        if nueva:
+            try:
+                _emitir_nueva(db, solicitud.folio, emision)
+            except SQLAlchemyError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - recorded against the request once it is stored
+                falla = exc
+    if not nueva:
+        return _atender_de_nuevo(db, solicitud, emision)
+    if falla is not None:
+        log.error("falló el documento del acuse %s", solicitud.folio, exc_info=falla)
+        return modulo_reintentos.registrar_falla(db, solicitud.folio, motivo="error",
+                                                 detalle=f"{type(falla).__name__}: {falla}", ahora=ahora,
+                                                 reintentos=emision.reintentos)
+    log.info("acuse emitido: %s %s", solicitud.tipo, solicitud.folio)
+    return EMITIDO
 
-    A redelivered request is tried again only if it never failed: one already issued, parked or waiting for its
-    retry is left to the sweep's schedule. A failure here is recorded like any other and the event is done with."""
-    if guardar(db, solicitud, ahora=emision.reloj.ahora(), reserva=emision.reserva):
-        log.info("acuse solicitado: %s %s", solicitud.tipo, solicitud.folio)
+
+def _emitir_nueva(db: Session, folio: str, emision: Emision) -> None:
+    """In the caller's transaction, which just stored the request: its acuse (CPU only, no wait: the seal is local)."""
+    fila = db.execute(select(solicitudes.c.solicitud, solicitudes.c.codigo_verificacion)
+                      .where(solicitudes.c.folio == folio)).one()
+    carga = json.loads(fila.solicitud)
+    cadena = cadena_original(carga)
+    sellado = emision.sello.sellar(cadena)
+    valores = emision.contexto(carga, cadena=cadena, sello=sellado, public_url=emision.public_url,
+                               codigo=fila.codigo_verificacion)
+    db.execute(insercion(db, acuses).values(
+        folio=carga["folio"], tipo=carga["tipo"], rfc=carga["rfc"], emitido_en=carga["emitido_en"],
+        cadena_original=cadena, sello=sellado, codigo_verificacion=fila.codigo_verificacion,
+        plantilla=documento.PLANTILLA_VIGENTE, contexto=json.dumps(valores, ensure_ascii=False),
+    ).on_conflict_do_nothing(index_elements=[acuses.c.folio]))
+    db.execute(update(solicitudes).where(solicitudes.c.folio == folio).values(proximo_intento=None))
+
+
+def _atender_de_nuevo(db: Session, solicitud: AcuseSolicitado, emision: Emision) -> str:
+    """A redelivered request is tried again only if it never failed: one already issued, parked or waiting for its
+    retry is left to the sweep's schedule."""
     with transaccion(db):
         fila = db.execute(select(solicitudes.c.intentos, solicitudes.c.estancada_en)
                           .where(solicitudes.c.folio == solicitud.folio)).one()

@@ -40,14 +40,20 @@ def guardar(db: Session, solicitud: AcuseSolicitado, *, ahora: datetime, reserva
 
     The handler that stores it tries it at once; the sweep takes it only if it is still without its acuse once
     `reserva` (the render's time limit and a margin) has passed: a crash, a stop, a failure."""
+    with transaccion(db):
+        return insertar(db, solicitud, ahora=ahora, codigo=nuevo_codigo(),
+                        proximo_intento=ahora + (reserva if reserva is not None else Ajustes().reserva))
+
+
+def insertar(db: Session, solicitud: AcuseSolicitado, *, ahora: datetime, codigo: str,
+             proximo_intento: datetime | None) -> bool:
+    """`guardar`'s INSERT, in the caller's transaction (None as `proximo_intento`: issued in that transaction)."""
     sentencia = insercion(db, solicitudes).values(
         folio=solicitud.folio, tipo=solicitud.tipo, rfc=solicitud.rfc, emitido_en=solicitud.emitido_en,
         solicitud=json.dumps(solicitud.carga(), ensure_ascii=False), recibida_en=ahora,
-        codigo_verificacion=nuevo_codigo(), intentos=0,
-        proximo_intento=ahora + (reserva if reserva is not None else Ajustes().reserva),
+        codigo_verificacion=codigo, intentos=0, proximo_intento=proximo_intento,
     ).on_conflict_do_nothing(index_elements=[solicitudes.c.folio])
-    with transaccion(db):
-        return db.execute(sentencia).rowcount == 1
+    return db.execute(sentencia).rowcount == 1
 
 
 def solicitud_de(db: Session, folio: str, rfc: str) -> dict:
