@@ -183,11 +183,6 @@ def _medio(db: Session, medio_id: str) -> dict:
     return _como_dict(fila, _rps(db, [medio_id])[medio_id])
 
 
-def _leer_medio(db: Session, medio_id: str) -> dict:
-    with transaccion(db):
-        return _medio(db, medio_id)
-
-
 def _no_encontrado() -> NoEncontrado:
     return NoEncontrado("no_encontrado", MENSAJE_NO_ENCONTRADO)
 
@@ -400,17 +395,16 @@ def _registrar(db: Session, titular: dict, mecanismo: object, valor: object, reg
         exceso = error
     mec = valores.mecanismo(mecanismo)
     val = valores.valor(mec, valor)
-    # The checks in the contract's order, in one short transaction (a refusal rolls back the lapses it marked:
-    # the next act or the sweep marks them again).
+    destino = val if mec == "correo" else valores.destino_sms(val)
+    # The checks in the contract's order and the count per destination, in one short transaction (a refusal rolls
+    # back the lapses it marked: the next act or the sweep marks them again).
     with transaccion(db):
         rps = _registros_cubiertos(db, rfc, pedidos)
         _vencer(db, ahora=ahora, rfc=rfc)
         _comprobar_cupo(db, rfc, mec, val, rps)
-    if exceso is not None:
-        raise exceso
-    destino = val if mec == "correo" else valores.destino_sms(val)
-    # Counted per destination whatever the RFC, so nobody can use the Buzón to flood someone else's inbox.
-    with transaccion(db):
+        if exceso is not None:
+            raise exceso
+        # Counted per destination whatever the RFC, so nobody can use the Buzón to flood someone else's inbox.
         limitador.contar(db, limites, f"mensajes:{destino}", ahora=ahora, ventana_s=VENTANA_LIMITES_S,
                          limite=config.limite_mensajes_por_destino)
 
@@ -508,9 +502,10 @@ def validar_correo(db: Session, token: object, *, ahora: datetime) -> dict:
             rechazo = _marcar_vencido(db, fila, ahora=ahora)
         else:
             _validar(db, fila, json.loads(fila["titular"]), ahora=ahora)
+            medio = _medio(db, fila["id"])
     if rechazo is not None:
         raise rechazo
-    return _leer_medio(db, fila["id"])
+    return medio
 
 
 def validar_telefono(db: Session, titular: dict, medio_id: object, codigo: object, *, ahora: datetime,
@@ -536,6 +531,7 @@ def validar_telefono(db: Session, titular: dict, medio_id: object, codigo: objec
                 raise _codigo_incorrecto(maximo - fila["intentos_fallidos"])
             if _codigo_coincide(fila["codigo_hash"], secreto, fila["id"], limpio):
                 _validar(db, fila, _identidad(titular), ahora=ahora)
+                medio = _medio(db, fila["id"])
             else:
                 intentos = fila["intentos_fallidos"] + 1
                 if intentos >= maximo:
@@ -554,7 +550,7 @@ def validar_telefono(db: Session, titular: dict, medio_id: object, codigo: objec
                     rechazo = _codigo_incorrecto(maximo - intentos)
     if rechazo is not None:
         raise rechazo
-    return _leer_medio(db, fila["id"])
+    return medio
 
 
 def _codigo_incorrecto(restantes: int) -> ReglaIncumplida:
