@@ -89,16 +89,8 @@ def emitir(db: Session, folio: str, *, sello: Sello, public_url: str, ahora: dat
                           .where(solicitudes.c.folio == folio)).first()
     if fila is None or fila.emitido is not None:
         return False
-    solicitud = json.loads(fila.solicitud)
-    cadena = cadena_original(solicitud)
-    sellado = sello.sellar(cadena)
-    valores = contexto(solicitud, cadena=cadena, sello=sellado, public_url=public_url,
-                       codigo=fila.codigo_verificacion)
-    sentencia = insercion(db, acuses).values(
-        folio=solicitud["folio"], tipo=solicitud["tipo"], rfc=solicitud["rfc"], emitido_en=solicitud["emitido_en"],
-        cadena_original=cadena, sello=sellado, codigo_verificacion=fila.codigo_verificacion,
-        plantilla=documento.PLANTILLA_VIGENTE, contexto=json.dumps(valores, ensure_ascii=False),
-    ).on_conflict_do_nothing(index_elements=[acuses.c.folio])
+    sentencia = _insercion_acuse(db, json.loads(fila.solicitud), fila.codigo_verificacion, sello=sello,
+                                 public_url=public_url, contexto=contexto)
     with transaccion(db):
         nuevo = db.execute(sentencia).rowcount == 1
         # Issued (here or by another process): nothing left for the sweep, and no longer parked.
@@ -159,17 +151,23 @@ def _emitir_nueva(db: Session, folio: str, emision: Emision) -> None:
     """In the caller's transaction, which just stored the request: its acuse (CPU only, no wait: the seal is local)."""
     fila = db.execute(select(solicitudes.c.solicitud, solicitudes.c.codigo_verificacion)
                       .where(solicitudes.c.folio == folio)).one()
-    carga = json.loads(fila.solicitud)
-    cadena = cadena_original(carga)
-    sellado = emision.sello.sellar(cadena)
-    valores = emision.contexto(carga, cadena=cadena, sello=sellado, public_url=emision.public_url,
-                               codigo=fila.codigo_verificacion)
-    db.execute(insercion(db, acuses).values(
-        folio=carga["folio"], tipo=carga["tipo"], rfc=carga["rfc"], emitido_en=carga["emitido_en"],
-        cadena_original=cadena, sello=sellado, codigo_verificacion=fila.codigo_verificacion,
-        plantilla=documento.PLANTILLA_VIGENTE, contexto=json.dumps(valores, ensure_ascii=False),
-    ).on_conflict_do_nothing(index_elements=[acuses.c.folio]))
+    db.execute(_insercion_acuse(db, json.loads(fila.solicitud), fila.codigo_verificacion, sello=emision.sello,
+                                public_url=emision.public_url, contexto=emision.contexto))
     db.execute(update(solicitudes).where(solicitudes.c.folio == folio).values(proximo_intento=None))
+
+
+def _insercion_acuse(db: Session, solicitud: dict, codigo: str, *, sello: Sello, public_url: str,
+                     contexto: Callable[..., dict]):
+    """The INSERT of a request's acuse (once: ON CONFLICT DO NOTHING): its cadena, its seal and every value
+    printed on it, with the current template version. Raises if the document or the seal can't be made."""
+    cadena = cadena_original(solicitud)
+    sellado = sello.sellar(cadena)
+    valores = contexto(solicitud, cadena=cadena, sello=sellado, public_url=public_url, codigo=codigo)
+    return insercion(db, acuses).values(
+        folio=solicitud["folio"], tipo=solicitud["tipo"], rfc=solicitud["rfc"], emitido_en=solicitud["emitido_en"],
+        cadena_original=cadena, sello=sellado, codigo_verificacion=codigo,
+        plantilla=documento.PLANTILLA_VIGENTE, contexto=json.dumps(valores, ensure_ascii=False),
+    ).on_conflict_do_nothing(index_elements=[acuses.c.folio])
 
 
 def _atender_de_nuevo(db: Session, solicitud: AcuseSolicitado, emision: Emision) -> str:
