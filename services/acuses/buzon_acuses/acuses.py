@@ -126,12 +126,13 @@ def atender(db: Session, solicitud: AcuseSolicitado, emision: Emision) -> str:
     the event again. A document that can't be made leaves the request stored and its failure recorded, scheduled
     for a retry like any other. A redelivery (the request is there already) goes `_atender_de_nuevo`."""
     ahora = emision.reloj.ahora()
+    codigo = nuevo_codigo()
     falla = None
     with transaccion(db):
-        nueva = insertar(db, solicitud, ahora=ahora, codigo=nuevo_codigo(), proximo_intento=ahora + emision.reserva)
+        nueva = insertar(db, solicitud, ahora=ahora, codigo=codigo, proximo_intento=ahora + emision.reserva)
         if nueva:
             try:
-                _emitir_nueva(db, solicitud.folio, emision)
+                _emitir_nueva(db, solicitud, codigo, emision)
             except SQLAlchemyError:
                 raise
             except Exception as exc:  # noqa: BLE001 - recorded against the request once it is stored
@@ -147,13 +148,13 @@ def atender(db: Session, solicitud: AcuseSolicitado, emision: Emision) -> str:
     return EMITIDO
 
 
-def _emitir_nueva(db: Session, folio: str, emision: Emision) -> None:
-    """In the caller's transaction, which just stored the request: its acuse (CPU only, no wait: the seal is local)."""
-    fila = db.execute(select(solicitudes.c.solicitud, solicitudes.c.codigo_verificacion)
-                      .where(solicitudes.c.folio == folio)).one()
-    db.execute(_insercion_acuse(db, json.loads(fila.solicitud), fila.codigo_verificacion, sello=emision.sello,
-                                public_url=emision.public_url, contexto=emision.contexto))
-    db.execute(update(solicitudes).where(solicitudes.c.folio == folio).values(proximo_intento=None))
+def _emitir_nueva(db: Session, solicitud: AcuseSolicitado, codigo: str, emision: Emision) -> None:
+    """In the caller's transaction, which just stored the request with `codigo`: its acuse (CPU only, no wait: the
+    seal is local), made from the request as stored and read back (JSON), as a retry would make it."""
+    carga = json.loads(json.dumps(solicitud.carga(), ensure_ascii=False))
+    db.execute(_insercion_acuse(db, carga, codigo, sello=emision.sello, public_url=emision.public_url,
+                                contexto=emision.contexto))
+    db.execute(update(solicitudes).where(solicitudes.c.folio == solicitud.folio).values(proximo_intento=None))
 
 
 def _insercion_acuse(db: Session, solicitud: dict, codigo: str, *, sello: Sello, public_url: str,
