@@ -239,6 +239,6 @@ class Config:
             gateway_cache_sesion_s=min(max(_entero(e, "BUZON_GATEWAY_CACHE_SESION_S", 30), 0),
                                        MAXIMO_CACHE_SESION_S),
             # Database connections each service process keeps (its workers take turns; PostgreSQL's
-            # max_connections must cover every process's share, see README's "Database connections").
+            # max_connections must cover every process's share: README's configuration table).
             db_conexiones=min(max(_entero(e, "BUZON_DB_CONEXIONES", 5), 1), 100),
         )

@@ -68,7 +68,8 @@ class Llamada(Rpc):
             error = ServicioNoDisponible("servicio_no_disponible", MENSAJE_BD_NO_DISPONIBLE, {"causa": "base_de_datos"})
             exc_info = (type(error), error, exc_info[2])
         config = self.container.config
-        respondedor = Respondedor(config[AMQP_URI_CONFIG_KEY], get_rpc_exchange(config), config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER), message,
+        respondedor = Respondedor(config[AMQP_URI_CONFIG_KEY], get_rpc_exchange(config),
+                                  config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER), message,
                                   ssl=config.get(AMQP_SSL_CONFIG_KEY), login_method=config.get(LOGIN_METHOD_CONFIG_KEY))
         result, exc_info = respondedor.send_response(result, exc_info)
         self.rpc_consumer.queue_consumer.ack_message(message)
