@@ -37,6 +37,7 @@ import time  # noqa: E402
 import uuid  # noqa: E402
 from collections import Counter  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
+from functools import partial  # noqa: E402
 from email.message import EmailMessage  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -513,19 +514,13 @@ def salud_de_acuses(amqp: str, mientras=None, n: int = 200) -> list[float]:
     return tiempos
 
 
-def emitidos(sistema: Sistema, folios: list[str]) -> int:
+def emitidos(engine, folios: list[str]) -> int:
     """How many of `folios` acuses has issued (its own table, read as an operator would: no call renders them)."""
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
-    from buzon_comun.db import normalizar_url
-
-    engine = create_engine(normalizar_url(sistema.entorno["BUZON_DATABASE_URL"]))
-    try:
-        with engine.connect() as conexion:
-            return conexion.execute(text("SELECT count(*) FROM acuses.acuses WHERE folio = ANY(:folios)"),
-                                    {"folios": folios}).scalar_one()
-    finally:
-        engine.dispose()
+    with engine.connect() as conexion:
+        return conexion.execute(text("SELECT count(*) FROM acuses.acuses WHERE folio = ANY(:folios)"),
+                                {"folios": folios}).scalar_one()
 
 
 def salud_durante_renders(sistema: Sistema, renders: int, rafagas: int = 3) -> tuple[list[float], list[float]]:
@@ -534,25 +529,33 @@ def salud_durante_renders(sistema: Sistema, renders: int, rafagas: int = 3) -> t
     Each burst's acuses are asked for and issued first (their seal and code, milliseconds each in acuses' loop),
     and the figure is taken while all of them are downloaded at once, by a process of their own as clients are:
     the renders the goal speaks of. `rafagas` bursts, so that the p99 rests on a few hundred calls."""
+    from sqlalchemy import create_engine
+
+    from buzon_comun.db import normalizar_url
+
     amqp = sistema.entorno["BUZON_AMQP_URI"]
     reposo = salud_de_acuses(amqp, n=300)
     durante: list[float] = []
-    for rafaga in range(rafagas):
-        folios = [f"ACT-2026-9{2 + rafaga}{i:06d}" for i in range(renders)]
-        pedir_acuses(Bus(amqp), folios)
-        if not _hasta(lambda: emitidos(sistema, folios) == renders, plazo_s=120, paso_s=0.2):
-            raise AssertionError(f"acuses no emitió los {renders} acuses pedidos")
-
-        def descargas():
-            proceso = subprocess.Popen([sys.executable, "-m", "buzon_dev.banco", "descargas", "--amqp", amqp,
-                                        *folios])
-            while proceso.poll() is None:
-                eventlet.sleep(0.01)
-            if proceso.returncode != 0:
-                raise AssertionError("no se descargaron los acuses de la ráfaga")
-
-        durante += salud_de_acuses(amqp, mientras=descargas)
+    engine = create_engine(normalizar_url(sistema.entorno["BUZON_DATABASE_URL"]))
+    try:
+        for rafaga in range(rafagas):
+            folios = [f"ACT-2026-9{2 + rafaga}{i:06d}" for i in range(renders)]
+            pedir_acuses(Bus(amqp), folios)
+            if not _hasta(lambda: emitidos(engine, folios) == renders, plazo_s=120, paso_s=0.2):
+                raise AssertionError(f"acuses no emitió los {renders} acuses pedidos")
+            durante += salud_de_acuses(amqp, mientras=partial(descargar_rafaga, amqp, folios))
+    finally:
+        engine.dispose()
     return reposo, durante
+
+
+def descargar_rafaga(amqp: str, folios: list[str]) -> None:
+    """The `descargas` subcommand, in a process of its own, until every acuse of `folios` is in hand."""
+    proceso = subprocess.Popen([sys.executable, "-m", "buzon_dev.banco", "descargas", "--amqp", amqp, *folios])
+    while proceso.poll() is None:
+        eventlet.sleep(0.01)
+    if proceso.returncode != 0:
+        raise AssertionError("no se descargaron los acuses de la ráfaga")
 
 
 def descargar_todos(amqp: str, folios: list[str]) -> None:
