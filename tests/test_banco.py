@@ -45,7 +45,8 @@ def test_una_corrida_breve_de_make_bench_escribe_cada_cifra(tmp_path):
     for paso in ("ingreso", "registro_correo", "validacion_telefono", "activacion", "acuse"):
         assert f"| {paso} |" in texto
     for camino in ("contra kombu a mano", "contra un @http de nameko desnudo", "contra WeasyPrint a mano",
-                   "mientras se generan 3 acuses", "con un trabajador contra smtplib", "con dos trabajadores contra uno"):
+                   "mientras se generan 3 acuses", "con dos renderizadores contra uno", "con un trabajador contra smtplib",
+                   "con dos trabajadores contra uno"):
         fila = next((linea for linea in texto.splitlines() if camino in linea), None)
         assert fila is not None, texto
         assert "nan" not in fila and "inf" not in fila.split("|")[4], fila

@@ -287,7 +287,7 @@ def test_6_un_renderizador_de_acuses_muerto_con_kill_9(sistema, llave, resultado
 
 def test_7_sigterm_de_cada_servicio(sistema, llave, resultados):
     servicios = ("auth", "contactos", "notificaciones", "notificaciones-correo", "notificaciones-sms", "activacion",
-                 "acuses", "bitacora", "gateway")
+                 "acuses", "acuses-render", "bitacora", "gateway")
 
     def inyectar(notas):
         for servicio in servicios:

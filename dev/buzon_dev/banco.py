@@ -49,10 +49,15 @@ from buzon_dev.sistema import Sistema, borrar_vhost, vaciar, vhost_propio  # noq
 
 RAIZ = Path(__file__).resolve().parents[2]
 SERVICIOS = ("gateway", "auth", "contactos", "notificaciones", "notificaciones-correo", "notificaciones-sms",
-             "activacion", "acuses", "bitacora")
+             "activacion", "acuses", "acuses-render", "bitacora")
 PASOS = ("ingreso", "registro_correo", "registro_telefono", "validacion_correo", "validacion_telefono",
          "solicitud", "activacion", "acuse")
 API_RABBIT = os.environ.get("BUZON_TEST_RABBIT_API", "http://guest:guest@127.0.0.1:15672/api")
+
+
+# The renderers as a cluster runs them: one render process each (a pod per core, scaled by replicas). The flow
+# runs with one renderer; the scaling comparison adds a second.
+PROCESOS_POR_RENDERIZADOR = 1
 
 
 # --- CPU of the processes ------------------------------------------------------------------------------------
@@ -80,13 +85,16 @@ def muestra_cpu(sistema: Sistema) -> dict[str, dict[int, float]]:
     for servicio in SERVICIOS:
         for pid in fallas.procesos(sistema, servicio):
             propio, hijos = _tiempos(pid)
-            muestra.setdefault(servicio, {})[pid] = propio
-            if servicio == "acuses":
-                # Render processes that ended (replaced, killed) count through their parent.
-                muestra.setdefault("render", {})[-pid] = hijos
-                for hijo in procesos.hijos(pid):
-                    if "render" in procesos.nombre(hijo):
-                        muestra["render"][hijo] = _tiempos(hijo)[0]
+            if servicio != "acuses-render":
+                muestra.setdefault(servicio, {})[pid] = propio
+                continue
+            # One row for the renderers: each one's own process and its render processes (those that ended,
+            # replaced or killed, count through their parent).
+            muestra.setdefault("render", {})[pid] = propio
+            muestra["render"][-pid] = hijos
+            for hijo in procesos.hijos(pid):
+                if "render" in procesos.nombre(hijo):
+                    muestra["render"][hijo] = _tiempos(hijo)[0]
     muestra["rabbitmq"] = {pid: _tiempos(pid)[0] for pid in _por_nombre("beam.smp")}
     postgres = _por_nombre("postgres")
     # Backends that ended count through the postmaster (the oldest postgres process).
@@ -549,6 +557,27 @@ def salud_durante_renders(sistema: Sistema, renders: int, rafagas: int = 3) -> t
     return reposo, durante
 
 
+def renders_por_segundo(sistema: Sistema, n: int, serie: int) -> float:
+    """First downloads per second of `n` acuses asked for and issued beforehand, all downloaded at once (from a
+    process of their own): what the renderers give, the rest of the way being the same for every acuse."""
+    from sqlalchemy import create_engine
+
+    from buzon_comun.db import normalizar_url
+
+    amqp = sistema.entorno["BUZON_AMQP_URI"]
+    folios = [f"ACT-2026-{serie}{i:06d}" for i in range(n)]
+    engine = create_engine(normalizar_url(sistema.entorno["BUZON_DATABASE_URL"]))
+    try:
+        pedir_acuses(Bus(amqp), folios)
+        if not _hasta(lambda: emitidos(engine, folios) == n, plazo_s=120, paso_s=0.2):
+            raise AssertionError(f"acuses no emitió los {n} acuses pedidos")
+    finally:
+        engine.dispose()
+    inicio = time.monotonic()
+    descargar_rafaga(amqp, folios)
+    return n / (time.monotonic() - inicio)
+
+
 def descargar_rafaga(amqp: str, folios: list[str]) -> None:
     """The `descargas` subcommand, in a process of its own, until every acuse of `folios` is in hand."""
     proceso = subprocess.Popen([sys.executable, "-m", "buzon_dev.banco", "descargas", "--amqp", amqp, *folios])
@@ -745,7 +774,7 @@ def correr(args) -> int:
     amqp = vhost_propio(nombre_vhost)
     datos = Path(args.datos or __import__("tempfile").mkdtemp(prefix="buzon-banco-"))
     sistema = Sistema(datos, url_bd, RAIZ, BUZON_AMQP_URI=amqp, BUZON_VENTANA_VALIDACION_S="3600",
-                      BUZON_LOG_LEVEL=args.bitacora)
+                      BUZON_LOG_LEVEL=args.bitacora, BUZON_ACUSES_PROCESOS=str(PROCESOS_POR_RENDERIZADOR))
     llave = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     comparaciones: list[Comparacion] = []
     try:
@@ -811,6 +840,17 @@ def comparar(sistema: Sistema, llave, args) -> list[Comparacion]:
     comparaciones.append(Comparacion(f"acuses.salud mientras se generan {args.renders} acuses, contra en reposo",
                                      "mediana", "en reposo", statistics.median(durante) * 1000,
                                      statistics.median(reposo) * 1000, "ms", "(informativa)", "<=", float("inf")))
+
+    n = args.renders * 2
+    uno = renders_por_segundo(sistema, n, 95)
+    segundo = Replica(sistema, "acuses-render")
+    try:
+        dos = renders_por_segundo(sistema, n, 96)
+    finally:
+        segundo.detener()
+    comparaciones.append(Comparacion(f"{n} primeras descargas de acuses a la vez, con dos renderizadores contra uno "
+                                     f"({PROCESOS_POR_RENDERIZADOR} proceso de render cada uno)", "acuses/s",
+                                     "un renderizador", dos, uno, "/s", "(informativa)", ">=", 0.0))
 
     crudo_correo = smtplib_crudo(sistema.puertos["smtp"], args.correos, "crudo")
     antes = tiempos_de_la_maquina()

@@ -398,9 +398,9 @@ def _es_servicio(linea: list[str], servicio: str) -> bool:
 
 
 def renderizadores(sistema: Sistema) -> list[int]:
-    """The acuse render processes (their OS name has "render"), under the acuses processes."""
+    """The acuse render processes (their OS name has "render"), under the renderers' processes."""
     encontrados = []
-    for servicio in procesos(sistema, "acuses"):
+    for servicio in procesos(sistema, "acuses-render"):
         encontrados.extend(pid for pid in hijos(servicio) if "render" in nombre(pid))
     return encontrados
 

@@ -36,7 +36,7 @@ from buzon_gateway.sesiones import ProveedorSesiones
 log = logging.getLogger(__name__)
 
 SERVICIOS = ("auth", "contactos", "notificaciones", "notificaciones_correo", "notificaciones_sms", "activacion",
-             "acuses", "bitacora")
+             "acuses", "acuses_render", "bitacora")
 TIPOS_ACUSE_MEDIO = ("registro", "validacion", "baja")
 PAGINAS_VALIDACION = {
     "token_invalido": (404, "Enlace no válido",
@@ -69,6 +69,7 @@ class Gateway(Portal):
     notificaciones = Remoto("notificaciones")
     activacion = Remoto("activacion")
     acuses = Remoto("acuses")
+    acuses_render = Remoto("acuses_render")
     notificaciones_correo = Remoto("notificaciones_correo")
     notificaciones_sms = Remoto("notificaciones_sms")
     bitacora = Remoto("bitacora")

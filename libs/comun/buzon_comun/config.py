@@ -27,6 +27,7 @@ PUERTOS_METRICAS = {
     "notificaciones_correo": 9106,
     "notificaciones_sms": 9107,
     "bitacora": 9108,
+    "acuses_render": 9109,
 }
 
 
@@ -92,14 +93,18 @@ def _entorno_de(entorno) -> str:
 PLAZO_RPC_S = 5.0
 PLAZOS_RPC = {"acuses.pdf": 20.0, "auth.iniciar_sesion": 8.0, "auth.verificar_efirma": 8.0,
               "activacion.activar": 10.0, "*.salud": 3.0}
+# A render request may wait this long in the renderers' queue on top of the render's own limit
+# (BUZON_ACUSES_PLAZO_RENDER_S): the deadline of `acuses_render.pdf` unless BUZON_PLAZOS_RPC names it.
+ESPERA_EN_COLA_RENDER_S = 10.0
+PLAZO_RENDER_S = 60.0
 
 # Never more: a session whose logout did not reach a gateway process is served there at most this long.
 MAXIMO_CACHE_SESION_S = 300
 
 
-def _plazos(entorno) -> tuple:
+def _plazos(entorno, plazo_render_s: float) -> tuple:
     """BUZON_PLAZOS_RPC: `servicio.metodo=segundos` (or `*.metodo`), comma-separated, over the defaults."""
-    plazos = dict(PLAZOS_RPC)
+    plazos = dict(PLAZOS_RPC, **{"acuses_render.pdf": plazo_render_s + ESPERA_EN_COLA_RENDER_S})
     texto = _texto(entorno, "BUZON_PLAZOS_RPC", "")
     for parte in (p.strip() for p in texto.split(",") if p.strip()):
         clave, _, valor = parte.partition("=")
@@ -160,10 +165,10 @@ class Config:
     ocsp_cache_max_s: int = 300
     limite_aclaraciones_por_dia: int = 10
     plazo_rpc_s: float = PLAZO_RPC_S
-    plazos_rpc: tuple = tuple(sorted(PLAZOS_RPC.items()))
+    plazos_rpc: tuple = _plazos({}, PLAZO_RENDER_S)
     gateway_max_workers: int = 100
     acuses_max_workers: int = 50
-    acuses_plazo_render_s: float = 60.0
+    acuses_plazo_render_s: float = PLAZO_RENDER_S
     acuses_reintentos_s: tuple = (30.0, 120.0, 600.0, 1800.0)
     gateway_cache_sesion_s: int = 30
     db_conexiones: int = 5
@@ -226,13 +231,13 @@ class Config:
             ocsp_cache_max_s=max(_entero(e, "BUZON_OCSP_CACHE_MAX_S", 300), 0),
             limite_aclaraciones_por_dia=max(_entero(e, "BUZON_LIMITE_ACLARACIONES_POR_DIA", 10), 1),
             plazo_rpc_s=float(_texto(e, "BUZON_PLAZO_RPC_S", str(PLAZO_RPC_S))),
-            plazos_rpc=_plazos(e),
+            plazos_rpc=_plazos(e, _segundos(e, "BUZON_ACUSES_PLAZO_RENDER_S", PLAZO_RENDER_S)),
             # The gateway's workers mostly wait on other services: many are cheap, and a service that stops
             # answering can hold only part of them (buzon_comun.remoto bounds the calls in flight per service).
             gateway_max_workers=max(_entero(e, "BUZON_GATEWAY_MAX_WORKERS", 100), 10),
             acuses_max_workers=max(_entero(e, "BUZON_ACUSES_MAX_WORKERS", 50), 10),
             # An acuse render's time limit, and the delays before each retry of a failed one (then it is parked).
-            acuses_plazo_render_s=_segundos(e, "BUZON_ACUSES_PLAZO_RENDER_S", 60.0),
+            acuses_plazo_render_s=_segundos(e, "BUZON_ACUSES_PLAZO_RENDER_S", PLAZO_RENDER_S),
             acuses_reintentos_s=_lista_segundos(e, "BUZON_ACUSES_REINTENTOS_S", (30.0, 120.0, 600.0, 1800.0)),
             # How long a gateway process reuses auth's answer for a session token (0: never). A logout drops it at
             # once in every process; this bounds only a session whose end never reached one (gateway/README.md).

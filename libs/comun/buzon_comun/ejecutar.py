@@ -27,20 +27,26 @@ from buzon_comun.config import Config  # noqa: E402
 
 log = logging.getLogger("buzon")
 
+HOLGURA_RENDERIZADOR = 2
+
 
 def servicios_disponibles() -> dict:
     return {ep.name: ep for ep in entry_points(group="buzon.servicios")}
 
 
 def max_workers(config: Config, nombre: str) -> int:
-    """Calls a process serves at once. The gateway's and acuses' mostly wait (on other services; on a render
-    process, which costs them nothing while they wait), so they get more: a burst of first downloads of acuses
-    waiting for the render processes must not leave a cheap call of acuses (a verification, the codes) queued
-    behind them."""
+    """Calls a process serves at once. The gateway's and acuses' mostly wait (on other services; on the
+    renderers, which costs them nothing while they wait), so they get more: a burst of first downloads of acuses
+    waiting for their renders must not leave a cheap call of acuses (a verification, the codes) queued behind
+    them."""
     if nombre == "gateway":
         return config.gateway_max_workers
     if nombre == "acuses":
         return config.acuses_max_workers
+    if nombre == "acuses-render":
+        # A renderer takes as many requests as it has render processes, and a little more so that its health
+        # checks are answered while every process renders; the rest wait in its queue, where KEDA sees them.
+        return config.acuses_procesos + HOLGURA_RENDERIZADOR
     return config.max_workers
 
 

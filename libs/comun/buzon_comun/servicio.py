@@ -101,11 +101,23 @@ class ProveedorConfig(DependencyProvider):
         return self.config
 
 
-class ServicioBase:
+class ServicioSinDatos:
+    """A worker kind that keeps no data of its own (the acuse renderers): configuration, clock, metrics and a health
+    RPC that answers from the process alone."""
+
     config = ProveedorConfig()
-    db = BaseDatos()
     metricas = Metricas()
     reloj = ProveedorReloj()
+
+    @rpc
+    def salud(self) -> dict:
+        return {"estado": "ok", "servicio": self.name}
+
+
+class ServicioBase(ServicioSinDatos):
+    """A service with its own data: its health RPC also proves that its database answers."""
+
+    db = BaseDatos()
 
     @rpc
     def salud(self) -> dict:

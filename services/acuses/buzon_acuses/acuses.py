@@ -26,7 +26,7 @@ from buzon_acuses import documento, reintentos as modulo_reintentos
 from buzon_acuses.ajustes import Ajustes
 from buzon_acuses.cadena import cadena_original
 from buzon_acuses.models import acuses, limites, solicitudes
-from buzon_acuses.procesos import FallaDeRender, GrupoDetenido
+from buzon_acuses.procesos import FallaDeRender
 from buzon_acuses.reintentos import EMITIDO, SIN_CAMBIO, Reintentos
 from buzon_acuses.sello import Sello
 from buzon_acuses.solicitudes import MAXIMO_FOLIO, MAXIMO_RFC, MENSAJE_NO_DISPONIBLE, insertar, nuevo_codigo
@@ -44,14 +44,15 @@ log = logging.getLogger(__name__)
 MAXIMO_POR_BARRIDO = 100
 
 
-# A renderer: (folio, template version, stored values) -> the PDF's bytes; raises FallaDeRender or GrupoDetenido.
+# A renderer: (folio, template version, stored values) -> the PDF's bytes; raises FallaDeRender when it gives none.
 Renderizar = Callable[[str, str, dict], bytes]
 MENSAJE_GENERANDO = "El acuse se está generando. Intenta de nuevo en unos segundos."
 
 FALLAS_AL_DESCARGAR = Counter(
     "buzon_acuses_fallas_descarga",
     "Renders on a first download that gave no PDF, by cause: plazo (past the time limit), proceso (its process "
-    "died), error (the render raised), detenido (the service was stopping). The caller got 503 and tries again.",
+    "died), error (the render raised), detenido (the renderer was stopping), sin_renderizador (no renderer "
+    "answered in time). The caller got 503 and tries again.",
     ["motivo"],
 )
 
@@ -213,7 +214,7 @@ def pdf_de(db: Session, folio: str, rfc: str, *, renderizar: Renderizar, ahora: 
     """The PDF of an acuse of this RFC: the stored bytes, or on its first download rendered from what was fixed
     when it was issued and stored, once (if another process stored it meanwhile, its bytes are the ones served).
     Unknown, another RFC's and not yet issued look the same (NoEncontrado). A render that gives no PDF (its time
-    limit, a crashed process, the service stopping) is ServicioNoDisponible: nothing was stored, the caller tries
+    limit, a crashed process, the renderer stopping, no renderer answering) is ServicioNoDisponible: nothing was stored, the caller tries
     again."""
     if not es_texto_valido(folio, MAXIMO_FOLIO) or not es_texto_valido(rfc, MAXIMO_RFC):
         raise NoEncontrado("no_encontrado", MENSAJE_NO_DISPONIBLE)
@@ -227,11 +228,10 @@ def pdf_de(db: Session, folio: str, rfc: str, *, renderizar: Renderizar, ahora: 
     # No transaction (nor pooled connection) stays open through the render.
     try:
         pdf = renderizar(folio, fila.plantilla, json.loads(fila.contexto))
-    except (FallaDeRender, GrupoDetenido) as exc:
-        motivo = exc.motivo if isinstance(exc, FallaDeRender) else "detenido"
-        FALLAS_AL_DESCARGAR.labels(motivo).inc()
+    except FallaDeRender as exc:
+        FALLAS_AL_DESCARGAR.labels(exc.motivo).inc()
         log.warning("el acuse %s no se pudo generar al descargarlo (%s); quien lo pidió lo intentará de nuevo",
-                    folio, motivo)
+                    folio, exc.motivo)
         raise ServicioNoDisponible("servicio_no_disponible", MENSAJE_GENERANDO, {"reintentar_en_s": 2}) from None
     with transaccion(db):
         db.execute(update(acuses).where(acuses.c.folio == folio, acuses.c.pdf.is_(None))

@@ -1,6 +1,9 @@
-"""Renders PDFs in a pool of spawned processes, so that the CPU-bound work (the QR code, the template, WeasyPrint)
-never freezes the service's eventlet loop (one page holds the CPU about 100 ms; in the loop, every other call would
-wait that long).
+"""Rendering acuse PDFs, split in two worker kinds that operators scale on their own:
+
+- the renderers (`buzon-servicio acuses-render`, `buzon_acuses.render`): CPU-bound, they take render requests from
+  their RPC queue and run them in a pool of spawned processes (`GrupoRender`), so the QR code, the template and
+  WeasyPrint never freeze a service's eventlet loop (one page holds the CPU tens of milliseconds);
+- the acuses service, which only asks for a render on an acuse's first download (`Renderizador`) and stores the bytes.
 
 `spawn`, because `fork` would copy the monkey-patched process and `forkserver` is unavailable after patching;
 `eventlet.tpool` crashes WeasyPrint (greenlet switches across threads through the logging lock). The pool is
@@ -9,6 +12,7 @@ process (killed and replaced), never the others' renders.
 """
 from __future__ import annotations
 
+import base64
 import logging
 
 import eventlet
@@ -17,8 +21,10 @@ from eventlet.hubs import IOClosed, notify_opened, trampoline
 from nameko.extensions import DependencyProvider
 
 from buzon_acuses.pdf import calentar, pdf_de_documento
-from buzon_acuses.procesos import GrupoDeProcesos
+from buzon_acuses.procesos import FallaDeRender, GrupoDeProcesos
 from buzon_comun.config import Config
+from buzon_comun.errores import ServicioNoDisponible
+from buzon_comun.remoto import Remoto
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +54,12 @@ def olvidar(fd: int) -> None:
     notify_opened(fd)
 
 
-class Renderizador(DependencyProvider):
-    """Injects `renderizar(folio, plantilla, contexto) -> bytes`; the processes live as long as the service
-    container. Two downloads of one acuse arriving together in a process make one render: the second waits for
-    the first's result (or its failure)."""
+class GrupoRender(DependencyProvider):
+    """The renderers' pool of processes, as long as the container lives: injects `ejecutar(plantilla, contexto) ->
+    bytes` (FallaDeRender if the render gives no PDF; GrupoDetenido while stopping)."""
 
     def __init__(self):
         self.grupo: GrupoDeProcesos | None = None
-        self.en_curso: dict[str, Event] = {}
 
     def setup(self):
         config = Config.desde_entorno()
@@ -93,7 +97,29 @@ class Renderizador(DependencyProvider):
         except Exception:  # noqa: BLE001 - lifecycle hooks never raise
             log.exception("no se pudieron terminar los procesos de renderizado")
 
-    def renderizar(self, folio: str, plantilla: str, contexto: dict) -> bytes:
+    def get_dependency(self, worker_ctx):
+        return self.grupo.ejecutar
+
+
+class RenderNoDisponible(FallaDeRender):
+    """The renderers gave no PDF: `motivo` is theirs (its time limit, a crashed process, stopping) or
+    `sin_renderizador` (none answered within the deadline: `acuses_render.pdf` in BUZON_PLAZOS_RPC)."""
+
+    def __init__(self, motivo: str):
+        super().__init__(motivo)
+        self.motivo = motivo
+
+
+class Renderizador(Remoto):
+    """In the acuses service: injects `renderizar(folio, plantilla, contexto) -> bytes`, a request to the renderers
+    (`acuses_render.pdf`, with Remoto's deadline and breaker). Two downloads of one acuse arriving together in a
+    process make one request: the second waits for the first's result (or its failure)."""
+
+    def __init__(self):
+        super().__init__("acuses_render")
+        self.en_curso: dict[str, Event] = {}
+
+    def renderizar(self, proxy, folio: str, plantilla: str, contexto: dict) -> bytes:
         propio = self.en_curso.get(folio)
         if propio is not None:
             exito, valor = propio.wait()
@@ -102,7 +128,7 @@ class Renderizador(DependencyProvider):
             raise valor
         propio = self.en_curso[folio] = Event()
         try:
-            pdf = self.grupo.ejecutar(plantilla, contexto)
+            pdf = pedir_render(proxy, plantilla, contexto)
         except BaseException as exc:
             propio.send((False, exc))
             raise
@@ -113,4 +139,13 @@ class Renderizador(DependencyProvider):
             del self.en_curso[folio]
 
     def get_dependency(self, worker_ctx):
-        return self.renderizar
+        proxy = super().get_dependency(worker_ctx)
+        return lambda folio, plantilla, contexto: self.renderizar(proxy, folio, plantilla, contexto)
+
+
+def pedir_render(proxy, plantilla: str, contexto: dict) -> bytes:
+    """One render by the renderers; RenderNoDisponible when it gives no PDF (their refusal names why)."""
+    try:
+        return base64.b64decode(proxy.pdf(plantilla, contexto))
+    except ServicioNoDisponible as exc:
+        raise RenderNoDisponible(exc.extra.get("motivo", "sin_renderizador")) from None

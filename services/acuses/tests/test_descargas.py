@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from buzon_acuses import acuses, documento
 from buzon_acuses.models import acuses as tabla_acuses
-from buzon_acuses.procesos import GrupoDeProcesos, PlazoAgotado
-from buzon_acuses.renderizador import Renderizador, esperar_lectura, olvidar
+from buzon_acuses import render
+from buzon_acuses.procesos import GrupoDeProcesos
+from buzon_acuses.renderizador import RenderNoDisponible, Renderizador, esperar_lectura, olvidar
 from buzon_acuses.solicitudes import guardar
 from buzon_comun.config import Config
 from buzon_comun.db import crear_engine
@@ -65,41 +66,54 @@ def test_two_replicas_rendering_one_acuse_at_once_store_one_pdf_and_both_serve_i
                          ahora=AHORA) == propios[primera]
 
 
+class RenderizadoresAqui:
+    """The acuses service's proxy to the renderers without the bus: each request runs the renderer's RPC body
+    (`render.pdf_en_base64`) over a pool of processes."""
+
+    def __init__(self, grupo: GrupoDeProcesos):
+        self.grupo = grupo
+
+    def pdf(self, plantilla, valores):
+        return render.pdf_en_base64(self.grupo.ejecutar, plantilla, valores)
+
+
 @pytest.fixture
 def renderizador(monkeypatch):
-    """The service's Renderizador over a pool of renders_de_prueba.pdf_o_colgarse (a folio marked COLGAR hangs),
-    with a 1 s limit and the service's cooperative waits."""
+    """The acuses service's Renderizador asking renderers whose pool runs renders_de_prueba.pdf_o_colgarse (a folio
+    marked COLGAR hangs), with a 1 s limit and the service's cooperative waits."""
     monkeypatch.syspath_prepend(str(Path(__file__).parent))
     pruebas = importlib.import_module("renders_de_prueba")
+    grupo = GrupoDeProcesos(pruebas.pdf_o_colgarse, procesos=2, plazo_s=1.0, nombre="acuses-render",
+                            dormir=eventlet.sleep, esperar_lectura=esperar_lectura, al_cerrar=olvidar)
+    grupo.iniciar()
     proveedor = Renderizador()
-    proveedor.grupo = GrupoDeProcesos(pruebas.pdf_o_colgarse, procesos=2, plazo_s=1.0, nombre="acuses-render",
-                                      dormir=eventlet.sleep, esperar_lectura=esperar_lectura, al_cerrar=olvidar)
-    proveedor.grupo.iniciar()
-    yield proveedor, pruebas.COLGARSE
-    proveedor.grupo.matar()
+    yield (lambda *argumentos: proveedor.renderizar(RenderizadoresAqui(grupo), *argumentos)), proveedor, grupo, \
+        pruebas.COLGARSE
+    grupo.matar()
 
 
 def test_downloads_waiting_on_one_render_that_fails_all_get_its_failure_and_the_next_download_renders_again(
         renderizador):
-    proveedor, colgarse = renderizador
+    renderizar, proveedor, grupo, colgarse = renderizador
     folio = f"{colgarse}-2026-00000001"
-    antes = set(proveedor.grupo.pids())
+    antes = set(grupo.pids())
 
     def descargar():
         try:
-            return proveedor.renderizar(folio, "1", {"folio": folio})
-        except PlazoAgotado as exc:
+            return renderizar(folio, "1", {"folio": folio})
+        except RenderNoDisponible as exc:
             return exc
 
     descargas = [eventlet.spawn(descargar) for _ in range(3)]
     resultados = [d.wait() for d in descargas]
-    assert all(isinstance(r, PlazoAgotado) for r in resultados), resultados
+    # The renderer's cause crosses the bus: its time limit.
+    assert [r.motivo for r in resultados] == ["plazo"] * 3, resultados
     # One render for the three: one process past its limit was killed and replaced, the other never used.
-    assert len(antes & set(proveedor.grupo.pids())) == 1
+    assert len(antes & set(grupo.pids())) == 1
     assert proveedor.en_curso == {}
     # Nothing left waiting on the failed render: the next downloads render again (and share that one).
     bueno = "REG-2026-00000001"
-    descargas = [eventlet.spawn(proveedor.renderizar, bueno, "1", {"folio": bueno}) for _ in range(3)]
+    descargas = [eventlet.spawn(renderizar, bueno, "1", {"folio": bueno}) for _ in range(3)]
     assert [d.wait() for d in descargas] == [b"%PDF-1.7 " + bueno.encode()] * 3
     assert proveedor.en_curso == {}
 

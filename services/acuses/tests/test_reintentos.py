@@ -16,7 +16,8 @@ from buzon_comun.config import Config
 from buzon_acuses import acuses, documento, operacion, reintentos
 from buzon_acuses.ajustes import Ajustes
 from buzon_acuses.models import acuses as tabla_acuses, solicitudes as tabla_solicitudes
-from buzon_acuses.procesos import GrupoDeProcesos, GrupoDetenido, PlazoAgotado, ProcesoCaido
+from buzon_acuses.procesos import GrupoDeProcesos, PlazoAgotado, ProcesoCaido
+from buzon_acuses.renderizador import RenderNoDisponible
 from buzon_acuses.reintentos import EMITIDO, REINTENTO, SIN_CAMBIO, Reintentos
 from buzon_acuses.solicitudes import guardar
 from buzon_comun.errores import ServicioNoDisponible
@@ -204,7 +205,9 @@ def test_a_sweep_reserves_what_it_takes_so_another_replica_passes_it_by(db, sell
 def test_a_render_that_fails_on_a_first_download_stores_nothing_and_says_try_again(db, sello_dev, registro):
     pedida = AcuseSolicitado(**registro)
     assert acuses.atender(db, pedida, emision(sello_dev, RelojFijo(AHORA))) == EMITIDO
-    for falla, motivo in ((GrupoDetenido("el grupo de procesos se detuvo"), "detenido"),
+    # What the acuses service's Renderizador raises: the renderer's cause, or none answering in time.
+    for falla, motivo in ((RenderNoDisponible("detenido"), "detenido"),
+                          (RenderNoDisponible("sin_renderizador"), "sin_renderizador"),
                           (PlazoAgotado("la tarea excedió 60 s"), "plazo"),
                           (ProcesoCaido("el proceso terminó durante la tarea (señal SIGKILL)"), "proceso")):
         antes = muestra("buzon_acuses_fallas_descarga_total", motivo=motivo)

@@ -15,11 +15,11 @@ from nameko.testing.services import replace_dependencies
 from sqlalchemy import select, update
 
 from buzon_dev.procesos import vivo
-from buzon_acuses import acuses, documento
+from buzon_acuses import acuses, documento, render
 from buzon_acuses.models import acuses as tabla_acuses, solicitudes as tabla_solicitudes
 from buzon_acuses.pdf import pdf_de_documento
 from buzon_acuses.procesos import ProcesoCaido
-from buzon_acuses.renderizador import NOMBRE_PROCESO, Renderizador
+from buzon_acuses.renderizador import NOMBRE_PROCESO, GrupoRender
 from buzon_acuses.service import Servicio
 from buzon_dev.pruebas import esperar, llamar
 from buzon_comun.config import Config
@@ -35,11 +35,20 @@ CLIENTE = "ip:203.0.113.7"
 
 
 @pytest.fixture
-def servicio(entorno_bd, container_factory, config_nameko, tmp_path, monkeypatch):
+def renderizadores(container_factory, config_nameko, monkeypatch):
+    """The acuse renderers (`acuses-render`), with two render processes."""
+    monkeypatch.setenv("BUZON_METRICAS_PUERTO", "0")
+    monkeypatch.setenv("BUZON_ACUSES_PROCESOS", "2")
+    contenedor = container_factory(render.Servicio, config_nameko)
+    contenedor.start()
+    return contenedor
+
+
+@pytest.fixture
+def servicio(entorno_bd, renderizadores, container_factory, config_nameko, tmp_path, monkeypatch):
     monkeypatch.setenv("BUZON_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("BUZON_METRICAS_PUERTO", "0")
     monkeypatch.setenv("BUZON_PUBLIC_URL", PUBLIC_URL)
-    monkeypatch.setenv("BUZON_ACUSES_PROCESOS", "2")
     contenedor = container_factory(Servicio, config_nameko)
     contenedor.start()
     return contenedor
@@ -229,16 +238,17 @@ def test_rendering_does_not_stall_other_calls(servicio, despachar, registro, con
 
 
 def procesos_de_render(contenedor):
-    [renderizador] = [e for e in contenedor.extensions if isinstance(e, Renderizador)]
-    return renderizador.grupo
+    [grupo] = [e for e in contenedor.extensions if isinstance(e, GrupoRender)]
+    return grupo.grupo
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux's")
 @pytest.mark.parametrize("como", ["stop", "kill"])
-def test_render_processes_are_named_under_the_service_and_none_outlives_it(servicio, despachar, registro, como):
+def test_render_processes_are_named_under_the_renderer_and_none_outlives_it(servicio, renderizadores, despachar,
+                                                                             registro, como):
     despachar("contactos", registro)
     esperar_pdf(servicio, registro["folio"], registro["rfc"], segundos=60)
-    pids = procesos_de_render(servicio).pids()
+    pids = procesos_de_render(renderizadores).pids()
     assert len(pids) == 2
     for pid in pids:
         with open(f"/proc/{pid}/comm") as comm:
@@ -247,10 +257,10 @@ def test_render_processes_are_named_under_the_service_and_none_outlives_it(servi
             assert int(stat.read().rsplit(")", 1)[1].split()[1]) == os.getpid()
     # One killed while idle (out of memory, or by hand) is back within a couple of seconds, ready for the next.
     os.kill(pids[0], signal.SIGKILL)
-    assert esperar(lambda: len(procesos_de_render(servicio).pids()) == 2 and pids[0] not in
-                   procesos_de_render(servicio).pids(), plazo=10)
-    pids = procesos_de_render(servicio).pids()
-    getattr(servicio, como)()
+    assert esperar(lambda: len(procesos_de_render(renderizadores).pids()) == 2 and pids[0] not in
+                   procesos_de_render(renderizadores).pids(), plazo=10)
+    pids = procesos_de_render(renderizadores).pids()
+    getattr(renderizadores, como)()
     assert not [pid for pid in pids if vivo(pid)], "quedaron procesos de render tras detener el servicio"
 
 
@@ -270,6 +280,7 @@ class RenderQueFalla:
 
 def test_an_acuse_is_issued_on_arrival_and_rendered_once_on_its_first_download(
         entorno_bd, container_factory, config_nameko, tmp_path, monkeypatch, despachar, db, registro, baja):
+    # The renderers stand-in below is the acuses service's own dependency: no renderer runs.
     monkeypatch.setenv("BUZON_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("BUZON_METRICAS_PUERTO", "0")
     renderizar = RenderQueFalla()
@@ -309,17 +320,17 @@ def test_an_acuse_is_issued_on_arrival_and_rendered_once_on_its_first_download(
     assert renderizar.renders == [baja["folio"], registro["folio"], registro["folio"]]
 
 
-def test_downloads_of_one_acuse_at_once_make_one_render(servicio, despachar, registro):
+def test_downloads_of_one_acuse_at_once_make_one_render(servicio, renderizadores, despachar, registro):
     despachar("contactos", registro)
-    [renderizador] = [e for e in servicio.extensions if isinstance(e, Renderizador)]
+    grupo = procesos_de_render(renderizadores)
     renders = []
-    original = renderizador.grupo.ejecutar
+    original = grupo.ejecutar
 
     def contar(*argumentos):
         renders.append(argumentos[1]["folio"])
         return original(*argumentos)
 
-    renderizador.grupo.ejecutar = contar
+    grupo.ejecutar = contar
     descargas = [eventlet.spawn(esperar_pdf, servicio, registro["folio"], registro["rfc"], 60) for _ in range(5)]
     pdfs = {d.wait() for d in descargas}
     assert len(pdfs) == 1 and next(iter(pdfs)).startswith(b"%PDF") and renders == [registro["folio"]]
@@ -332,3 +343,9 @@ def test_acuses_serves_its_own_number_of_calls_at_once():
     config = Config.desde_entorno({"BUZON_ACUSES_MAX_WORKERS": "64", "BUZON_MAX_WORKERS": "12"})
     assert configuracion_de(config, "acuses")["max_workers"] == 64
     assert configuracion_de(config, "contactos")["max_workers"] == 12
+
+
+def test_a_renderer_serves_as_many_calls_as_it_has_render_processes_and_two_more():
+    """Past its processes, render requests wait in its queue (where KEDA counts them), while its health checks are
+    still answered when every process renders."""
+    assert configuracion_de(Config.desde_entorno({"BUZON_ACUSES_PROCESOS": "3"}), "acuses-render")["max_workers"] == 5
