@@ -52,10 +52,10 @@ preparar:
 preparar-test:
 	@deploy/local/preparar.sh test
 
-# Re-pin every third-party package from what the virtualenv holds now.
+# Re-pin every third-party package from what the virtualenv holds now: requirements.lock (what the services need
+# to run, the image's runtime target) and requirements-dev.lock (the development and test set).
 lock:
-	{ echo "# Exact pins for every third-party package (used as pip constraints). Regenerate with: make lock"; \
-	  $(VENV)/bin/pip freeze --exclude-editable --all | grep -v '^-e' | grep -iv '^buzon-'; } > requirements.lock
+	$(VENV)/bin/python deploy/local/fijar_versiones.py
 
 # Refresh the JavaScript vendored into the pages from the npm registry, at the versions of gateway/package-lock.json.
 vendor:

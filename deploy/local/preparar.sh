@@ -83,11 +83,15 @@ if [ ! -x "$VENV/bin/python" ]; then
   decir "creando el entorno virtual $VENV"
   "$PYTHON" -m venv "$VENV"
 fi
-if [ ! -f "$sello" ] || [ requirements.lock -nt "$sello" ] || [ requirements.txt -nt "$sello" ] \
+# Development and tests need the whole set (requirements-dev.txt: the runtime one, buzon-dev, the test runners),
+# pinned by both lock files; the image's runtime target installs requirements.txt alone.
+fijados=(-c requirements.lock -c requirements-dev.lock)
+if [ ! -f "$sello" ] || [ -n "$(find requirements.txt requirements.lock requirements-dev.txt requirements-dev.lock \
+       -newer "$sello" -print -quit)" ] \
    || [ -n "$(find . -name pyproject.toml -newer "$sello" -not -path './.venv/*' -print -quit)" ]; then
-  decir "instalando los paquetes fijados (requirements.lock)"
-  "$VENV/bin/pip" install -q --disable-pip-version-check -c requirements.lock pip setuptools
-  "$VENV/bin/pip" install -q --disable-pip-version-check --no-build-isolation -c requirements.lock -r requirements.txt
+  decir "instalando los paquetes fijados (requirements.lock y requirements-dev.lock)"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "${fijados[@]}" pip setuptools
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-build-isolation "${fijados[@]}" -r requirements-dev.txt
   touch "$sello"
 fi
 decir "listo ($modo)"
