@@ -6,7 +6,8 @@ workers don't finish within the grace period, the process is killed, because nam
 reconnecting to a lost broker.
 
 `buzon-servicio [NOMBRE] --salud [--listo]` is the probe for Docker's HEALTHCHECK and Kubernetes: it answers from
-the heartbeat every running process keeps (`buzon_comun.salud`), without HTTP and without starting anything.
+the heartbeat every running process keeps (`buzon_comun.salud`), without HTTP and without starting anything, and
+`buzon_comun.entrada` sends it there before this module (and eventlet) is imported.
 """
 from __future__ import annotations
 
@@ -18,23 +19,18 @@ import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
-import argparse  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
-from importlib.metadata import entry_points  # noqa: E402
 
 from buzon_comun import produccion, salud  # noqa: E402
 from buzon_comun.config import Config  # noqa: E402
+from buzon_comun.latido import con_latido  # noqa: E402
 
 log = logging.getLogger("buzon")
 
 HOLGURA_RENDERIZADOR = 2
-
-
-def servicios_disponibles() -> dict:
-    return {ep.name: ep for ep in entry_points(group="buzon.servicios")}
 
 
 def max_workers(config: Config, nombre: str) -> int:
@@ -85,33 +81,14 @@ def config_nameko(config: Config, nombre: str) -> dict:
 
 
 def main(argv=None) -> int:
-    disponibles = servicios_disponibles()
-    parser = argparse.ArgumentParser(prog="buzon-servicio", description="Ejecuta un servicio del Buzón IMSS.")
-    parser.add_argument("nombre", nargs="?", choices=sorted(disponibles))
-    parser.add_argument("--gracia", type=float, default=10.0, help="segundos para terminar el trabajo en curso")
-    sonda = parser.add_argument_group("sonda de salud (no ejecuta el servicio)")
-    sonda.add_argument("--salud", action="store_true",
-                       help="¿está vivo el proceso de NOMBRE de este contenedor? (sin NOMBRE: cada uno con latido); "
-                            "sale con 0 si sí, 1 si no")
-    sonda.add_argument("--listo", action="store_true",
-                       help="con --salud: además, su tipo responde su RPC salud (el gateway: RabbitMQ acepta conexión)")
-    sonda.add_argument("--plazo", type=float, default=salud.PLAZO_S, help="segundos para la respuesta de --listo")
-    sonda.add_argument("--ventana", type=float, default=None,
-                       help="edad máxima del último latido, en segundos (BUZON_SALUD_VENTANA_S, 30)")
-    sonda.add_argument("--pid", type=int, default=None, help="el proceso con este pid, no el más reciente de NOMBRE")
-    args = parser.parse_args(argv)
+    """`buzon-servicio` (`buzon_comun.entrada`), for callers that already imported this module."""
+    from buzon_comun import entrada
 
-    try:
-        ajustes = salud.Ajustes.desde_entorno(os.environ)
-        if args.salud:
-            return sondear(args, ajustes)
-    except ValueError as exc:
-        print(f"buzon-servicio: {exc}", file=sys.stderr)
-        # A probe answers 0 or 1 only (Docker reserves 2).
-        return salud.ENFERMO if args.salud else 2
-    if args.nombre is None:
-        parser.error("falta NOMBRE, el servicio que se ejecuta")
+    return entrada.main(argv)
 
+
+def ejecutar(args, punto_de_entrada, ajustes: salud.Ajustes) -> int:
+    """Run the service `args.nombre` (its class behind `punto_de_entrada`) until it is stopped."""
     # Before anything connects or listens: a refused production start must leave no trace but its message.
     try:
         produccion.exigir(os.environ, args.nombre)
@@ -126,9 +103,9 @@ def main(argv=None) -> int:
     config = Config.desde_entorno()
     nameko_config = config_nameko(config, args.nombre)
     dictConfig(nameko_config["LOGGING"])
-    clase = disponibles[args.nombre].load()
+    clase = punto_de_entrada.load()
     runner = ServiceRunner(nameko_config)
-    runner.add_service(salud.con_latido(clase, args.nombre, ajustes))
+    runner.add_service(con_latido(clase, args.nombre, ajustes))
 
     deteniendo = []
 
@@ -151,14 +128,6 @@ def main(argv=None) -> int:
         log.exception("%s terminó con error", args.nombre)
         return 1
     return 0
-
-
-def sondear(args, ajustes: salud.Ajustes) -> int:
-    """The probe: its verdict on one line (stdout when healthy, stderr when not) and 0 or 1."""
-    resultado = salud.sondear(args.nombre, ajustes, uri=Config.desde_entorno().amqp_uri, listo=args.listo,
-                              plazo_s=args.plazo, ventana_s=args.ventana, pid=args.pid)
-    print(resultado.mensaje, file=sys.stdout if resultado.sano else sys.stderr)
-    return resultado.codigo
 
 
 def _detener_con_plazo(runner, gracia: float) -> None:

@@ -2,7 +2,7 @@
 
 An RPC to a service name goes to any replica (they share one queue), so it tells whether the *kind* answers, not
 whether *this* process is well. Liveness has to be about this process, so every process run by `buzon-servicio`
-keeps a heartbeat file (`Latido`):
+keeps a heartbeat file (`buzon_comun.latido.Latido`):
 
 - written from nameko's consumer loop (`QueueConsumer.on_iteration`), which goes round at least once a second
   while the process's connection to RabbitMQ is up and its event loop is free, and not at all while it reconnects
@@ -16,6 +16,9 @@ window (`--ventana`, default `BUZON_SALUD_VENTANA_S` or 30 s). `--listo` (readin
 `salud` RPC within `--plazo` seconds (its database answers), or, for a process without one (the gateway), whether
 RabbitMQ takes a connection. Without NOMBRE it checks every kind with a heartbeat in the folder: in a container,
 the one process it runs (the image's HEALTHCHECK).
+
+Kubernetes runs the probe every few seconds in every pod, so this module imports neither eventlet nor nameko:
+`buzon-servicio … --salud` reaches it through `buzon_comun.entrada` without loading the service's stack.
 """
 from __future__ import annotations
 
@@ -28,8 +31,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-from nameko.extensions import DependencyProvider
 
 log = logging.getLogger(__name__)
 
@@ -161,11 +162,12 @@ def llamar_salud(uri: str, servicio: str, plazo_s: float) -> str | None:
     answered well, else what went wrong. The request expires with the deadline (a kind that is down gets no pile
     of probes in its queue), goes nowhere if no replica ever declared the queue (mandatory: said at once), and the
     reply comes to an exclusive queue of this call, gone with its connection."""
-    import eventlet
-    from kombu import Connection, Consumer, Producer, Queue
-    from nameko.rpc import get_rpc_exchange
+    import socket
 
-    intercambio = get_rpc_exchange({})
+    from kombu import Connection, Consumer, Exchange, Producer, Queue
+
+    # nameko's RPC exchange (nameko.rpc.get_rpc_exchange), named here so the probe doesn't import nameko.
+    intercambio = Exchange("nameko-rpc", type="topic", durable=True, auto_delete=False)
     correlacion = uuid.uuid4().hex
     cola = Queue(f"rpc.reply-salud-{correlacion}", exchange=intercambio, routing_key=correlacion, exclusive=True,
                  auto_delete=True, durable=False)
@@ -178,8 +180,9 @@ def llamar_salud(uri: str, servicio: str, plazo_s: float) -> str | None:
     def devuelto(excepcion, exchange, routing_key, mensaje):
         respuesta["sin_cola"] = True
 
+    limite = time.monotonic() + plazo_s
     try:
-        with eventlet.Timeout(plazo_s), Connection(uri, connect_timeout=plazo_s) as conexion:
+        with Connection(uri, connect_timeout=plazo_s) as conexion:
             canal = conexion.channel()
             with Consumer(canal, [cola], callbacks=[recibir], no_ack=True, accept=["json"]):
                 Producer(canal, on_return=devuelto).publish(
@@ -187,8 +190,11 @@ def llamar_salud(uri: str, servicio: str, plazo_s: float) -> str | None:
                     reply_to=correlacion, correlation_id=correlacion, serializer="json", mandatory=True,
                     delivery_mode=1, expiration=plazo_s, declare=[intercambio])
                 while not respuesta:
-                    conexion.drain_events()
-    except eventlet.Timeout:
+                    restante = limite - time.monotonic()
+                    if restante <= 0:
+                        raise socket.timeout
+                    conexion.drain_events(timeout=restante)
+    except socket.timeout:
         return f"{servicio} no respondió su RPC salud en {plazo_s:g} s"
     except Exception as exc:  # noqa: BLE001 - the bus itself failed: that is the answer
         return f"no se pudo preguntar a {servicio} por RabbitMQ: {exc}"
@@ -199,9 +205,15 @@ def llamar_salud(uri: str, servicio: str, plazo_s: float) -> str | None:
 
 
 def bus_disponible(uri: str, plazo_s: float) -> str | None:
-    from buzon_comun.remoto import bus_disponible as disponible
+    """None if the broker takes a connection within `plazo_s`, else that it doesn't."""
+    from kombu import Connection
 
-    return None if disponible(uri, plazo_s) else f"RabbitMQ no acepta conexiones en {plazo_s:g} s"
+    try:
+        with Connection(uri, connect_timeout=plazo_s) as conexion:
+            conexion.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=plazo_s)
+    except Exception:  # noqa: BLE001 - no answer in time is no broker
+        return f"RabbitMQ no acepta conexiones en {plazo_s:g} s"
+    return None
 
 
 def sondear(nombre: str | None, ajustes: Ajustes, *, uri: str, listo: bool = False, plazo_s: float = PLAZO_S,
@@ -225,92 +237,3 @@ def sondear(nombre: str | None, ajustes: Ajustes, *, uri: str, listo: bool = Fal
     if problemas:
         return Resultado(False, "; ".join(problemas), vida.latidos)
     return Resultado(True, "; ".join(bien), vida.latidos)
-
-
-def tiene_rpc_salud(contenedor) -> bool:
-    from nameko.rpc import Rpc
-
-    return any(isinstance(entrada, Rpc) and entrada.method_name == "salud" for entrada in contenedor.entrypoints)
-
-
-def consumidores(contenedor) -> list:
-    """The container's consumer loops (nameko shares one QueueConsumer among its entrypoints and reply listeners)."""
-    from nameko.messaging import QueueConsumer
-
-    return [extension for extension in list(contenedor.shared_extensions.values())
-            if isinstance(extension, QueueConsumer)]
-
-
-class Latido(DependencyProvider):
-    """This process's heartbeat file, written from its consumer loop while it is connected (see the module's text).
-    `buzon-servicio` adds it to every class it runs (services and gateway alike); nothing is injected."""
-
-    def __init__(self, nombre: str, ajustes: Ajustes, reloj: Callable[[], float] = time.monotonic):
-        self.nombre = nombre
-        self.ajustes = ajustes
-        self.reloj = reloj
-
-    def setup(self):
-        self.archivo = archivo_latido(self.ajustes.carpeta, self.nombre, os.getpid())
-        self.datos = {"nombre": self.nombre, "servicio": self.container.service_name, "pid": os.getpid(),
-                      "rpc_salud": tiene_rpc_salud(self.container)}
-        self.ultimo: float | None = None
-        self.detenido = False
-        self.avisado = False
-        try:
-            self.ajustes.carpeta.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            self._avisar(exc)
-        for consumidor in consumidores(self.container):
-            self._enganchar(consumidor)
-
-    def _enganchar(self, consumidor) -> None:
-        original = consumidor.on_iteration
-
-        def on_iteration():
-            self.latir()
-            original()
-
-        consumidor.on_iteration = on_iteration
-
-    def latir(self) -> None:
-        if self.detenido:
-            return
-        ahora = self.reloj()
-        if self.ultimo is not None and ahora - self.ultimo < self.ajustes.intervalo_s:
-            return
-        self.ultimo = ahora
-        try:
-            escribir_latido(self.archivo, {**self.datos, "en": time.time()})
-        except OSError as exc:
-            self._avisar(exc)
-
-    def _avisar(self, exc: OSError) -> None:
-        # Once: the probe will say the process is unhealthy; the log says why.
-        if not self.avisado:
-            self.avisado = True
-            log.error("no se puede escribir el latido de salud en %s (BUZON_SALUD_DIR): %s", self.ajustes.carpeta, exc)
-
-    def _olvidar(self) -> None:
-        # Stopping: the consumer loop may still go round once or twice, and must not write the file again.
-        self.detenido = True
-        try:
-            self.archivo.unlink(missing_ok=True)
-        except OSError:
-            pass  # lifecycle hooks never raise; a stale file only says "not alive", which is true
-
-    def stop(self):
-        self._olvidar()
-
-    def kill(self):
-        self._olvidar()
-
-    def get_dependency(self, worker_ctx):
-        return None
-
-
-def con_latido(clase: type, nombre: str, ajustes: Ajustes) -> type:
-    """`clase` with a `Latido`: a subclass, so nameko binds it like any declared dependency, and the service keeps
-    its name, entrypoints and dependencies."""
-    return type(clase.__name__, (clase,), {"_latido_salud": Latido(nombre, ajustes), "__module__": clase.__module__,
-                                           "__doc__": clase.__doc__})

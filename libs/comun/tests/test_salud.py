@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from buzon_comun import salud
+from buzon_comun.latido import Latido, con_latido, consumidores, tiene_rpc_salud
 from buzon_comun.ejecutar import main
 from buzon_dev.pruebas import esperar
 from buzon_dev.sistema import borrar_vhost, puerto_libre, vhost_propio
@@ -148,7 +149,7 @@ class Reloj:
 def test_the_heartbeat_is_written_at_most_every_interval_and_removed_on_stop(tmp_path):
     reloj = Reloj()
     contenedor = Contenedor("notificaciones_correo")
-    latido = salud.Latido("notificaciones-correo", salud.Ajustes(tmp_path / "s", 5.0, 30.0), reloj).bind(
+    latido = Latido("notificaciones-correo", salud.Ajustes(tmp_path / "s", 5.0, 30.0), reloj).bind(
         contenedor, "_latido_salud")
     latido.setup()
     archivo = salud.archivo_latido(tmp_path / "s", "notificaciones-correo", os.getpid())
@@ -174,7 +175,7 @@ def test_an_unwritable_folder_is_logged_once_and_never_raises(tmp_path, caplog):
     (tmp_path / "archivo").write_text("no soy carpeta", encoding="utf-8")
     contenedor = Contenedor("auth")
     reloj = Reloj()
-    latido = salud.Latido("auth", salud.Ajustes(tmp_path / "archivo" / "s", 1.0, 30.0), reloj).bind(contenedor, "x")
+    latido = Latido("auth", salud.Ajustes(tmp_path / "archivo" / "s", 1.0, 30.0), reloj).bind(contenedor, "x")
     latido.setup()
     for t in (0, 2, 4):
         reloj.t = t
@@ -198,12 +199,12 @@ def test_every_kind_gets_a_heartbeat_on_its_consumer_loop(nombre, tmp_path):
     from nameko.containers import ServiceContainer
 
     clase = next(ep for ep in entry_points(group="buzon.servicios") if ep.name == nombre).load()
-    envuelta = salud.con_latido(clase, nombre, ajustes(tmp_path))
+    envuelta = con_latido(clase, nombre, ajustes(tmp_path))
     assert envuelta.name == clase.name and issubclass(envuelta, clase)
     contenedor = ServiceContainer(envuelta, {"AMQP_URI": "amqp://nadie"})
-    assert [d for d in contenedor.dependencies if isinstance(d, salud.Latido)]
-    assert salud.consumidores(contenedor), "sin bucle de consumo no hay latido"
-    assert salud.tiene_rpc_salud(contenedor) == (nombre != "gateway")
+    assert [d for d in contenedor.dependencies if isinstance(d, Latido)]
+    assert consumidores(contenedor), "sin bucle de consumo no hay latido"
+    assert tiene_rpc_salud(contenedor) == (nombre != "gateway")
 
 
 # --- the command line ---
