@@ -342,3 +342,12 @@ def test_the_gateway_has_a_heartbeat_too_and_a_graceful_stop_removes_it(lanzar):
     assert gateway.proceso.wait(timeout=30) == 0
     ido = gateway.sonda()
     assert ido.returncode == 1 and "gateway: no hay latido" in ido.stderr
+
+
+def test_the_probe_loads_neither_eventlet_nor_nameko(tmp_path):
+    """Kubernetes runs it every few seconds in every pod: it must not pay for the service's stack."""
+    codigo = ("import sys\nfrom buzon_comun import entrada\nrc = entrada.main(['auth', '--salud'])\n"
+              "print(rc, sorted(m for m in ('eventlet', 'nameko', 'sqlalchemy') if m in sys.modules))")
+    salida = subprocess.run([sys.executable, "-c", codigo], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "BUZON_SALUD_DIR": str(tmp_path)})
+    assert salida.stdout.split("\n")[-2] == f"{salud.ENFERMO} []", salida.stdout + salida.stderr
