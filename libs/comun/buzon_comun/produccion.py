@@ -24,13 +24,19 @@ MIGRACIONES = "migraciones"
 class Requisito:
     servicios: frozenset[str]
     sustituto: str
+    # Processes that `*` leaves out: those that never use it.
+    excepto: frozenset[str] = frozenset()
+
+
+# The processes that keep no data of their own: they never open a database.
+SIN_DATOS = frozenset({"gateway", "acuses_render"})
 
 
 # variable → the processes that need it (nameko service names; `*`: every `buzon-servicio`) and what would be
 # used without it.
 VARIABLES: dict[str, Requisito] = {
     "BUZON_DATABASE_URL": Requisito(frozenset({CADA_SERVICIO, MIGRACIONES}),
-                                    "bases SQLite incrustadas en la carpeta de datos"),
+                                    "bases SQLite incrustadas en la carpeta de datos", excepto=SIN_DATOS),
     "BUZON_PUBLIC_URL": Requisito(frozenset({CADA_SERVICIO}),
                                   "http://127.0.0.1:<puerto> en los enlaces y en los acuses"),
     "BUZON_SAT_CA_DIR": Requisito(frozenset({"auth"}), "la AC de desarrollo como si fuera la del SAT"),
@@ -69,7 +75,7 @@ def en_produccion(entorno: Mapping) -> bool:
 def _aplica(requisito: Requisito, servicio: str | None) -> bool:
     if servicio is None or servicio in requisito.servicios:
         return True
-    return CADA_SERVICIO in requisito.servicios and servicio != MIGRACIONES
+    return CADA_SERVICIO in requisito.servicios and servicio != MIGRACIONES and servicio not in requisito.excepto
 
 
 def comprobar(entorno: Mapping, servicio: str | None) -> list[str]:
