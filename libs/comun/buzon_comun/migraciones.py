@@ -45,7 +45,12 @@ def migrar_servicio(config: Config, servicio: str, ubicacion: str, destino: str 
             postgres = conexion.dialect.name == "postgresql"
             if postgres:
                 conexion.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _clave_bloqueo(servicio)})
-                conexion.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{servicio}"'))
+                # Created only when missing: `CREATE SCHEMA IF NOT EXISTS` asks for CREATE on the database even when
+                # the schema exists, and a cluster's role per service owns its schema and nothing more.
+                existe = conexion.execute(text("SELECT 1 FROM pg_namespace WHERE nspname = :s"),
+                                          {"s": servicio}).first()
+                if existe is None:
+                    conexion.execute(text(f'CREATE SCHEMA "{servicio}"'))
                 conexion.commit()
             try:
                 cfg = configuracion_alembic(ubicacion)
