@@ -18,6 +18,7 @@ from functools import partial
 from eventlet import wsgi
 from eventlet.event import Event
 from nameko.web.handlers import HttpRequestHandler
+from prometheus_client import Counter
 from nameko.web.server import HttpOnlyProtocol, WebServer, WsgiApp
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map
@@ -151,6 +152,11 @@ class ServidorWeb(WebServer):
                            log=logging.getLogger("nameko.web.server"), log_output=False)
 
 
+RESPUESTAS = Counter("buzon_http_respuestas_total",
+                     "The gateway's HTTP answers by status code (the API's and the portal's): the 5xx rate is "
+                     "what people meet when something fails.", ["codigo"])
+
+
 class Ruta(HttpRequestHandler):
     """An entrypoint of the API: a handler raises, and the contract's error answer comes from here, the nameko
     way (a contract error is expected: the metrics count it as `rechazo`, a fault as `error`, never as `ok`).
@@ -166,6 +172,11 @@ class Ruta(HttpRequestHandler):
         super().__init__(method, url, **kwargs)
 
     def handle_request(self, request):
+        respuesta = self._responder(request)
+        RESPUESTAS.labels(str(respuesta.status_code)).inc()
+        return respuesta
+
+    def _responder(self, request):
         # nameko's, with the request handed to the error answer (a page needs to know whom it answers).
         request.shallow = False
         try:

@@ -6,6 +6,7 @@ from importlib.metadata import entry_points
 import pytest
 import requests
 from nameko.testing.utils import find_free_port
+from prometheus_client import REGISTRY
 
 from buzon_auth.service import Servicio as Auth
 from buzon_dev.pruebas import b64, firmar
@@ -98,6 +99,17 @@ def test_calls_without_a_valid_token_are_401(url, cabeceras):
     for metodo in ("get", "delete"):
         respuesta = requests.request(metodo, f"{url}/api/v1/sesiones/actual", headers=cabeceras)
         assert respuesta.status_code == 401 and error_de(respuesta) == "no_autenticado"
+
+
+def test_every_answer_is_counted_by_its_status_code(url):
+    def contadas(codigo: str) -> float:
+        return REGISTRY.get_sample_value("buzon_http_respuestas_total", {"codigo": codigo}) or 0.0
+
+    antes = {codigo: contadas(codigo) for codigo in ("201", "401")}
+    assert requests.post(f"{url}/api/v1/sesiones/retos").status_code == 201
+    for _ in range(2):
+        assert requests.get(f"{url}/api/v1/sesiones/actual").status_code == 401
+    assert {codigo: contadas(codigo) - antes[codigo] for codigo in antes} == {"201": 1, "401": 2}
 
 
 def test_a_challenge_is_spent_by_a_failed_attempt(url, efirma_dev_fisica):

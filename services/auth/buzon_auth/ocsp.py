@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 import requests
 from cryptography import x509
+from prometheus_client import Counter
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.x509 import ocsp
@@ -25,6 +26,12 @@ from .certificados import (
 )
 
 logger = logging.getLogger(__name__)
+
+CONSULTAS = Counter("buzon_auth_ocsp_consultas_total",
+                    "Questions to SAT's OCSP responder (the cache's answers are not counted), by outcome: vigente, "
+                    "certificado_revocado, certificado_no_confiable (unknown to SAT), revocacion_no_disponible (no "
+                    "answer, an error or an answer that could not be trusted).",
+                    ["resultado"])
 
 __all__ = ["ClienteOcsp"]
 
@@ -149,10 +156,12 @@ class ClienteOcsp:
         try:
             hasta, respuesta_der = self._consultar(cert, emisor, ahora)
         except CertificadoRechazado as rechazo:
+            CONSULTAS.labels(rechazo.codigo).inc()
             if rechazo.codigo != "revocacion_no_disponible":
                 # SAT now says it is not good (revoked, unknown): no "good" cached earlier may outlive that.
                 self._olvidar(llave)
             raise
+        CONSULTAS.labels("vigente").inc()
         if hasta > ahora:  # a zero `cache_vigencia_max` keeps nothing
             self._guardar(llave, hasta, respuesta_der)
         return respuesta_der

@@ -8,6 +8,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from prometheus_client import REGISTRY
 
 from buzon_auth.certificados import CertificadoRechazado, leer_certificado
 from buzon_auth.ocsp import ClienteOcsp
@@ -73,6 +74,18 @@ def test_timeout(puerto_mudo, pki, cert):
     inicio = time.monotonic()
     assert codigo(ClienteOcsp(puerto_mudo, timeout=0.5), cert, pki.emisora) == "revocacion_no_disponible"
     assert time.monotonic() - inicio < 5
+
+
+def test_cada_consulta_se_cuenta_por_su_resultado(servidor_ocsp, puerto_cerrado, pki, cert):
+    def contadas(resultado: str) -> float:
+        return REGISTRY.get_sample_value("buzon_auth_ocsp_consultas_total", {"resultado": resultado}) or 0.0
+
+    antes = {r: contadas(r) for r in ("vigente", "revocacion_no_disponible")}
+    cliente = ClienteOcsp(servidor_ocsp.url)
+    cliente.verificar(cert, pki.emisora, ahora())
+    cliente.verificar(cert, pki.emisora, ahora())  # from the cache: SAT was not asked
+    codigo(ClienteOcsp(puerto_cerrado, timeout=1), cert, pki.emisora)
+    assert {r: contadas(r) - antes[r] for r in antes} == {"vigente": 1, "revocacion_no_disponible": 1}
 
 
 # -- the cache ----------------------------------------------------------------------------------------------------
