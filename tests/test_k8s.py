@@ -308,11 +308,12 @@ def test_cada_proceso_arrancaria_en_produccion(docs, nombre):
     assert valor_secreto(c, "AMQP_USUARIO") == (f"buzon-amqp-{nombre}", "username")
     assert entorno["SSL_CERT_FILE"].startswith("/etc/buzon/ca/")
     esquema = esquema_de(nombre)
-    url = entorno["BUZON_DATABASE_URL"]
-    assert "@buzon-pg-pooler-rw:5432/buzon?" in url and "sslmode=verify-" in url
     if esquema is None:
-        assert "PG_USUARIO" not in entorno, "un tipo sin datos no recibe credenciales de la base"
+        assert "BUZON_DATABASE_URL" not in entorno and "PG_USUARIO" not in entorno, \
+            "un tipo sin datos no recibe base ni credenciales"
     else:
+        url = entorno["BUZON_DATABASE_URL"]
+        assert "@buzon-pg-pooler-rw:5432/buzon?" in url and "sslmode=verify-" in url
         assert valor_secreto(c, "PG_USUARIO") == (f"buzon-bd-{esquema}", "username")
 
 
