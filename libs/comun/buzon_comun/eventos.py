@@ -98,7 +98,7 @@ class CorreoSolicitado(Evento):
 
     id_mensaje: str
     para: str
-    plantilla: str          # validacion_correo | confirmacion_correo
+    plantilla: str          # validacion_correo | confirmacion_correo | aviso_medio_{registrado,eliminado,vencido}
     datos: dict
     referencia: str
 
@@ -110,7 +110,7 @@ class SmsSolicitado(Evento):
 
     id_mensaje: str
     para: str               # +52 and 10 digits
-    plantilla: str          # codigo_sms | confirmacion_sms
+    plantilla: str          # codigo_sms | confirmacion_sms | aviso_medio_{registrado,eliminado,vencido}
     datos: dict
     referencia: str
 

@@ -49,7 +49,7 @@ from buzon_comun.reloj import iso_mexico
 from buzon_comun import idempotencia as idempotente
 from buzon_contactos import valores
 from buzon_contactos.models import (
-    buzones_activos, folios, idempotencia, limites, medio_registros_patronales as mrp, medios, salida,
+    buzones_activos, folios, idempotencia, limites, medio_registros_patronales as mrp, medios, padron, salida,
 )
 from buzon_contactos.padron import registros_de
 
@@ -64,21 +64,35 @@ VENTANA_LIMITES_S = 3600
 # Per scope (the RFC itself, or each RP): how many active medios of each mechanism.
 LIMITES = {
     "correo": (5, "limite_correos",
-               "Ya tiene registrados 5 correos electrónicos para este ámbito, el máximo permitido. "
-               "Elimine uno antes de registrar otro."),
+               "Ya tienes registrados 5 correos electrónicos para este ámbito, el máximo permitido. "
+               "Elimina uno antes de registrar otro."),
     "telefono": (1, "limite_telefonos",
-                 "Ya tiene registrado un número celular para este ámbito, el máximo permitido. "
-                 "Elimínelo antes de registrar otro."),
+                 "Ya tienes registrado un número celular para este ámbito, el máximo permitido. "
+                 "Elimínalo antes de registrar otro."),
 }
 
 MENSAJE_NO_ENCONTRADO = "El medio de contacto no existe."
-MENSAJE_TOKEN_INVALIDO = ("El enlace de validación no es válido: no existe o el medio de contacto fue eliminado. "
-                          "Registre de nuevo su correo electrónico.")
-MENSAJE_VENCIDA = ("El plazo de 72 horas para validar el medio de contacto venció y fue dado de baja por "
-                   "vencimiento. Regístrelo de nuevo.")
+MENSAJE_TOKEN_INVALIDO = ("El enlace de validación no es válido: no existe, el medio de contacto fue eliminado o "
+                          "pediste que te reenviáramos el correo (solo vale el enlace del correo más reciente).")
+# No figure of hours here: the window is BUZON_VENTANA_VALIDACION_S, and the messages that state it get it from there.
+MENSAJE_VENCIDA = ("El plazo para validar el medio de contacto venció y fue dado de baja por vencimiento. "
+                   "Regístralo de nuevo.")
 MENSAJE_YA_VALIDADO = "El medio de contacto ya estaba validado."
-AVISO_REQUISITOS = ("Su Buzón IMSS está activo y ya no cuenta con {faltan} validado para su RFC. Registre y valide "
-                    "uno nuevo para seguir recibiendo los avisos de su Buzón IMSS.")
+MENSAJE_REENVIO_VALIDADO = "El medio de contacto ya está validado: no hace falta reenviar el enlace ni el código."
+MENSAJE_REENVIO_BAJA = {
+    BAJA: "El medio de contacto fue dado de baja: regístralo de nuevo para recibir otro enlace o código.",
+    BAJA_VENCIMIENTO: ("El plazo para validar el medio de contacto venció y fue dado de baja por vencimiento: "
+                       "regístralo de nuevo para recibir otro enlace o código."),
+}
+MENSAJE_LIMITE_DESTINO = ("Ya enviamos {limite} mensajes a este destino en la última hora, el máximo permitido. "
+                          "Espera un rato e intenta de nuevo.")
+MENSAJE_LIMITE_REGISTROS = ("Hiciste demasiados intentos de registro en la última hora. Espera un rato e intenta "
+                            "de nuevo.")
+AVISO_REQUISITOS = ("Tu Buzón IMSS está activo y ya no cuenta con {faltan} validado para tu RFC. Registra y valida "
+                    "uno nuevo para seguir recibiendo los avisos de tu Buzón IMSS.")
+# The notices a medio's change sends to the owner's other validated medios (notificaciones' templates).
+AVISO_REGISTRADO, AVISO_ELIMINADO, AVISO_VENCIDO = (
+    "aviso_medio_registrado", "aviso_medio_eliminado", "aviso_medio_vencido")
 _CODIGO = re.compile(r"[0-9]{5}", re.ASCII)
 _FORMA_RFC = re.compile(r"[A-ZÑ&]{3,4}[0-9]{6}[A-Z0-9]{3}")
 
@@ -162,6 +176,7 @@ def _como_dict(fila, rps: list[str]) -> dict:
         "registrado_en": iso_mexico(fila["registrado_en"]),
         "vence_en": iso_mexico(fila["vence_en"]),
         "validado_en": iso_mexico(fila["validado_en"]) if fila["validado_en"] else None,
+        "baja_en": iso_mexico(fila["baja_en"]) if fila["baja_en"] else None,
         "registros_patronales": list(rps),
         "acuses": {"registro": fila["folio"], "validacion": fila["folio_validacion"], "baja": fila["folio_baja"]},
     }
@@ -192,10 +207,80 @@ def _datos_acuse(fila, estado: str, rps: list[str]) -> dict:
             "registros_patronales": list(rps)}
 
 
+# -- what messages say about whom -------------------------------------------------------------------------------
+
+def _razones_sociales(db: Session, rps: list[str]) -> dict[str, str]:
+    if not rps:
+        return {}
+    filas = db.execute(select(padron.c.registro_patronal, padron.c.razon_social)
+                       .where(padron.c.registro_patronal.in_(rps))).all()
+    return {f.registro_patronal: f.razon_social for f in filas}
+
+
+def _datos_titular(db: Session, rfc: str, nombre: str | None, rps: list[str]) -> dict:
+    """Whom an email is about: the RFC, its name or razón social and, for an RP-level medio, each RP with its
+    razón social (a person with several RFCs or RPs must tell which one a message means)."""
+    razones = _razones_sociales(db, rps)
+    return {"rfc": rfc, "nombre": nombre,
+            "registros_patronales": [{"registro_patronal": rp, "razon_social": razones.get(rp)} for rp in rps]}
+
+
+def _nombre_guardado(titular_json: str | None) -> str | None:
+    try:
+        return json.loads(titular_json or "{}").get("nombre")
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def _destinatarios(db: Session, rfcs: set[str]) -> dict[str, list]:
+    """Each RFC's validated medios (id, mecanismo, valor), oldest first: who the notices of a change go to."""
+    resultado: dict[str, list] = {rfc: [] for rfc in rfcs}
+    if rfcs:
+        filas = db.execute(
+            select(medios.c.rfc, medios.c.id, medios.c.mecanismo, medios.c.valor)
+            .where(medios.c.rfc.in_(sorted(rfcs)), medios.c.estado == VALIDADO)
+            .order_by(medios.c.registrado_en, medios.c.id)
+        ).all()
+        for f in filas:
+            resultado[f.rfc].append(f)
+    return resultado
+
+
+def _avisar(db: Session, plantilla: str, afectado: dict, destinatarios: list, *, ahora: datetime) -> int:
+    """A notice of a medio's change (registered, deleted, lapsed) to every other validated medio of its owner, in
+    the caller's transaction: once per destination, whatever scopes it is registered for. Someone holding the
+    e.firma could otherwise redirect the Institute's avisos without the owner noticing.
+
+    Not counted towards the per-destination limit of validation messages: a notice nobody asked for must never
+    use up the room a person needs for their own code. Each is sent once: the change that causes it happens once
+    (under a row lock, or claimed by one UPDATE), and notificaciones drops a repeated `id_mensaje`.
+    """
+    vistos = set()
+    for destino in destinatarios:
+        if destino.id == afectado["medio_id"] or (destino.mecanismo, destino.valor) in vistos:
+            continue
+        vistos.add((destino.mecanismo, destino.valor))
+        if destino.mecanismo == "correo":
+            mensaje = CorreoSolicitado(id_mensaje=str(uuid.uuid4()), para=destino.valor, plantilla=plantilla,
+                                       datos=afectado, referencia=afectado["medio_id"])
+        else:
+            mensaje = SmsSolicitado(id_mensaje=str(uuid.uuid4()), para=valores.destino_sms(destino.valor),
+                                    plantilla=plantilla, datos=afectado, referencia=afectado["medio_id"])
+        encolar(db, salida, mensaje, ahora=ahora)
+    return len(vistos)
+
+
+def _afectado(db: Session, fila, rps: list[str], *, ahora: datetime, nombre: str | None) -> dict:
+    """What a notice says about the medio that changed: `fila` is its row (a mapping of its columns)."""
+    return {"medio_id": fila["id"], "mecanismo": fila["mecanismo"], "valor": fila["valor"],
+            "momento": iso_mexico(ahora), **_datos_titular(db, fila["rfc"], nombre, rps)}
+
+
 # -- expiry -----------------------------------------------------------------------------------------------------
 
 def _vencer(db: Session, *, ahora: datetime, rfc: str | None = None) -> list[str]:
-    """Move lapsed pendientes to baja_vencimiento in the caller's transaction, each with its event.
+    """Move lapsed pendientes to baja_vencimiento in the caller's transaction, each with its event and the notice
+    to its owner's other validated medios.
 
     One UPDATE … RETURNING: when replicas race, each row is claimed (and announced) by exactly one of them.
     """
@@ -203,16 +288,21 @@ def _vencer(db: Session, *, ahora: datetime, rfc: str | None = None) -> list[str
         update(medios)
         .where(medios.c.estado == PENDIENTE, medios.c.vence_en <= ahora)
         .values(estado=BAJA_VENCIMIENTO, baja_en=ahora, codigo_hash=None)
-        .returning(medios.c.id, medios.c.rfc, medios.c.mecanismo)
+        .returning(medios.c.id, medios.c.rfc, medios.c.mecanismo, medios.c.valor, medios.c.titular)
     )
     if rfc is not None:
         sentencia = sentencia.where(medios.c.rfc == rfc)
-    filas = db.execute(sentencia).all()
-    rps = _rps(db, [f.id for f in filas])
+    filas = db.execute(sentencia).mappings().all()
+    if not filas:
+        return []
+    rps = _rps(db, [f["id"] for f in filas])
+    destinatarios = _destinatarios(db, {f["rfc"] for f in filas})
     for f in filas:
-        encolar(db, salida, MedioDadoDeBaja(rfc=f.rfc, medio_id=f.id, mecanismo=f.mecanismo,
-                                            estado=BAJA_VENCIMIENTO, registros_patronales=rps[f.id]), ahora=ahora)
-    return [f.id for f in filas]
+        encolar(db, salida, MedioDadoDeBaja(rfc=f["rfc"], medio_id=f["id"], mecanismo=f["mecanismo"],
+                                            estado=BAJA_VENCIMIENTO, registros_patronales=rps[f["id"]]), ahora=ahora)
+        _avisar(db, AVISO_VENCIDO, _afectado(db, f, rps[f["id"]], ahora=ahora, nombre=_nombre_guardado(f["titular"])),
+                destinatarios[f["rfc"]], ahora=ahora)
+    return [f["id"] for f in filas]
 
 
 def vencer_pendientes(db: Session, *, ahora: datetime) -> int:
@@ -318,14 +408,14 @@ def _registros_cubiertos(db: Session, rfc: str, pedidos: list[str] | None) -> li
     propios = {r["registro_patronal"] for r in registros_de(db, rfc)}
     if not propios:
         raise ReglaIncumplida("sin_registros_patronales",
-                              "Su RFC no tiene Registros Patronales en el padrón del Instituto: registre el medio "
-                              "de contacto para su RFC.")
+                              "Tu RFC no tiene Registros Patronales en el padrón del Instituto: registra el medio "
+                              "de contacto para tu RFC.")
     if pedidos is None:
         return sorted(propios)
     for pedido in pedidos:
         if pedido not in propios:
             raise ReglaIncumplida("registro_patronal_ajeno",
-                                  "El registro patronal no está asociado a su RFC en el padrón del Instituto.",
+                                  "El registro patronal no está asociado a tu RFC en el padrón del Instituto.",
                                   {"registro_patronal": pedido[:32]})
     return sorted(pedidos)
 
@@ -391,8 +481,8 @@ def _registrar(db: Session, titular: dict, mecanismo: object, valor: object, reg
             limitador.contar(db, limites, f"registros:{rfc}", ahora=ahora, ventana_s=VENTANA_LIMITES_S,
                              limite=config.limite_registros_por_hora)
         exceso = None
-    except DemasiadasSolicitudes as error:
-        exceso = error
+    except DemasiadasSolicitudes:
+        exceso = DemasiadasSolicitudes("demasiadas_solicitudes", MENSAJE_LIMITE_REGISTROS)
     mec = valores.mecanismo(mecanismo)
     val = valores.valor(mec, valor)
     destino = val if mec == "correo" else valores.destino_sms(val)
@@ -404,9 +494,7 @@ def _registrar(db: Session, titular: dict, mecanismo: object, valor: object, reg
         _comprobar_cupo(db, rfc, mec, val, rps)
         if exceso is not None:
             raise exceso
-        # Counted per destination whatever the RFC, so nobody can use the Buzón to flood someone else's inbox.
-        limitador.contar(db, limites, f"mensajes:{destino}", ahora=ahora, ventana_s=VENTANA_LIMITES_S,
-                         limite=config.limite_mensajes_por_destino)
+        _contar_mensaje(db, destino, ahora=ahora, config=config)
 
     medio_id = str(uuid.uuid4())
     identidad = _identidad(titular)
@@ -424,21 +512,12 @@ def _registrar(db: Session, titular: dict, mecanismo: object, valor: object, reg
             "registrado_en": ahora, "vence_en": vence, "intentos_fallidos": 0,
             "titular": json.dumps(identidad, ensure_ascii=False),
         }
+        sobre = _datos_titular(db, rfc, identidad["nombre"], rps)
         if mec == "correo":
-            token = _token()
-            fila["token_hash"] = _hash(token)
-            mensaje = CorreoSolicitado(
-                id_mensaje=str(uuid.uuid4()), para=val, plantilla="validacion_correo",
-                datos={"enlace": f"{config.public_url}/medios-contacto/validar/{token}",
-                       "vence_en": iso_mexico(vence), "nombre": identidad["nombre"]},
-                referencia=medio_id,
-            )
+            mensaje, fila["token_hash"] = _mensaje_enlace(medio_id, val, vence, sobre, config=config)
         else:
-            codigo = _codigo()
-            fila["codigo_hash"] = _hash_codigo(secreto, medio_id, codigo)
-            fila["codigo_mensaje_id"] = str(uuid.uuid4())
-            mensaje = SmsSolicitado(id_mensaje=fila["codigo_mensaje_id"], para=destino, plantilla="codigo_sms",
-                                    datos={"codigo": codigo}, referencia=medio_id)
+            mensaje, fila["codigo_hash"] = _mensaje_codigo(medio_id, destino, secreto=secreto, config=config)
+            fila["codigo_mensaje_id"] = mensaje.id_mensaje
         db.execute(medios.insert().values(**fila))
         if rps:
             db.execute(mrp.insert(), [{"medio_id": medio_id, "registro_patronal": rp} for rp in rps])
@@ -448,10 +527,45 @@ def _registrar(db: Session, titular: dict, mecanismo: object, valor: object, reg
                    "registros_patronales": rps},
         ), ahora=ahora)
         encolar(db, salida, mensaje, ahora=ahora)
+        _avisar(db, AVISO_REGISTRADO, {"medio_id": medio_id, "mecanismo": mec, "valor": val,
+                                       "momento": iso_mexico(ahora), **sobre},
+                _destinatarios(db, {rfc})[rfc], ahora=ahora)
         medio = _medio(db, medio_id)
         peticion.guardar(db, medio)
     log.info("medio de contacto %s (%s) registrado para %s con folio %s", medio_id, mec, rfc, folio)
     return medio
+
+
+def _contar_mensaje(db: Session, destino: str, *, ahora: datetime, config: Config) -> None:
+    """One more validation message to `destino` (an address or +52 and 10 digits) in its hour, whatever the RFC,
+    so that nobody can use the Buzón to flood someone else's inbox or phone. Registrations and resends share it."""
+    try:
+        limitador.contar(db, limites, f"mensajes:{destino}", ahora=ahora, ventana_s=VENTANA_LIMITES_S,
+                         limite=config.limite_mensajes_por_destino)
+    except DemasiadasSolicitudes:
+        raise DemasiadasSolicitudes("demasiadas_solicitudes", MENSAJE_LIMITE_DESTINO.format(
+            limite=config.limite_mensajes_por_destino)) from None
+
+
+def _mensaje_enlace(medio_id: str, correo: str, vence: datetime, sobre: dict, *,
+                    config: Config) -> tuple[CorreoSolicitado, str]:
+    """The validation email with a new single-use link, and the hash to store (the link itself never is)."""
+    token = _token()
+    mensaje = CorreoSolicitado(
+        id_mensaje=str(uuid.uuid4()), para=correo, plantilla="validacion_correo",
+        datos={"enlace": f"{config.public_url}/medios-contacto/validar/{token}", "vence_en": iso_mexico(vence),
+               "ventana_s": config.ventana_validacion_s, **sobre},
+        referencia=medio_id,
+    )
+    return mensaje, _hash(token)
+
+
+def _mensaje_codigo(medio_id: str, destino: str, *, secreto: bytes, config: Config) -> tuple[SmsSolicitado, str]:
+    """The SMS with a new 5-digit code, and its keyed hash to store."""
+    codigo = _codigo()
+    mensaje = SmsSolicitado(id_mensaje=str(uuid.uuid4()), para=destino, plantilla="codigo_sms",
+                            datos={"codigo": codigo, "ventana_s": config.ventana_validacion_s}, referencia=medio_id)
+    return mensaje, _hash_codigo(secreto, medio_id, codigo)
 
 
 # -- validation -------------------------------------------------------------------------------------------------
@@ -471,12 +585,13 @@ def _validar(db: Session, fila, titular: dict, *, ahora: datetime) -> None:
         datos=_datos_acuse(fila, VALIDADO, rps),
     ), ahora=ahora)
     if fila["mecanismo"] == "correo":
-        confirmacion = CorreoSolicitado(id_mensaje=str(uuid.uuid4()), para=fila["valor"],
-                                        plantilla="confirmacion_correo", datos={"valor": fila["valor"]},
-                                        referencia=fila["id"])
+        confirmacion = CorreoSolicitado(
+            id_mensaje=str(uuid.uuid4()), para=fila["valor"], plantilla="confirmacion_correo",
+            datos={"valor": fila["valor"], **_datos_titular(db, fila["rfc"], titular.get("nombre"), rps)},
+            referencia=fila["id"])
     else:
         confirmacion = SmsSolicitado(id_mensaje=str(uuid.uuid4()), para=valores.destino_sms(fila["valor"]),
-                                     plantilla="confirmacion_sms", datos={}, referencia=fila["id"])
+                                     plantilla="confirmacion_sms", datos={"rfc": fila["rfc"]}, referencia=fila["id"])
     encolar(db, salida, confirmacion, ahora=ahora)
     encolar(db, salida, MedioValidado(rfc=fila["rfc"], medio_id=fila["id"], mecanismo=fila["mecanismo"],
                                       registros_patronales=rps), ahora=ahora)
@@ -542,8 +657,8 @@ def validar_telefono(db: Session, titular: dict, medio_id: object, codigo: objec
                         registros_patronales=_rps(db, [fila["id"]])[fila["id"]]), ahora=ahora)
                     log.info("medio de contacto %s dado de baja por intentos agotados", fila["id"])
                     rechazo = Bloqueado("intentos_agotados",
-                                        "Agotó los intentos para ingresar el código de verificación. El número "
-                                        "celular fue dado de baja: regístrelo de nuevo para recibir otro código.",
+                                        "Agotaste los intentos para ingresar el código de verificación. El número "
+                                        "celular fue dado de baja: regístralo de nuevo para recibir otro código.",
                                         {"intentos_restantes": 0})
                 else:
                     db.execute(update(medios).where(medios.c.id == fila["id"]).values(intentos_fallidos=intentos))
@@ -555,8 +670,74 @@ def validar_telefono(db: Session, titular: dict, medio_id: object, codigo: objec
 
 def _codigo_incorrecto(restantes: int) -> ReglaIncumplida:
     return ReglaIncumplida("codigo_incorrecto",
-                           f"El código de verificación es incorrecto. Le quedan {restantes} intentos.",
+                           f"El código de verificación es incorrecto. Te quedan {restantes} intentos.",
                            {"intentos_restantes": restantes})
+
+
+# -- resending -------------------------------------------------------------------------------------------------
+
+def reenviar(db: Session, titular: dict, medio_id: object, *, ahora: datetime, config: Config, secreto: bytes,
+             clave_idempotencia: object = None) -> dict:
+    """Send a pendiente medio's validation again: a new link for an email, a new code for a phone.
+
+    The new link or code replaces the old one (only the latest works), within the per-destination limit that
+    registrations count too. The window follows API.md: an email's runs from its registration, so it does not move;
+    a phone's runs from the sending of its code, so it starts again with the new code (moved once more when the
+    SMS is reported sent) and the new code gets its own wrong attempts. With a `clave_idempotencia` already
+    answered, the first answer comes back and nothing is sent again.
+    """
+    rfc = rfc_de(titular)
+    peticion = idempotente.Peticion(
+        idempotencia, rfc, idempotente.clave_valida(clave_idempotencia),
+        idempotente.huella({"reenvio": medio_id if isinstance(medio_id, str) else None}), ahora)
+    return idempotente.una_vez(db, peticion, lambda: _reenviar(db, titular, medio_id, peticion, ahora=ahora,
+                                                               config=config, secreto=secreto))
+
+
+def _reenviar(db: Session, titular: dict, medio_id: object, peticion: idempotente.Peticion, *, ahora: datetime,
+              config: Config, secreto: bytes) -> dict:
+    rfc = peticion.rfc
+    rechazo = None
+    with transaccion(db):
+        # A lapsed medio lapses now (and its lapse is kept, with its notices) before it is looked at.
+        _vencer(db, ahora=ahora, rfc=rfc)
+        fila = _cargar(db, medio_id, rfc=rfc, bloquear=True)
+        if fila is None:
+            raise _no_encontrado()
+        # Under the medio's lock: a repeat of this key that waited for it gets the first answer.
+        peticion.comprobar(db)
+        if fila["estado"] == VALIDADO:
+            raise Conflicto("ya_validado", MENSAJE_REENVIO_VALIDADO)
+        if fila["estado"] != PENDIENTE:
+            rechazo = Conflicto("medio_dado_de_baja", MENSAJE_REENVIO_BAJA[fila["estado"]])
+        else:
+            _reenviar_pendiente(db, fila, titular, ahora=ahora, config=config, secreto=secreto)
+            medio = _medio(db, fila["id"])
+            peticion.guardar(db, medio)
+    if rechazo is not None:
+        raise rechazo
+    return medio
+
+
+def _reenviar_pendiente(db: Session, fila, titular: dict, *, ahora: datetime, config: Config,
+                        secreto: bytes) -> None:
+    if fila["mecanismo"] == "correo":
+        _contar_mensaje(db, fila["valor"], ahora=ahora, config=config)
+        rps = _rps(db, [fila["id"]])[fila["id"]]
+        sobre = _datos_titular(db, fila["rfc"], titular.get("nombre"), rps)
+        mensaje, token_hash = _mensaje_enlace(fila["id"], fila["valor"], fila["vence_en"], sobre, config=config)
+        cambios = {"token_hash": token_hash}
+    else:
+        destino = valores.destino_sms(fila["valor"])
+        _contar_mensaje(db, destino, ahora=ahora, config=config)
+        mensaje, codigo_hash = _mensaje_codigo(fila["id"], destino, secreto=secreto, config=config)
+        cambios = {"codigo_hash": codigo_hash, "codigo_mensaje_id": mensaje.id_mensaje, "codigo_enviado_en": None,
+                   "intentos_fallidos": 0,
+                   # Never earlier than the deadline the person was already given.
+                   "vence_en": max(fila["vence_en"], ahora + timedelta(seconds=config.ventana_validacion_s))}
+    db.execute(update(medios).where(medios.c.id == fila["id"]).values(**cambios))
+    encolar(db, salida, mensaje, ahora=ahora)
+    log.info("validación del medio de contacto %s reenviada", fila["id"])
 
 
 # -- deletion ---------------------------------------------------------------------------------------------------
@@ -582,6 +763,8 @@ def eliminar(db: Session, titular: dict, medio_id: object, *, ahora: datetime) -
                 ), ahora=ahora)
             encolar(db, salida, MedioDadoDeBaja(rfc=rfc, medio_id=fila["id"], mecanismo=fila["mecanismo"],
                                                 estado=BAJA, registros_patronales=rps), ahora=ahora)
+            _avisar(db, AVISO_ELIMINADO, _afectado(db, fila, rps, ahora=ahora, nombre=titular.get("nombre")),
+                    _destinatarios(db, {rfc})[rfc], ahora=ahora)
             log.info("medio de contacto %s dado de baja por su titular", fila["id"])
         medio = _medio(db, fila["id"])
         aviso = aviso_tras_baja(db, rfc)

@@ -85,6 +85,11 @@ class Servicio(ConEventos, ServicioBase):
                                        config=self.config, secreto=self.secreto)
 
     @rpc
+    def reenviar(self, titular: dict, medio_id: str, clave_idempotencia: str | None = None) -> dict:
+        return medios.reenviar(self.db, titular, medio_id, ahora=self.reloj.ahora(), config=self.config,
+                               secreto=self.secreto, clave_idempotencia=clave_idempotencia)
+
+    @rpc
     def eliminar(self, titular: dict, medio_id: str) -> dict:
         return medios.eliminar(self.db, titular, medio_id, ahora=self.reloj.ahora())
 

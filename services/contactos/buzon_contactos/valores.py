@@ -44,7 +44,7 @@ def correo(texto: object) -> str:
 
 def _correo_invalido() -> ReglaIncumplida:
     return ReglaIncumplida("correo_invalido",
-                           "La dirección de correo electrónico no es válida. Revísela e intente de nuevo "
+                           "La dirección de correo electrónico no es válida. Revísala e intenta de nuevo "
                            "(ejemplo: nombre@dominio.com.mx).")
 
 
@@ -55,7 +55,7 @@ def telefono(texto: object) -> str:
         if m:
             return m.group(1)
     raise ReglaIncumplida("telefono_invalido",
-                          "El número celular no es válido: debe tener 10 dígitos (puede anteponer +52).")
+                          "El número celular no es válido: debe tener 10 dígitos (puedes anteponer +52).")
 
 
 def valor(mecanismo_: str, texto: object) -> str:

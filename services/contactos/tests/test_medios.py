@@ -66,7 +66,7 @@ def test_registering_an_email(registrar, con_padron, reloj, eventos):
     assert medio == {
         "id": medio["id"], "mecanismo": "correo", "valor": "ana.martinez@ejemplo.mx", "estado": "pendiente",
         "folio": "REG-2026-00000001", "registrado_en": "2026-11-28T12:00:00-06:00",
-        "vence_en": "2026-12-01T12:00:00-06:00", "validado_en": None, "registros_patronales": [],
+        "vence_en": "2026-12-01T12:00:00-06:00", "validado_en": None, "baja_en": None, "registros_patronales": [],
         "acuses": {"registro": "REG-2026-00000001", "validacion": None, "baja": None},
     }
     [acuse] = [leer(m)[1] for m in eventos("acuse_solicitado")]
@@ -79,6 +79,9 @@ def test_registering_an_email(registrar, con_padron, reloj, eventos):
     assert (correo.para, correo.plantilla, correo.referencia) == ("ana.martinez@ejemplo.mx", "validacion_correo",
                                                                   medio["id"])
     assert correo.datos["vence_en"] == medio["vence_en"] and correo.datos["nombre"] == TITULAR["nombre"]
+    # The email says which RFC it is about, and how long the window is (BUZON_VENTANA_VALIDACION_S).
+    assert (correo.datos["rfc"], correo.datos["registros_patronales"]) == ("EDE0101013A2", [])
+    assert correo.datos["ventana_s"] == 72 * 3600
     prefijo = "https://buzon.imss.example/medios-contacto/validar/"
     assert correo.datos["enlace"].startswith(prefijo)
     token = correo.datos["enlace"][len(prefijo):]
@@ -93,7 +96,8 @@ def test_registering_a_phone(registrar, con_padron, eventos):
     assert (medio["valor"], medio["estado"], medio["mecanismo"]) == ("5512345678", "pendiente", "telefono")
     [sms] = [leer(m)[1] for m in eventos("sms_solicitado")]
     assert (sms.para, sms.plantilla, sms.referencia) == ("+525512345678", "codigo_sms", medio["id"])
-    assert set(sms.datos) == {"codigo"} and len(sms.datos["codigo"]) == 5 and sms.datos["codigo"].isdigit()
+    assert set(sms.datos) == {"codigo", "ventana_s"} and len(sms.datos["codigo"]) == 5 and sms.datos["codigo"].isdigit()
+    assert sms.datos["ventana_s"] == 72 * 3600
     assert sms.datos["codigo"] not in str(dict(con_padron.execute(text("SELECT * FROM medios")).mappings().one()))
     assert eventos("correo_solicitado") == []
 
@@ -263,7 +267,9 @@ def test_validating_an_email(registrar, con_padron, reloj, eventos, vaciar_salid
                            "estado": "validado", "registros_patronales": [RP1]}
     [confirmacion] = [leer(m)[1] for m in eventos("correo_solicitado")]
     assert (confirmacion.para, confirmacion.plantilla, confirmacion.datos) == (
-        "ana@ejemplo.mx", "confirmacion_correo", {"valor": "ana@ejemplo.mx"})
+        "ana@ejemplo.mx", "confirmacion_correo",
+        {"valor": "ana@ejemplo.mx", "rfc": "EDE0101013A2", "nombre": TITULAR["nombre"],
+         "registros_patronales": [{"registro_patronal": RP1, "razon_social": "EMPRESA DE DEMOSTRACION SA DE CV"}]})
     [validado_ev] = [leer(m)[1] for m in eventos("medio_validado")]
     assert (validado_ev.rfc, validado_ev.medio_id, validado_ev.mecanismo, validado_ev.registros_patronales) == (
         "EDE0101013A2", medio["id"], "correo", [RP1])
@@ -318,8 +324,8 @@ def test_validating_a_phone(registrar, con_padron, reloj, config, eventos, vacia
     [acuse] = [leer(m)[1] for m in eventos("acuse_solicitado")]
     assert (acuse.tipo, acuse.datos["registros_patronales"]) == ("validacion_medio", [RP1, RP2, RP3])
     [sms] = [leer(m)[1] for m in eventos("sms_solicitado")]
-    assert (sms.para, sms.plantilla, sms.datos, sms.referencia) == ("+525512345678", "confirmacion_sms", {},
-                                                                     medio["id"])
+    assert (sms.para, sms.plantilla, sms.datos, sms.referencia) == ("+525512345678", "confirmacion_sms",
+                                                                     {"rfc": "EDE0101013A2"}, medio["id"])
     assert len(eventos("medio_validado")) == 1
     assert _error(Conflicto, medios.validar_telefono, con_padron, TITULAR, medio["id"], codigo,
                   ahora=reloj.ahora(), config=config, secreto=SECRETO).codigo == "ya_validado"

@@ -59,7 +59,8 @@ def test_an_email_registered_over_rpc_is_announced_and_validated(contactos, oyen
     esperar(lambda: recibidos(oyente, "medio_validado", medio["id"]))
     confirmaciones = esperar(lambda: [c for c in recibidos(oyente, "correo_solicitado", medio["id"])
                                       if c.plantilla == "confirmacion_correo"])
-    assert confirmaciones[0].datos == {"valor": "ana@ejemplo.mx"}
+    assert confirmaciones[0].datos == {"valor": "ana@ejemplo.mx", "rfc": "EDE0101013A2", "nombre": TITULAR["nombre"],
+                                       "registros_patronales": []}
     assert llamar(contactos, "listar", TITULAR, False)["medios"] == [validado]
     assert llamar(contactos, "requisitos", "EDE0101013A2") == {"correo_validado": True, "telefono_validado": False}
 
@@ -132,3 +133,28 @@ def test_an_rpc_repeated_with_its_key_registers_once(contactos, oyente, config_n
 
 def test_health(contactos):
     assert llamar(contactos, "salud") == {"estado": "ok", "servicio": "contactos"}
+
+
+def test_a_resend_over_rpc_sends_a_new_code_and_a_new_medio_is_told_to_the_validated_ones(contactos, oyente,
+                                                                                          config_nameko):
+    correo = llamar(contactos, "registrar", TITULAR, "correo", "ana@ejemplo.mx", None)
+    [validacion] = esperar(lambda: recibidos(oyente, "correo_solicitado", correo["id"]))
+    llamar(contactos, "validar_correo", validacion.datos["enlace"].rsplit("/", 1)[1])
+
+    telefono = llamar(contactos, "registrar", TITULAR, "telefono", "5512345678", None)
+    [aviso] = esperar(lambda: [c for c in recibidos(oyente, "correo_solicitado", telefono["id"])
+                               if c.plantilla == "aviso_medio_registrado"])
+    assert (aviso.para, aviso.datos["rfc"], aviso.datos["mecanismo"]) == ("ana@ejemplo.mx", "EDE0101013A2", "telefono")
+
+    with ServiceRpcProxy("contactos", config_nameko) as proxy:
+        reenviado = proxy.reenviar(TITULAR, telefono["id"], clave_idempotencia="reenvio-1")
+        assert proxy.reenviar(TITULAR, telefono["id"], clave_idempotencia="reenvio-1") == reenviado
+        with pytest.raises(Conflicto) as error:
+            proxy.reenviar(TITULAR, correo["id"])
+        assert error.value.codigo == "ya_validado"
+        with pytest.raises(NoEncontrado):
+            proxy.reenviar(TITULAR, "no-existe")
+    codigos = esperar(lambda: (lambda s: s if len(s) == 2 else None)(
+        [s.datos["codigo"] for s in recibidos(oyente, "sms_solicitado", telefono["id"]) if s.plantilla == "codigo_sms"]))
+    validado = llamar(contactos, "validar_telefono", TITULAR, telefono["id"], codigos[-1])
+    assert validado["estado"] == "validado"

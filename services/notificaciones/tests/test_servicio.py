@@ -222,3 +222,28 @@ def test_a_burst_of_emails_is_sent_and_announced_once_each(buzon_correo, iniciar
     eventlet.sleep(1)
     assert sorted(e["datos"]["id_mensaje"] for e in recibidos) == sorted(s["datos"]["id_mensaje"] for s in solicitudes)
     assert len(buzon_correo.mensajes()) == 30
+
+
+def test_a_notice_of_a_medios_change_goes_out_once_by_each_channel_even_redelivered(
+        buzon_correo, proveedor_sms, iniciar, publicar, solicitud_correo, solicitud_sms):
+    """What contactos asks when a medio lapses: one email and one SMS to the owner's validated medios. A request
+    delivered twice (the outbox publishes at least once) is sent once."""
+    consulta = iniciar(Servicio)
+    iniciar(TrabajadorCorreo)
+    iniciar(TrabajadorSms)
+    datos = {"medio_id": "m-1", "mecanismo": "telefono", "valor": "5512345678", "momento": "2026-11-28T12:00:00-06:00",
+             "rfc": "EDE0101013A2", "nombre": "EMPRESA DE DEMOSTRACION SA DE CV",
+             "registros_patronales": [{"registro_patronal": "A1234567890", "razon_social": "PLANTA UNO"}]}
+    correo = solicitud_correo(para="dueno@example.com", plantilla="aviso_medio_vencido", datos=datos)
+    sms = solicitud_sms(para="+525511110002", plantilla="aviso_medio_vencido", datos=datos)
+    for solicitud in (correo, sms, correo, sms):
+        publicar(solicitud)
+    for solicitud in (correo, sms):
+        assert esperar_estado(consulta, solicitud["datos"]["id_mensaje"])["estado"] == "enviado"
+    eventlet.sleep(1.5)  # a redelivered copy, if it went out, would be here by now
+    [recibido] = buzon_correo.mensajes(para="dueno@example.com")
+    assert recibido["asunto"] == "Buzón IMSS: un medio de contacto fue dado de baja por vencimiento"
+    assert "RFC: EDE0101013A2 (EMPRESA DE DEMOSTRACION SA DE CV)" in recibido["texto"]
+    assert "- A1234567890 (PLANTA UNO)" in recibido["texto"] and "Número celular: 5512345678" in recibido["texto"]
+    [texto] = [m["text"] for m in proveedor_sms.mensajes(to="+525511110002")]
+    assert texto.isascii() and len(texto) <= 160 and "dado de baja por vencimiento" in texto
