@@ -57,12 +57,17 @@ preparar-test:
 lock:
 	$(VENV)/bin/python deploy/local/fijar_versiones.py
 
-# Refresh the JavaScript vendored into the pages from the npm registry, at the versions of gateway/package-lock.json.
+# Refresh the JavaScript and the fonts vendored into the pages from the npm registry, at the versions of
+# gateway/package-lock.json.
 vendor:
 	cd gateway && npm ci --ignore-scripts --no-audit --no-fund
 	cp gateway/node_modules/node-forge/dist/forge.min.js gateway/buzon_gateway/static/vendor/forge.min.js
 	cp gateway/node_modules/node-forge/LICENSE gateway/buzon_gateway/static/vendor/forge.LICENSE
 	cd gateway/buzon_gateway/static/vendor && sha256sum forge.min.js > SHA256SUMS
+	mkdir -p gateway/buzon_gateway/static/vendor/noto-sans
+	cp gateway/node_modules/@fontsource/noto-sans/files/noto-sans-latin-400-normal.woff2 gateway/node_modules/@fontsource/noto-sans/files/noto-sans-latin-700-normal.woff2 gateway/buzon_gateway/static/vendor/noto-sans/
+	cp gateway/node_modules/@fontsource/noto-sans/LICENSE gateway/buzon_gateway/static/vendor/noto-sans/LICENSE
+	cd gateway/buzon_gateway/static/vendor/noto-sans && sha256sum *.woff2 > SHA256SUMS
 
 limpiar:
 	rm -rf var artefactos .pytest_cache

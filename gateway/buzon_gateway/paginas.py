@@ -5,12 +5,19 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from werkzeug.wrappers import Response
 
 _entorno = Environment(loader=PackageLoader("buzon_gateway", "plantillas"), autoescape=select_autoescape(["html"]))
+# What every page's header and footer need beyond its own context (whether there is a logo: buzon_gateway.imagen).
+_entorno.globals.update(con_logo=False)
 
 # Scripts and styles only from the gateway's own files (no inline code, so an injected tag can't run), no
 # framing, forms post only back here.
 POLITICA_CONTENIDO = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                       "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; "
                       "object-src 'none'")
+
+
+def definir_globales(**valores) -> None:
+    """Set what every page of this process renders with (set once, when the gateway starts)."""
+    _entorno.globals.update(valores)
 
 
 def respuesta_html(estado: int, plantilla: str, **contexto) -> Response:

@@ -26,6 +26,7 @@ from buzon_comun.textos import es_texto_valido
 from buzon_gateway import cuerpos, sesion_web
 from buzon_gateway.errores import estado_de
 from buzon_gateway.http import http, pagina_http
+from buzon_gateway.imagen import ProveedorImagen
 from buzon_gateway.paginas import respuesta_html
 from buzon_gateway.respuestas import (
     MAXIMO_CLAVE_IDEMPOTENCIA, CuerpoDemasiadoGrande, clave_idempotencia, leer_json, respuesta_error, respuesta_json,
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 CARPETA_ESTATICOS = os.path.join(os.path.dirname(__file__), "static")
 # Only what pages load; anything else in the folder (checksums, licences) is not for browsers.
 TIPOS_ESTATICOS = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8", ".png": "image/png",
-                   ".svg": "image/svg+xml", ".ico": "image/x-icon"}
+                   ".svg": "image/svg+xml", ".ico": "image/x-icon", ".woff2": "font/woff2"}
 CACHE_VENDOR = "public, max-age=31536000, immutable"  # vendored files change only with their pinned version
 LIMITE_FORMULARIO = 64 * 1024
 # Our largest form has six fields; Werkzeug's own bound (1,000 parts) would still let a page parse a flood.
@@ -52,8 +53,8 @@ LIMITE_ACLARACION = 4000
 MENSAJE_FORMULARIO = ("El formulario enviado es demasiado grande o tiene demasiados campos. Regresa a la página e "
                       "intenta de nuevo.")
 MENSAJE_INGRESA = "Ingresa con tu e.firma para continuar."
-MENSAJE_CSRF = ("La solicitud no pudo verificarse (token de seguridad ausente o no válido). Recargue la página e "
-                "intente de nuevo.")
+MENSAJE_CSRF = ("La solicitud no pudo verificarse (token de seguridad ausente o no válido). Recarga la página e "
+                "intenta de nuevo.")
 # The hidden field of the forms that write (a medio, an aclaración): the key the form was rendered with.
 CAMPO_IDEMPOTENCIA = "idempotencia"
 
@@ -126,6 +127,8 @@ class Portal:
     """Page routes; the attributes they use (auth, contactos, activacion, acuses, config, and `_sesion`/`_cerrar`,
     the session through the gateway's cache) are the Gateway's."""
 
+    imagen = ProveedorImagen()  # the operator's logo and privacy notice (buzon_gateway.imagen)
+
     # --- sessions and rendering ---
 
     def _segura(self) -> bool:
@@ -179,6 +182,28 @@ class Portal:
     @pagina(protegida=False)
     def soporte(self, request, visita):
         return self._pagina(200, "portal/soporte.html", visita)
+
+    @pagina_http("GET", "/aviso-privacidad")
+    @pagina(protegida=False)
+    def aviso_privacidad(self, request, visita):
+        return self._pagina(200, "portal/aviso_privacidad.html", visita, aviso=self.imagen.aviso_privacidad)
+
+    @pagina_http("GET", "/requisitos")
+    @pagina(protegida=False)
+    def requisitos(self, request, visita):
+        return self._pagina(200, "portal/requisitos.html", visita)
+
+    @http("GET", "/logo")
+    def logo(self, request):
+        """The Institute's logo, only when the operator configured it (BUZON_LOGO)."""
+        logo = self.imagen.logo
+        if logo is None:
+            return respuesta_error(404, "no_encontrado", "La dirección solicitada no existe.")
+        respuesta = Response(logo.contenido, status=200, content_type=logo.tipo)
+        # An SVG opened on its own is a document of this site: it may run nothing.
+        respuesta.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+        respuesta.headers["Cache-Control"] = "public, max-age=3600"
+        return respuesta
 
     @pagina_http("GET", "/ingresar")
     @pagina(protegida=False)
@@ -252,11 +277,11 @@ class Portal:
     def _falta(valores: dict) -> str | None:
         """What the form can tell at once; the rules of values and limits are contactos'."""
         if valores["mecanismo"] not in MECANISMOS:
-            return "Seleccione el Mecanismo de Comunicación."
+            return "Selecciona el Mecanismo de Comunicación."
         if not valores["valor"]:
-            return "Escriba el Medio de Contacto."
+            return "Escribe el Medio de Contacto."
         if valores["pestana"] == "rp" and not valores["todos"] and not valores["registro_patronal"]:
-            return "Seleccione todos los Registros Patronales o uno de ellos."
+            return "Selecciona todos los Registros Patronales o uno de ellos."
         return None
 
     @pagina_http("GET", "/medios-contacto/nuevo")
@@ -312,7 +337,7 @@ class Portal:
             return respuesta_pdf(self.acuses.pdf(folio, visita.titular["rfc"]), nombre)
         except NoEncontrado:
             # The acuse is rendered a moment after the act that asked for it.
-            return self._error(404, "Acuse en preparación", "El acuse aún no está disponible. Intente de nuevo "
+            return self._error(404, "Acuse en preparación", "El acuse aún no está disponible. Intenta de nuevo "
                                "en unos momentos.", visita, regreso)
 
     @pagina_http("GET", "/medios-contacto/<medio_id>/validar")
@@ -336,7 +361,7 @@ class Portal:
         codigo = formulario.get("codigo", "").strip()
         if not codigo:
             medio = self.contactos.obtener(visita.titular, medio_id)
-            return self._validacion(400, visita, medio, "Escriba el código de verificación de cinco dígitos.")
+            return self._validacion(400, visita, medio, "Escribe el código de verificación de cinco dígitos.")
         try:
             medio = self.contactos.validar_telefono(visita.titular, medio_id, codigo)
         except ErrorBuzon as error:
@@ -382,7 +407,7 @@ class Portal:
     def firmar_activacion(self, request):
         token = request.cookies.get(sesion_web.COOKIE_SESION)
         if not token:
-            raise NoAutenticado("no_autenticado", "Su sesión terminó. Ingrese de nuevo con su e.firma.")
+            raise NoAutenticado("no_autenticado", "Tu sesión terminó. Ingresa de nuevo con tu e.firma.")
         if not sesion_web.coincide(sesion_web.csrf_de_sesion(token), request.headers.get(sesion_web.ENCABEZADO_CSRF)):
             raise CsrfInvalido()
         visita = Visita(token, self._sesion(token))

@@ -40,14 +40,14 @@ SERVICIOS = ("auth", "contactos", "notificaciones", "notificaciones_correo", "no
 TIPOS_ACUSE_MEDIO = ("registro", "validacion", "baja")
 PAGINAS_VALIDACION = {
     "token_invalido": (404, "Enlace no válido",
-                       "El enlace de validación no es válido o ya fue utilizado. Si aún no valida su correo "
-                       "electrónico, regístrelo de nuevo en su Buzón IMSS."),
+                       "El enlace de validación no es válido o ya fue utilizado. Si aún no validas tu correo "
+                       "electrónico, regístralo de nuevo en tu Buzón IMSS."),
     "validacion_vencida": (410, "El enlace venció",
                            "Pasaron más de 72 horas desde el registro y el medio de contacto fue cancelado. "
-                           "Regístrelo de nuevo en su Buzón IMSS."),
+                           "Regístralo de nuevo en tu Buzón IMSS."),
     "ya_validado": (409, "Correo ya validado", "Este correo electrónico ya había sido validado."),
 }
-MENSAJE_SIN_TOKEN = "Falta el token de sesión. Inicie sesión con su e.firma."
+MENSAJE_SIN_TOKEN = "Falta el token de sesión. Inicia sesión con tu e.firma."
 TIPOS_ACUSE_LEGIBLES = {
     "registro_medio": "Acuse de registro o actualización de mecanismo de comunicación",
     "validacion_medio": "Acuse de validación de mecanismos de comunicación",
@@ -181,7 +181,7 @@ class Gateway(Portal):
             estado, titulo, mensaje = PAGINAS_VALIDACION[error.codigo]
             return respuesta_html(estado, "validacion_correo.html", exito=False, titulo=titulo, mensaje=mensaje)
         return respuesta_html(200, "validacion_correo.html", exito=True, titulo="Correo electrónico validado",
-                              mensaje="Su correo electrónico fue validado correctamente. Recibirá un correo "
+                              mensaje="Tu correo electrónico fue validado correctamente. Recibirás un correo "
                                       "que confirma la conclusión de la validación.",
                               valor=medio["valor"])
 

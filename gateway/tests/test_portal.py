@@ -109,7 +109,16 @@ def revisar_pagina(respuesta) -> str:
     assert "<style" not in texto.lower() and not re.search(r"\sstyle=", texto, flags=re.I)
     assert not re.search(r"\son[a-z]+=", texto, flags=re.I)
     assert '<meta name="viewport"' in texto
+    # The official footer of every page (test_portal_imagen.py checks the rest of the look).
+    for enlace in ("/aviso-privacidad", "/requisitos", "/soporte", "/api/v1/openapi.json"):
+        assert f'<a href="{enlace}">' in re.search(r'<footer class="pie">.*?</footer>', texto, flags=re.S).group(0)
     return texto
+
+
+def paso_actual(texto: str) -> int:
+    """The guide's step the page marks as its own (portal/_pasos.html)."""
+    [paso] = re.findall(r'<li class="paso actual" aria-current="step">\s*<span class="paso-numero">Paso (\d)', texto)
+    return int(paso)
 
 
 # --- public pages, static files ---
@@ -159,6 +168,7 @@ def test_login_page_renders_the_efirma_form_and_sets_strict_cookies(url, efirma_
     cookie = set_cookie(pagina, "buzon_csrf")
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie and "Secure" not in cookie
     assert meta_csrf(texto) == pagina.cookies["buzon_csrf"]
+    assert paso_actual(texto) == 1
     formulario = re.search(r"<form[^>]*id=\"form-efirma\"[^>]*>", texto).group(0)
     assert 'data-accion="ingresar"' in formulario and "novalidate" in formulario and "action" not in formulario
     for fragmento in ('<input type="file" id="cer" name="cer" accept=".cer" required>',
@@ -279,7 +289,7 @@ def test_register_an_email_shows_the_green_box_and_the_list(url, efirma_dev_fisi
     navegador = ingresar(url, efirma_dev_fisica)
     registro = registrar(navegador, url, mecanismo="correo", valor="Ana@Example.com")
     texto = revisar_pagina(registro)
-    assert registro.status_code == 201
+    assert registro.status_code == 201 and paso_actual(texto) == 2
     recuadro = re.search(r'<section class="recuadro-verde" role="status">.*?</section>', texto, flags=re.S).group(0)
     assert re.search(r"<dt>Folio</dt><dd>REG-?\S+</dd>", recuadro) or "<dt>Folio</dt>" in recuadro
     assert re.search(r"<dt>Fecha</dt><dd>\d{2}/\d{2}/\d{4}</dd>", recuadro)
@@ -402,7 +412,7 @@ def test_acuses_that_do_not_exist_are_a_404_page(url, efirma_dev_fisica):
 def test_activation_from_requisitos_to_the_signed_solicitud(url, efirma_dev_fisica):
     navegador = ingresar(url, efirma_dev_fisica)
     antes = revisar_pagina(navegador.get(f"{url}/activacion"))
-    assert antes.count("<strong>pendiente</strong>") == 2
+    assert antes.count("<strong>pendiente</strong>") == 2 and paso_actual(antes) == 3
     assert "Tu RFC no tiene asociados Registros Patronales" in antes  # a Particular's notice
     assert "texto-solicitud" not in antes and "<script" not in antes
 

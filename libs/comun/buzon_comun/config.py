@@ -155,6 +155,8 @@ class Config:
     sms_timeout_s: float = 10.0
     correo_remitente: str = "Buzón IMSS <no-responder@buzon.imss.gob.mx>"
     solicitud_plantilla: str | None = None
+    aviso_privacidad_plantilla: str | None = None
+    logo: str | None = None
     acuses_procesos: int = 2
     metricas_puertos: dict = field(default_factory=dict)
     entorno: str = "desarrollo"
@@ -220,6 +222,10 @@ class Config:
             sms_timeout_s=float(_texto(e, "BUZON_SMS_TIMEOUT_S", "10")),
             correo_remitente=_texto(e, "BUZON_CORREO_REMITENTE", "Buzón IMSS <no-responder@buzon.imss.gob.mx>"),
             solicitud_plantilla=_texto(e, "BUZON_SOLICITUD_PLANTILLA"),
+            # The portal's privacy notice (a Jinja2 HTML file) and the Institute's logo (an image file): both
+            # the operator's, read once when the gateway starts (buzon_gateway.imagen).
+            aviso_privacidad_plantilla=_texto(e, "BUZON_AVISO_PRIVACIDAD_PLANTILLA"),
+            logo=_texto(e, "BUZON_LOGO"),
             acuses_procesos=max(_entero(e, "BUZON_ACUSES_PROCESOS", 2), 1),
             metricas_puertos=metricas,
             entorno=_entorno_de(e),

@@ -409,8 +409,8 @@ def verificar_firma(cert: CertificadoSat, datos: bytes, firma: bytes) -> None:
         logger.info("firma inválida con el certificado: %s", type(e).__name__)
         raise CertificadoRechazado(
             "firma_invalida",
-            "La firma no corresponde al certificado o al texto firmado. Verifique que usa la llave privada "
-            "(.key) de su e.firma.",
+            "La firma no corresponde al certificado o al texto firmado. Verifica que usas la llave privada "
+            "(.key) de tu e.firma.",
         ) from None
 
 
@@ -430,7 +430,7 @@ def verificar_vigencia(cert: CertificadoSat, ahora: datetime) -> None:
         raise CertificadoRechazado("certificado_no_vigente", "El certificado todavía no es vigente.")
     if ahora > c.not_valid_after_utc:
         raise CertificadoRechazado(
-            "certificado_vencido", "El certificado ha vencido. Renueve su e.firma ante el SAT."
+            "certificado_vencido", "El certificado ha vencido. Renueva tu e.firma ante el SAT."
         )
 
 

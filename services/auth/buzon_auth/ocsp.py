@@ -45,7 +45,7 @@ def _no_disponible(detalle: str) -> CertificadoRechazado:
     logger.warning("OCSP no disponible o respuesta no confiable: %s", detalle)
     return CertificadoRechazado(
         "revocacion_no_disponible",
-        "No fue posible confirmar con el SAT que el certificado no está revocado. Intente más tarde.",
+        "No fue posible confirmar con el SAT que el certificado no está revocado. Intenta más tarde.",
     )
 
 

@@ -24,8 +24,8 @@ from buzon_comun.errores import NoAutenticado
 BYTES_RETO = 32  # 256 bits
 BYTES_TOKEN = 32
 
-MENSAJE_RETO_INVALIDO = "El reto no es válido: no existe, ya venció o ya se usó. Solicite uno nuevo e intente otra vez."
-MENSAJE_NO_AUTENTICADO = "Su sesión no es válida o ya terminó. Inicie sesión con su e.firma."
+MENSAJE_RETO_INVALIDO = "El reto no es válido: no existe, ya venció o ya se usó. Solicita uno nuevo e intenta otra vez."
+MENSAJE_NO_AUTENTICADO = "Tu sesión no es válida o ya terminó. Inicia sesión con tu e.firma."
 
 
 def _hash(valor: str) -> str:

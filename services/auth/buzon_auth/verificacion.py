@@ -41,5 +41,5 @@ def verificar_efirma(der: bytes, datos: bytes, firma: bytes, *, ahora: datetime,
     # Read before the remote call: a SAT-signed certificate with no usable RFC must not reach the responder either.
     identidad = cert.identidad()
     if rfc_esperado is not None and identidad.rfc != rfc_esperado:
-        raise CertificadoRechazado("certificado_ajeno", "El certificado pertenece a otro RFC, no al de su sesión.")
+        raise CertificadoRechazado("certificado_ajeno", "El certificado pertenece a otro RFC, no al de tu sesión.")
     return Verificacion(identidad, ocsp.verificar(cert, emisor, ahora, fresca=ocsp_fresca))

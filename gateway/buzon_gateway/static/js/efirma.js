@@ -14,24 +14,24 @@
   "use strict";
 
   var MENSAJES = {
-    reto_invalido: "El inicio de sesión tardó demasiado o ya se había usado. Intente de nuevo.",
-    firma_invalida: "La firma no es válida. Verifique que la clave privada (.key) corresponda a su certificado (.cer).",
+    reto_invalido: "El inicio de sesión tardó demasiado o ya se había usado. Intenta de nuevo.",
+    firma_invalida: "La firma no es válida. Verifica que la clave privada (.key) corresponda a tu certificado (.cer).",
     certificado_invalido: "El archivo .cer no es un certificado válido.",
     certificado_no_confiable: "El certificado no fue emitido por el SAT o el SAT no lo reconoce.",
-    certificado_vencido: "Su e.firma está vencida. Renuévela en el SAT para continuar.",
-    certificado_no_vigente: "Su e.firma todavía no está vigente. Intente más tarde.",
-    certificado_revocado: "Su e.firma fue revocada por el SAT y ya no puede usarse.",
-    no_es_efirma: "El certificado es un CSD (sello digital), no una e.firma. Seleccione los archivos .cer y .key de su e.firma.",
-    revocacion_no_disponible: "No fue posible consultar con el SAT el estado de su e.firma. Intente de nuevo en unos minutos.",
-    demasiadas_solicitudes: "Se hicieron demasiados intentos. Espere un momento e intente de nuevo.",
-    csrf_invalido: "La página venció. Recárguela e intente de nuevo.",
-    no_autenticado: "Su sesión terminó. Ingrese de nuevo con su e.firma.",
-    certificado_ajeno: "La e.firma no corresponde al RFC con el que ingresó.",
-    requisitos_incompletos: "Antes de activar el Buzón IMSS debe validar un correo electrónico y un teléfono celular.",
-    ya_activo: "Su Buzón IMSS ya está activo."
+    certificado_vencido: "Tu e.firma está vencida. Renuévala en el SAT para continuar.",
+    certificado_no_vigente: "Tu e.firma todavía no está vigente. Intenta más tarde.",
+    certificado_revocado: "Tu e.firma fue revocada por el SAT y ya no puede usarse.",
+    no_es_efirma: "El certificado es un CSD (sello digital), no una e.firma. Selecciona los archivos .cer y .key de tu e.firma.",
+    revocacion_no_disponible: "No fue posible consultar con el SAT el estado de tu e.firma. Intenta de nuevo en unos minutos.",
+    demasiadas_solicitudes: "Se hicieron demasiados intentos. Espera un momento e intenta de nuevo.",
+    csrf_invalido: "La página venció. Recárgala e intenta de nuevo.",
+    no_autenticado: "Tu sesión terminó. Ingresa de nuevo con tu e.firma.",
+    certificado_ajeno: "La e.firma no corresponde al RFC con el que ingresaste.",
+    requisitos_incompletos: "Antes de activar el Buzón IMSS debes validar un correo electrónico y un teléfono celular.",
+    ya_activo: "Tu Buzón IMSS ya está activo."
   };
-  var SIN_CONEXION = "No fue posible comunicarse con el Buzón IMSS. Revise su conexión e intente de nuevo.";
-  var ERROR_GENERAL = "No fue posible completar la operación. Intente de nuevo.";
+  var SIN_CONEXION = "No fue posible comunicarse con el Buzón IMSS. Revisa tu conexión e intenta de nuevo.";
+  var ERROR_GENERAL = "No fue posible completar la operación. Intenta de nuevo.";
 
   // A failure whose text is meant for the person.
   function Aviso(mensaje, campo) {
@@ -156,13 +156,13 @@
     var key = formulario.querySelector("#key").files[0];
     var password = formulario.querySelector("#password").value;
     if (!cer) {
-      return Promise.reject(new Aviso("Seleccione el archivo de su certificado (.cer).", "cer"));
+      return Promise.reject(new Aviso("Selecciona el archivo de tu certificado (.cer).", "cer"));
     }
     if (!key) {
-      return Promise.reject(new Aviso("Seleccione el archivo de su clave privada (.key).", "key"));
+      return Promise.reject(new Aviso("Selecciona el archivo de tu clave privada (.key).", "key"));
     }
     if (!password) {
-      return Promise.reject(new Aviso("Escriba la contraseña de su clave privada.", "password"));
+      return Promise.reject(new Aviso("Escribe la contraseña de tu clave privada.", "password"));
     }
     return Promise.all([leerArchivo(cer), leerArchivo(key)]).then(function (contenidos) {
       var derCer = derDe(aBinario(contenidos[0]), "CERTIFICATE");
