@@ -33,7 +33,7 @@ CODIGO = re.compile(r"(?<!\d)\d{5}(?!\d)")
 MENSAJE_PASSWORD = "La contraseña de la clave privada no es correcta."
 MENSAJE_NO_CORRESPONDE = "La clave privada no corresponde al certificado."
 MENSAJE_CSD = "El certificado es un CSD (sello digital), no una e.firma"
-MENSAJE_AJENO = "La e.firma no corresponde al RFC con el que ingresó."
+MENSAJE_AJENO = "La e.firma no corresponde al RFC con el que ingresaste."
 
 
 # --- the browser -------------------------------------------------------------------------------------------------
@@ -238,7 +238,7 @@ def test_a_wrong_password_or_a_key_of_another_certificate_is_told_without_sendin
 
 @pytest.mark.parametrize(("codigo", "esperado"), [
     ("no_es_efirma", MENSAJE_CSD),
-    ("certificado_vencido", "Su e.firma está vencida"),
+    ("certificado_vencido", "Tu e.firma está vencida"),
     ("certificado_ajeno", MENSAJE_AJENO),
     ("codigo_nuevo", "Mensaje del servidor."),
 ])

@@ -76,7 +76,7 @@ class DemasiadasSolicitudes(ErrorBuzon):
     """A rate limit was passed."""
 
     def __init__(self, codigo: str = "demasiadas_solicitudes",
-                 mensaje: str = "Ha realizado demasiadas solicitudes. Espere un momento e intente de nuevo.",
+                 mensaje: str = "Hiciste demasiadas solicitudes. Espera un momento e intenta de nuevo.",
                  extra: dict | None = None):
         super().__init__(codigo, mensaje, extra)
 
