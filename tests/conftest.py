@@ -22,10 +22,19 @@ def vhost_e2e():
     borrar_vhost(nombre)
 
 
+# Every end-to-end test runs on the system as a cluster deploys it: two processes of every service (the gateway's
+# sharing its port) taking turns at the same queues, all of them quorum queues (tests/test_e2e_sistema.py checks
+# both). Three database connections per process: twenty processes keep within PostgreSQL's 100 (README).
+# No session cache in the gateways: a logout's 204 reaches the client before auth's outbox announces it to the
+# other gateway, which would still accept the token for that moment (gateway/README.md), and the tests hold the
+# contract's «the token no longer works» through whichever gateway takes the next connection.
+DESPLIEGUE = {"BUZON_REPLICAS": "2", "BUZON_COLAS_QUORUM": "1", "BUZON_DB_CONEXIONES": "3",
+              "BUZON_GATEWAY_CACHE_SESION_S": "0"}
+
+
 @pytest.fixture(scope="session")
 def sistema(tmp_path_factory, url_bd_e2e, vhost_e2e):
-    sistema = Sistema(tmp_path_factory.mktemp("e2e"), url_bd_e2e, RAIZ)
-    sistema.entorno["BUZON_AMQP_URI"] = vhost_e2e
+    sistema = Sistema(tmp_path_factory.mktemp("e2e"), url_bd_e2e, RAIZ, BUZON_AMQP_URI=vhost_e2e, **DESPLIEGUE)
     with sistema.en_marcha():
         yield sistema
     try:

@@ -78,6 +78,17 @@ def _reintentos(entorno) -> tuple:
     return demoras
 
 
+def colas_quorum(entorno=None) -> bool:
+    """BUZON_COLAS_QUORUM: 1 makes every durable queue the system declares a quorum queue (replicated over a
+    RabbitMQ cluster's nodes); 0, the default, a classic one (buzon_comun.colas). Every process on a vhost must
+    agree: RabbitMQ refuses to declare a queue again with another type."""
+    e = os.environ if entorno is None else entorno
+    valor = _texto(e, "BUZON_COLAS_QUORUM", "0")
+    if valor not in ("0", "1"):
+        raise ValueError(f"BUZON_COLAS_QUORUM debe ser 0 (colas clásicas) o 1 (colas de quórum), no {valor!r}")
+    return valor == "1"
+
+
 ENTORNOS = ("desarrollo", "produccion")
 
 
@@ -174,6 +185,7 @@ class Config:
     acuses_reintentos_s: tuple = (30.0, 120.0, 600.0, 1800.0)
     gateway_cache_sesion_s: int = 30
     db_conexiones: int = 5
+    colas_quorum: bool = False
 
     @classmethod
     def desde_entorno(cls, entorno=None) -> "Config":
@@ -252,4 +264,5 @@ class Config:
             # Database connections each service process keeps (its workers take turns; PostgreSQL's
             # max_connections must cover every process's share: README's configuration table).
             db_conexiones=min(max(_entero(e, "BUZON_DB_CONEXIONES", 5), 1), 100),
+            colas_quorum=colas_quorum(e),
         )

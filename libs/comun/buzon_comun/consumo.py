@@ -8,7 +8,9 @@ exchange), so no other consumer sees it twice. After the last delay it goes to t
 `buzon.eventos.fallidos`, where `buzon-eventos` lists it and puts it back (see `main`).
 
 The delays are queues of their own, one per delay (`buzon.reintentos.<s>s`, with `x-message-ttl`): per-message
-expirations in one queue would make a short delay wait behind a long one. Every service shares them.
+expirations in one queue would make a short delay wait behind a long one. Every service shares them. Each queue
+here, a handler's own included, is declared through `buzon_comun.colas` (quorum queues with BUZON_COLAS_QUORUM=1,
+whose delay queues dead-letter at least once).
 
 Handlers get `(id_evento, evento)`: the message is read here (`buzon_comun.eventos.leer`), and a message of a
 contract nobody knows goes to the parked queue at once (retrying can't teach it). Redelivery is normal (a process
@@ -38,6 +40,7 @@ from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
 from prometheus_client import Counter
 
+from buzon_comun import colas
 from buzon_comun.eventos import ContratoDesconocido, leer
 
 log = logging.getLogger(__name__)
@@ -65,15 +68,15 @@ def _intercambio_demora(segundos: int) -> Exchange:
 
 def cola_demora(segundos: int) -> Queue:
     # Dead-lettered to the default exchange with the routing key it was published with: the handler's queue.
-    return Queue(f"buzon.reintentos.{segundos}s", exchange=_intercambio_demora(segundos), durable=True,
-                 queue_arguments={"x-message-ttl": segundos * 1000, "x-dead-letter-exchange": ""})
+    return colas.cola(f"buzon.reintentos.{segundos}s", _intercambio_demora(segundos),
+                      argumentos={"x-message-ttl": segundos * 1000, "x-dead-letter-exchange": ""})
 
 
 INTERCAMBIO_FALLIDOS = Exchange(COLA_FALLIDOS, type="fanout", durable=True)
 
 
 def cola_fallidos() -> Queue:
-    return Queue(COLA_FALLIDOS, exchange=INTERCAMBIO_FALLIDOS, durable=True)
+    return colas.cola(COLA_FALLIDOS, INTERCAMBIO_FALLIDOS)
 
 
 class EventoInatendible(Exception):
@@ -160,7 +163,8 @@ class ManejadorEvento(_ConReintentos, EventHandler):
         self.demoras = demoras
 
     def setup(self):
-        super().setup()
+        super().setup()  # nameko builds the handler's queue here
+        self.queue = colas.ajustar(self.queue)
         self._preparar_reintentos()
 
 
@@ -178,6 +182,7 @@ class ManejadorCola(_ConReintentos, Consumer):
 
     def setup(self):
         super().setup()
+        self.queue = colas.ajustar(self.queue)
         self._preparar_reintentos()
 
     def handle_message(self, body, message):
@@ -263,6 +268,7 @@ class ManejadorLote(_ConReintentos, Consumer):
 
     def setup(self):
         super().setup()
+        self.queue = colas.ajustar(self.queue)
         self._preparar_reintentos()
         self._llegadas = LightQueue()
 

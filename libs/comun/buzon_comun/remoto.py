@@ -30,6 +30,7 @@ from nameko.rpc import ReplyListener, get_rpc_exchange
 from nameko.extensions import DependencyProvider
 from prometheus_client import Counter
 
+from buzon_comun import colas
 from buzon_comun.config import Config
 from buzon_comun.errores import ServicioNoDisponible
 
@@ -140,6 +141,7 @@ class EscuchaRespuestas(ReplyListener):
 
     def setup(self):
         super().setup()
+        self.queue = colas.ajustar(self.queue)  # it expires when unused: a classic queue, whatever the flag
         self.queue.no_ack = True  # read when the consumer starts, after every provider's setup
 
     def handle_message(self, body, message):

@@ -4,14 +4,13 @@ from __future__ import annotations
 import logging
 from weakref import WeakKeyDictionary
 
-from kombu import Queue
 from nameko.amqp.publish import Publisher, UndeliverableMessage
 from nameko.constants import (
     AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, DEFAULT_SERIALIZER, LOGIN_METHOD_CONFIG_KEY, NON_PERSISTENT,
     SERIALIZER_CONFIG_KEY,
 )
 from nameko.extensions import DependencyProvider
-from nameko.rpc import Responder, Rpc, get_rpc_exchange
+from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
 from nameko.standalone.events import get_event_exchange
 from nameko.timer import timer
 from prometheus_client import Counter
@@ -19,7 +18,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from buzon_comun import bandeja_salida
+from buzon_comun import bandeja_salida, colas
 from buzon_comun.config import Config
 from buzon_comun.db import BaseDatos, transaccion
 from buzon_comun.errores import ErrorBuzon, ServicioNoDisponible
@@ -59,9 +58,19 @@ class Respondedor(Responder):
     publisher_cls = PublicadorRespuestas
 
 
+class ConsumidorRpc(RpcConsumer):
+    """nameko's consumer of the service's RPC queue (`rpc-<service>`), declared through `buzon_comun.colas`."""
+
+    def setup(self):
+        super().setup()
+        self.queue = colas.ajustar(self.queue)
+
+
 class Llamada(Rpc):
     """nameko's RPC entrypoint; a database that can't be reached answers the caller `ServicioNoDisponible` (503
     at the gateway), never a fault of the service (500). Replies without confirms (`PublicadorRespuestas`)."""
+
+    rpc_consumer = ConsumidorRpc()
 
     def handle_result(self, message, worker_ctx, result, exc_info):
         if exc_info is not None and es_bd_no_disponible(exc_info[1]):
@@ -146,7 +155,7 @@ class Salida(DependencyProvider):
     def setup(self):
         self.origen = self.origen or self.container.service_name
         self.intercambio = get_event_exchange(self.origen, self.container.config)
-        auditoria = Queue(COLA_BITACORA, exchange=self.intercambio, routing_key="#", durable=True)
+        auditoria = colas.cola(COLA_BITACORA, self.intercambio, "#")
         self.publicador = Publisher(self.container.config[AMQP_URI_CONFIG_KEY], use_confirms=True, mandatory=True,
                                     declare=[self.intercambio, auditoria], serializer="json")
         self.bd = next(d for d in self.container.dependencies if isinstance(d, BaseDatos))

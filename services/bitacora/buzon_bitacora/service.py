@@ -5,6 +5,7 @@ from kombu import Queue, binding
 from nameko.standalone.events import get_event_exchange
 
 from buzon_bitacora import bitacora
+from buzon_comun import colas
 from buzon_comun.consumo import cola_en_lotes
 from buzon_comun.eventos import origenes
 from buzon_comun.servicio import COLA_BITACORA, ServicioBase
@@ -12,8 +13,8 @@ from buzon_comun.servicio import COLA_BITACORA, ServicioBase
 
 def cola_bitacora() -> Queue:
     """The queue every publisher also binds to its own exchange, so no event type is ever unroutable."""
-    return Queue(COLA_BITACORA, durable=True,
-                 bindings=[binding(get_event_exchange(origen, {}), routing_key="#") for origen in origenes()])
+    return colas.cola(COLA_BITACORA,
+                      bindings=[binding(get_event_exchange(origen, {}), routing_key="#") for origen in origenes()])
 
 
 # A batch: up to this many events, or those that arrived within this long of its first one; the broker hands the

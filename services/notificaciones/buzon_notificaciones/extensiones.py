@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 
 import eventlet
-from kombu import Exchange, Queue
+from kombu import Exchange
 from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import sessionmaker
 
+from buzon_comun import colas
 from buzon_comun.config import Config
 from buzon_comun.db import BaseDatos, crear_engine
 from buzon_comun.servicio import Salida
@@ -24,7 +25,7 @@ CANALES = ("correo", "sms")
 
 INTERCAMBIO_FALLIDAS = Exchange("notificaciones.fallidas", type="direct", durable=True)
 COLAS_FALLIDAS = {
-    canal: Queue(tipo_fallida(canal), exchange=INTERCAMBIO_FALLIDAS, routing_key=canal, durable=True)
+    canal: colas.cola(tipo_fallida(canal), INTERCAMBIO_FALLIDAS, canal)
     for canal in CANALES
 }
 
