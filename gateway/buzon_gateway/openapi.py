@@ -113,6 +113,8 @@ MEDIO = {
         "registrado_en": {"type": "string", "format": "date-time"},
         "vence_en": {"type": ["string", "null"], "format": "date-time"},
         "validado_en": {"type": ["string", "null"], "format": "date-time"},
+        "baja_en": {"type": ["string", "null"], "format": "date-time",
+                    "description": "cuándo se dio de baja (eliminado, vencido o por intentos agotados); null si sigue vigente"},
         "registros_patronales": {"type": "array", "items": {"type": "string"},
                                  "description": "vacío: medio del RFC"},
         "acuses": {"type": "object", "description": "folio de cada acuse del medio (null mientras no existe)",
@@ -338,6 +340,28 @@ RUTAS = {
                 "422": _error("codigo_incorrecto (con intentos_restantes)"),
                 "423": _error("intentos_agotados: el medio queda en baja"),
                 **ERRORES_SESION, **ERRORES_COMUNES,
+            },
+        }
+    },
+    "/api/v1/medios-contacto/{medio_id}/reenvio": {
+        "post": {
+            "summary": "Reenvía la validación de un medio pendiente: un enlace nuevo al correo o un código nuevo por SMS",
+            "description": "El enlace o código nuevo sustituye al anterior, que deja de funcionar. Cada reenvío cuenta en "
+                           "el límite de mensajes por destino y hora (BUZON_LIMITE_MENSAJES_POR_DESTINO), el mismo del "
+                           "registro. El plazo de un correo corre desde su registro y no cambia; el de un celular corre "
+                           "desde el envío de su código, así que empieza de nuevo con el código nuevo (vence_en). Sin "
+                           "cuerpo; con la misma Idempotency-Key recibe la primera respuesta y no envía nada más.",
+            "operationId": "reenviar_medio",
+            "parameters": [ID_MEDIO, IDEMPOTENCIA],
+            "responses": {
+                "200": _json("El medio, pendiente, con su nuevo vence_en", "Medio"),
+                "404": _error("no_encontrado"),
+                "409": _error("ya_validado, medio_dado_de_baja (baja o baja_vencimiento), " + CONFLICTO_IDEMPOTENCIA),
+                "429": _error("demasiadas_solicitudes: se alcanzó el límite de mensajes a ese destino en la hora"),
+                "400": _error(f"solicitud_invalida: {ENCABEZADO_IDEMPOTENCIA} vacía o de más de "
+                              f"{MAXIMO_CLAVE_IDEMPOTENCIA} caracteres"),
+                "413": ERRORES_COMUNES["413"],
+                **ERRORES_SESION,
             },
         }
     },

@@ -27,6 +27,7 @@ from buzon_gateway import cuerpos, sesion_web
 from buzon_gateway.errores import estado_de
 from buzon_gateway.http import http, pagina_http
 from buzon_gateway.imagen import ProveedorImagen
+from buzon_gateway.medios_web import MECANISMOS, TIPOS_ACUSE, tablero, vencimiento
 from buzon_gateway.paginas import respuesta_html
 from buzon_gateway.respuestas import (
     MAXIMO_CLAVE_IDEMPOTENCIA, CuerpoDemasiadoGrande, clave_idempotencia, leer_json, respuesta_error, respuesta_json,
@@ -43,10 +44,6 @@ CACHE_VENDOR = "public, max-age=31536000, immutable"  # vendored files change on
 LIMITE_FORMULARIO = 64 * 1024
 # Our largest form has six fields; Werkzeug's own bound (1,000 parts) would still let a page parse a flood.
 PARTES_FORMULARIO = 32
-TIPOS_ACUSE = {"registro": "registro", "validacion": "validación", "baja": "baja"}
-MECANISMOS = {"correo": "Correo Electrónico", "telefono": "Teléfono"}
-ESTADOS_MEDIO = {"pendiente": "Pendiente de validación", "validado": "Validado",
-                 "baja_vencimiento": "Cancelado por vencimiento", "baja": "Eliminado"}
 # The subject and limit activacion applies (shown and enforced again in the form so the browser helps first).
 ASUNTO_ACLARACION = "Activación Buzón IMSS"
 LIMITE_ACLARACION = 4000
@@ -247,15 +244,10 @@ class Portal:
     @pagina_http("GET", "/medios-contacto")
     @pagina()
     def medios_contacto(self, request, visita):
-        medios = self.contactos.listar(visita.titular, False)["medios"]
-        filas = []
-        for medio in medios:
-            fecha, hora = fecha_hora(medio.get("registrado_en"))
-            acuses = [(tipo, nombre) for tipo, nombre in TIPOS_ACUSE.items() if (medio.get("acuses") or {}).get(tipo)]
-            filas.append({**medio, "fecha": fecha, "hora": hora, "acuses_disponibles": acuses,
-                          "mecanismo_texto": MECANISMOS.get(medio["mecanismo"], medio["mecanismo"]),
-                          "estado_texto": ESTADOS_MEDIO.get(medio["estado"], medio["estado"])})
-        return self._pagina(200, "portal/medios.html", visita, medios=filas)
+        # The bajas too: a medio deleted or lapsed stays in the history with its acuses (medios_web).
+        medios = self.contactos.listar(visita.titular, True)["medios"]
+        vigentes, historial = tablero(medios, self._registros(visita), visita.titular["rfc"])
+        return self._pagina(200, "portal/medios.html", visita, medios=vigentes, historial=historial)
 
     def _registros(self, visita: Visita) -> list[dict]:
         return self.contactos.registros_patronales(visita.titular)["registros_patronales"]
@@ -320,7 +312,8 @@ class Portal:
             return self._form_nuevo(estado_de(error), visita, valores, self._registros(visita), error.mensaje)
         fecha, hora = fecha_hora(medio["registrado_en"])
         return self._pagina(201, "portal/medio_registrado.html", visita, medio=medio, fecha=fecha, hora=hora,
-                            mecanismo=MECANISMOS.get(medio["mecanismo"], medio["mecanismo"]))
+                            mecanismo=MECANISMOS.get(medio["mecanismo"], medio["mecanismo"]),
+                            vence=vencimiento(medio["vence_en"]))
 
     @pagina_http("GET", "/medios-contacto/<medio_id>/acuse/<tipo>")
     @pagina()
@@ -352,7 +345,8 @@ class Portal:
         if not validable and mensaje is None:
             mensaje = "Este medio de contacto no está pendiente de validar."
         return self._pagina(estado, "portal/validar_telefono.html", visita, medio=medio, mensaje=mensaje,
-                            intentos=intentos, con_formulario=con_formulario and validable)
+                            intentos=intentos, con_formulario=con_formulario and validable,
+                            vence=vencimiento(medio["vence_en"]) if validable else "", clave=nueva_clave())
 
     @pagina_http("POST", "/medios-contacto/<medio_id>/validar")
     @pagina()
@@ -387,6 +381,21 @@ class Portal:
         medio = self.contactos.eliminar(visita.titular, medio_id)
         return self._pagina(200, "portal/eliminado.html", visita, medio=medio,
                             mecanismo=MECANISMOS.get(medio["mecanismo"], medio["mecanismo"]))
+
+    @pagina_http("POST", "/medios-contacto/<medio_id>/reenviar")
+    @pagina()
+    def reenviar_web(self, request, visita, medio_id):
+        """"Reenviar": the link or a new code again, under the key the form was rendered with (a double click or a
+        reload sends once). A refusal (validated, dado de baja, the destination's limit) is a page that says why."""
+        formulario = self._verificar_formulario(request, visita)
+        try:
+            medio = self.contactos.reenviar(visita.titular, medio_id, clave_idempotencia=clave_de(formulario))
+        except (Conflicto, DemasiadasSolicitudes) as error:
+            return self._error(estado_de(error), "No se reenvió", error.mensaje, visita,
+                               ("/medios-contacto", "Regresar"))
+        return self._pagina(200, "portal/medio_reenviado.html", visita, medio=medio,
+                            mecanismo=MECANISMOS.get(medio["mecanismo"], medio["mecanismo"]),
+                            vence=vencimiento(medio["vence_en"]))
 
     # --- activation ---
 

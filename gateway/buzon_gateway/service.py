@@ -40,11 +40,13 @@ SERVICIOS = ("auth", "contactos", "notificaciones", "notificaciones_correo", "no
 TIPOS_ACUSE_MEDIO = ("registro", "validacion", "baja")
 PAGINAS_VALIDACION = {
     "token_invalido": (404, "Enlace no válido",
-                       "El enlace de validación no es válido o ya fue utilizado. Si aún no validas tu correo "
-                       "electrónico, regístralo de nuevo en tu Buzón IMSS."),
+                       "El enlace de validación no es válido o ya fue utilizado. Si pediste que te lo reenviáramos, "
+                       "usa el enlace del correo más reciente; si aún no validas tu correo electrónico, pide otro "
+                       "enlace (“Reenviar”) o regístralo de nuevo en tu Buzón IMSS."),
+    # No figure of hours: the window is BUZON_VENTANA_VALIDACION_S.
     "validacion_vencida": (410, "El enlace venció",
-                           "Pasaron más de 72 horas desde el registro y el medio de contacto fue cancelado. "
-                           "Regístralo de nuevo en tu Buzón IMSS."),
+                           "El plazo para validar tu correo electrónico venció y el medio de contacto fue dado de "
+                           "baja por vencimiento. Regístralo de nuevo en tu Buzón IMSS."),
     "ya_validado": (409, "Correo ya validado", "Este correo electrónico ya había sido validado."),
 }
 MENSAJE_SIN_TOKEN = "Falta el token de sesión. Inicia sesión con tu e.firma."
@@ -190,6 +192,15 @@ class Gateway(Portal):
         titular = self._titular(request)
         cuerpo = leer_json(request, cuerpos.CODIGO_SMS)
         medio = self.contactos.validar_telefono(titular, medio_id, cuerpo["codigo"])
+        return respuesta_json(200, self._con_codigos(titular, [medio])[0])
+
+    @http("POST", "/api/v1/medios-contacto/<medio_id>/reenvio")
+    def reenviar_medio(self, request, medio_id):
+        """The validation of a pendiente medio sent again: a new link (the window stays) or a new code (its window
+        starts again); the old one stops working. Within the destination's limit; idempotent by key."""
+        titular = self._titular(request)
+        leer_cuerpo_crudo(request)  # nothing to read, but bounded like any body
+        medio = self.contactos.reenviar(titular, medio_id, clave_idempotencia=clave_idempotencia(request))
         return respuesta_json(200, self._con_codigos(titular, [medio])[0])
 
     @http("DELETE", "/api/v1/medios-contacto/<medio_id>")

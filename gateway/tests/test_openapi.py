@@ -70,7 +70,7 @@ def test_every_operation_has_an_id_and_answers_and_every_reference_resolves():
 
 def test_the_writes_that_take_an_idempotency_key_declare_it_and_its_conflict():
     documento = documento_openapi()
-    for ruta in ("/api/v1/medios-contacto", "/api/v1/activacion"):
+    for ruta in ("/api/v1/medios-contacto", "/api/v1/activacion", "/api/v1/medios-contacto/{medio_id}/reenvio"):
         operacion = documento["paths"][ruta]["post"]
         [clave] = [p for p in operacion["parameters"] if p["in"] == "header"]
         assert (clave["name"], clave["required"]) == ("Idempotency-Key", False)

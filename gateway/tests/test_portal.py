@@ -297,9 +297,10 @@ def test_register_an_email_shows_the_green_box_and_the_list(url, efirma_dev_fisi
     assert 'href="/medios-contacto">Regresar</a>' in texto
 
     fila = medio_en_lista(navegador, url, "ana@example.com")
-    assert "Correo Electrónico" in fila and "Pendiente de validación" in fila and "<td>RFC</td>" in fila
+    assert "Correo Electrónico" in fila and "Pendiente de validación" in fila
+    assert '<td data-etiqueta="Aplica a">RFC <span class="identificador">MAVA800101RS5</span></td>' in fila
     assert f"/medios-contacto/{id_de(fila)}/acuse/registro" in fila
-    assert "Eliminar medio de contacto" in fila and "Validar medio de contacto" not in fila
+    assert f"/medios-contacto/{id_de(fila)}/eliminar" in fila and "/validar" not in fila
 
 
 def test_a_double_submit_of_the_confirmation_registers_once(url, efirma_dev_fisica):
@@ -348,11 +349,13 @@ def test_rp_tab_only_for_a_patron_and_razon_social_is_escaped(url, efirma_dev_fi
     registro = registrar(patron, url, pestana="rp", mecanismo="correo", valor="rp@example.com", todos="1")
     assert registro.status_code == 201, registro.text
     fila = medio_en_lista(patron, url, "rp@example.com")
-    assert f"{RP1}, {RP2}" in fila
+    assert f'<span class="identificador">{RP1}</span> · {html.escape(RAZON_CON_HTML, quote=False)}</li>' in fila
+    assert f'<span class="identificador">{RP2}</span> · EMPRESA DE DEMOSTRACION PLANTA 2</li>' in fila
 
     uno = registrar(patron, url, pestana="rp", mecanismo="telefono", valor="5512345678", registro_patronal=RP2)
     assert uno.status_code == 201, uno.text
-    assert f"<td>{RP2}</td>" in medio_en_lista(patron, url, "5512345678")
+    fila = medio_en_lista(patron, url, "5512345678")
+    assert RP2 in fila and RP1 not in fila
 
 
 def test_phone_validation_wrong_code_then_the_right_one(url, efirma_dev_fisica):
@@ -360,7 +363,7 @@ def test_phone_validation_wrong_code_then_the_right_one(url, efirma_dev_fisica):
     assert registrar(navegador, url, mecanismo="telefono", valor="5587654321").status_code == 201
     fila = medio_en_lista(navegador, url, "5587654321")
     medio_id = id_de(fila)
-    assert f'href="/medios-contacto/{medio_id}/validar">Validar medio de contacto</a>' in fila
+    assert f'href="/medios-contacto/{medio_id}/validar">' in fila
 
     ventana = navegador.get(f"{url}/medios-contacto/{medio_id}/validar")
     texto = revisar_pagina(ventana)
@@ -393,7 +396,9 @@ def test_delete_asks_for_confirmation_first(url, efirma_dev_fisica):
     assert "borrar@example.com" in navegador.get(f"{url}/medios-contacto").text  # a GET deletes nothing
     baja = navegador.post(f"{url}/medios-contacto/{medio_id}/eliminar", data={"csrf": campo_csrf(texto)})
     assert baja.status_code == 200 and 'role="status"' in revisar_pagina(baja)
-    assert "borrar@example.com" not in navegador.get(f"{url}/medios-contacto").text
+    # Out of the medios in force, into the history of bajas.
+    vigentes, _, historial = navegador.get(f"{url}/medios-contacto").text.partition('id="historial"')
+    assert "borrar@example.com" not in vigentes and "borrar@example.com" in historial
 
 
 def test_acuses_that_do_not_exist_are_a_404_page(url, efirma_dev_fisica):
