@@ -25,9 +25,10 @@ def vhost_e2e():
 # Every end-to-end test runs on the system as a cluster deploys it: two processes of every service (the gateway's
 # sharing its port) taking turns at the same queues, all of them quorum queues (tests/test_e2e_sistema.py checks
 # both). Three database connections per process: twenty processes keep within PostgreSQL's 100 (README).
-# No session cache in the gateways: a logout's 204 reaches the client before auth's outbox announces it to the
-# other gateway, which would still accept the token for that moment (gateway/README.md), and the tests hold the
-# contract's «the token no longer works» through whichever gateway takes the next connection.
+# No session cache in the gateways: auth publishes `sesion_cerrada` before it answers a logout, but the other
+# gateway takes the event from its queue a moment later, and may still accept the token in that moment
+# (gateway/README.md); the tests hold the contract's «the token no longer works» through whichever gateway takes the
+# next connection, with no race to lose (the cache has tests of its own: gateway/tests/test_cache_sesiones.py).
 DESPLIEGUE = {"BUZON_REPLICAS": "2", "BUZON_COLAS_QUORUM": "1", "BUZON_DB_CONEXIONES": "3",
               "BUZON_GATEWAY_CACHE_SESION_S": "0"}
 

@@ -106,6 +106,9 @@ class Servicio(ConEventos, ServicioBase):
     @rpc
     def cerrar_sesion(self, token: str) -> None:
         sesiones.cerrar_sesion(self.db, token, ahora=self.reloj.ahora())
+        # `sesion_cerrada` goes out before the answer (nameko replies before the worker's end, where the outbox is
+        # relayed otherwise): once the logout is answered, every gateway process has been told to drop the token.
+        self.salida()
 
     @rpc
     def verificar_efirma(self, certificado: str, texto: str, firma: str, rfc_esperado: str | None = None) -> dict:
