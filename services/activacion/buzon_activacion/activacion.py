@@ -9,8 +9,9 @@ A session asks for the Solicitud y manifestación (`solicitud`) and gets one tex
 that stored cadena, never over a rebuilt one, and records the activation once per RFC with its evidence,
 announcing it through the outbox (BuzonActivado, AcuseSolicitado) in the same transaction.
 
-Once active, the Buzón's Promociones Electrónicas take Aclaraciones u Orientaciones (`presentar_aclaracion`): each
-is recorded with its own folio and asks acuses for its receipt in the same transaction.
+Promociones Electrónicas take Aclaraciones u Orientaciones (`presentar_aclaracion`), before the activation too:
+subject "Activación Buzón IMSS" is when people need it most. Each is recorded with its own folio and state and asks
+acuses for its receipt in the same transaction.
 """
 from __future__ import annotations
 
@@ -51,22 +52,23 @@ _FORMA_RFC = re.compile(r"[A-ZÑ&]{3,4}[0-9]{6}[A-Z0-9]{3}")
 
 MENSAJE_YA_ACTIVO = "El Buzón IMSS de este RFC ya está activo."
 MENSAJE_SIN_SOLICITUD = (
-    "Antes de firmar, lea y acepte la Solicitud y manifestación del solicitante: esta sesión no tiene una "
-    "vigente. Consúltela de nuevo y firme la cadena original que se le entregue."
+    "Antes de firmar, lee y acepta la Solicitud y manifestación del solicitante: esta sesión no tiene una "
+    "vigente. Consúltala de nuevo y firma la cadena original que se te entregue."
 )
 MENSAJE_REQUISITOS = (
-    "Para activar el Buzón IMSS debe tener validados un correo electrónico y un número celular del RFC. "
+    "Para activar el Buzón IMSS debes tener validados un correo electrónico y un número celular del RFC. "
     "Falta validar {faltan}."
 )
 MENSAJE_NO_ACTIVO = "El Buzón IMSS de este RFC no está activo: aún no hay acuse de activación."
 # Promociones Electrónicas: the only subject the guide offers for now.
 ASUNTO_ACLARACION = "Activación Buzón IMSS"
 LIMITE_ACLARACION = 4000
-MENSAJE_BUZON_INACTIVO = ("Para presentar Aclaraciones u Orientaciones primero active su Buzón IMSS en "
-                          "«Activación Buzón IMSS».")
+# Every aclaración starts "recibida" (recorded, its acuse asked for); the Institute's areas answer it outside this
+# system, which is why the state is a column and not a constant.
+RECIBIDA = "recibida"
 MENSAJE_LIMITE_ACLARACIONES = ("Ya presentaste {limite} Aclaraciones u Orientaciones hoy, el máximo por día. Podrás "
                                 "presentar otra mañana.")
-MENSAJE_TEXTO_ACLARACION = (f"Escriba el planteamiento de su aclaración u orientación (de 1 a {LIMITE_ACLARACION} "
+MENSAJE_TEXTO_ACLARACION = (f"Escribe el planteamiento de tu aclaración u orientación (de 1 a {LIMITE_ACLARACION} "
                             "caracteres).")
 
 
@@ -328,9 +330,6 @@ def _presentar_aclaracion(db: Session, identidad: dict, texto: object, peticion:
         raise ReglaIncumplida("texto_invalido", MENSAJE_TEXTO_ACLARACION)
     presentada_en = iso_mexico(ahora)
     with transaccion(db):
-        # Checked inside the transaction that records it: an activation is never undone, so no lock is needed.
-        if _activacion(db, rfc) is None:
-            raise Conflicto("buzon_inactivo", MENSAJE_BUZON_INACTIVO)
         # Two at once must not both take the day's last place: one RFC's aclaraciones are recorded in turn.
         _bloquear(db, f"aclaraciones:{rfc}")
         # The same key may have been answered while this one waited for the lock: then that answer is this one's.
@@ -341,11 +340,11 @@ def _presentar_aclaracion(db: Session, identidad: dict, texto: object, peticion:
         folio = siguiente_folio(db, folios, "aclaracion", ahora=ahora)
         db.execute(tabla_aclaraciones.insert().values(
             folio=folio, rfc=rfc, asunto=ASUNTO_ACLARACION, texto=planteamiento, presentada_en=ahora,
-            titular=json.dumps(identidad, ensure_ascii=False)))
+            titular=json.dumps(identidad, ensure_ascii=False), estado=RECIBIDA))
         encolar(db, salida, AcuseSolicitado(
             folio=folio, tipo="aclaracion", rfc=rfc, emitido_en=presentada_en, titular=identidad,
             datos={"asunto": ASUNTO_ACLARACION, "texto": planteamiento}), ahora=ahora)
-        respuesta = {"folio": folio, "presentada_en": presentada_en, "asunto": ASUNTO_ACLARACION}
+        respuesta = {"folio": folio, "presentada_en": presentada_en, "asunto": ASUNTO_ACLARACION, "estado": RECIBIDA}
         peticion.guardar(db, respuesta)
     log.info("aclaración %s presentada por %s", folio, rfc)
     return respuesta
@@ -360,11 +359,12 @@ def aclaraciones(db: Session, titular: dict) -> dict:
     """The RFC's aclaraciones, newest first."""
     consulta = (
         select(tabla_aclaraciones.c.folio, tabla_aclaraciones.c.asunto, tabla_aclaraciones.c.texto,
-               tabla_aclaraciones.c.presentada_en)
+               tabla_aclaraciones.c.presentada_en, tabla_aclaraciones.c.estado)
         .where(tabla_aclaraciones.c.rfc == rfc_de(titular))
         .order_by(tabla_aclaraciones.c.presentada_en.desc(), tabla_aclaraciones.c.folio.desc())
     )
     with transaccion(db):
         filas = db.execute(consulta).mappings().all()
     return {"aclaraciones": [{"folio": f["folio"], "asunto": f["asunto"], "texto": f["texto"],
-                              "presentada_en": iso_mexico(f["presentada_en"])} for f in filas]}
+                              "presentada_en": iso_mexico(f["presentada_en"]), "estado": f["estado"]}
+                             for f in filas]}

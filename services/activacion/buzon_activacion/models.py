@@ -47,8 +47,8 @@ activaciones = Table(
     UniqueConstraint("folio", name="uq_activaciones_folio"),
 )
 
-# Aclaraciones u Orientaciones presented from Promociones Electrónicas by an active Buzón: what the person wrote,
-# kept with the identity of the session, so the acuse and the list never depend on a later state.
+# Aclaraciones u Orientaciones presented from Promociones Electrónicas (before the activation too): what the person
+# wrote, kept with the identity of the session, so the acuse and the list never depend on a later state.
 aclaraciones = Table(
     "aclaraciones",
     metadata,
@@ -58,6 +58,8 @@ aclaraciones = Table(
     Column("texto", Text, nullable=False),
     Column("presentada_en", FechaUtc, nullable=False),
     Column("titular", Text, nullable=False),
+    # "recibida" when presented; the Institute's areas answer outside this system (migration 0006).
+    Column("estado", String(20), nullable=False, server_default="recibida"),
 )
 
 folios = tabla_folios(metadata)

@@ -54,9 +54,25 @@ def variables(titular: dict, tipo: str, registros_patronales: list[dict], medios
     }
 
 
-def _alcance(medio: dict) -> str:
+def _alcance(medio: dict, todos: set[str]) -> str:
+    """Whom a medio serves, in as few words as the guide's "Seleccionar todos los Registros Patronales" allows."""
     rps = medio.get("registros_patronales") or []
-    return "del RFC" if not rps else "de los Registros Patronales " + ", ".join(rps)
+    if not rps:
+        return "del RFC"
+    if len(rps) == 1:
+        return f"del Registro Patronal {rps[0]}"
+    if len(todos) > 1 and set(rps) == todos:
+        return "de todos los Registros Patronales"
+    return "de los Registros Patronales " + ", ".join(rps)
+
+
+def por_razon_social(registros_patronales: list[dict]) -> list[tuple[str, list[str]]]:
+    """The Registros Patronales grouped under their razón social, in the padrón's order: a Patrón's RPs usually
+    share one, so twenty of them read as one line instead of twenty."""
+    grupos: dict[str, list[str]] = {}
+    for rp in registros_patronales:
+        grupos.setdefault(rp.get("razon_social") or "", []).append(rp["registro_patronal"])
+    return list(grupos.items())
 
 
 def texto(plantilla: Template, titular: dict, tipo: str, registros_patronales: list[dict],
@@ -76,13 +92,16 @@ def texto(plantilla: Template, titular: dict, tipo: str, registros_patronales: l
     else:
         lineas.append(f"CURP: {contexto['curp'] or 'no indicada'}")
     lineas += ["", "Medios de contacto validados"]
-    lineas += [f"- {MECANISMOS.get(m['mecanismo'], m['mecanismo'])}: {m['valor']} ({_alcance(m)})" for m in medios]
+    todos = {rp["registro_patronal"] for rp in registros_patronales}
+    lineas += [f"- {MECANISMOS.get(m['mecanismo'], m['mecanismo'])}: {m['valor']} ({_alcance(m, todos)})"
+               for m in medios]
     if not medios:
         lineas.append("- Ninguno")
     lineas.append("")
     if tipo == "patron":
         lineas.append("Registros Patronales")
-        lineas += [f"- {rp['registro_patronal']}: {rp['razon_social']}" for rp in registros_patronales]
+        lineas += [f"- {razon}: {', '.join(rps)}" if razon else f"- {', '.join(rps)}"
+                   for razon, rps in por_razon_social(registros_patronales)]
     else:
         lineas += [
             "Registros Patronales",

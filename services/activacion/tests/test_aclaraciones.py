@@ -1,5 +1,5 @@
-"""Aclaraciones u Orientaciones of Promociones Electrónicas on PostgreSQL: only for an active Buzón, each with its
-folio and the request of its acuse in the same transaction."""
+"""Aclaraciones u Orientaciones of Promociones Electrónicas on PostgreSQL: before and after the activation, each with
+its folio, its state and the request of its acuse in the same transaction."""
 import json
 from datetime import datetime, timezone
 
@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from buzon_activacion import activacion
 from buzon_activacion.models import aclaraciones, activaciones
-from buzon_comun.errores import Conflicto, DemasiadasSolicitudes, ReglaIncumplida, SolicitudInvalida
+from buzon_comun.errores import DemasiadasSolicitudes, ReglaIncumplida, SolicitudInvalida
 from buzon_comun.eventos import AcuseSolicitado, leer
 
 FISICA = {"rfc": "MAVA800101RS5", "nombre": "ANA MARÍA MARTÍNEZ VARGAS", "curp": "MAVA800101MDFRRN09",
@@ -30,25 +30,27 @@ def presentar(db, reloj, texto, titular=FISICA, limite_por_dia=10):
     return activacion.presentar_aclaracion(db, titular, texto, ahora=reloj.ahora(), limite_por_dia=limite_por_dia)
 
 
-def test_an_inactive_buzon_cannot_present_and_nothing_is_recorded(db, reloj, eventos):
-    with pytest.raises(Conflicto) as error:
-        presentar(db, reloj, "¿Cómo activo mi Buzón?")
-    assert error.value.codigo == "buzon_inactivo" and "active su Buzón IMSS" in error.value.mensaje
-    assert db.execute(select(aclaraciones)).first() is None
+def test_a_buzon_not_yet_active_presents_one_too(db, reloj, eventos):
+    """Subject "Activación Buzón IMSS": the person who can't activate is the one who needs to ask."""
+    respuesta = presentar(db, reloj, "¿Cómo activo mi Buzón?")
+    assert (respuesta["folio"], respuesta["estado"]) == ("ACL-2026-00000001", "recibida")
+    assert db.execute(select(aclaraciones.c.rfc, aclaraciones.c.estado)).one() == ("MAVA800101RS5", "recibida")
     db.commit()
-    assert eventos() == []
+    assert [leer(m)[1].folio for m in eventos("acuse_solicitado")] == ["ACL-2026-00000001"]
+    assert [a["estado"] for a in activacion.aclaraciones(db, FISICA)["aclaraciones"]] == ["recibida"]
 
 
 def test_an_aclaracion_is_recorded_with_its_folio_and_asks_for_its_acuse(db, reloj, eventos):
     activar(db, FISICA)
     respuesta = presentar(db, reloj, "  No recibí el aviso de mi activación.\n")
     assert respuesta == {"folio": "ACL-2026-00000001", "presentada_en": "2026-11-28T12:00:00-06:00",
-                         "asunto": "Activación Buzón IMSS"}
+                         "asunto": "Activación Buzón IMSS", "estado": "recibida"}
 
     fila = db.execute(select(aclaraciones)).mappings().one()
     db.commit()
-    assert (fila["folio"], fila["rfc"], fila["asunto"], fila["texto"]) == (
-        "ACL-2026-00000001", "MAVA800101RS5", "Activación Buzón IMSS", "No recibí el aviso de mi activación.")
+    assert (fila["folio"], fila["rfc"], fila["asunto"], fila["texto"], fila["estado"]) == (
+        "ACL-2026-00000001", "MAVA800101RS5", "Activación Buzón IMSS", "No recibí el aviso de mi activación.",
+        "recibida")
     assert json.loads(fila["titular"]) == FISICA
 
     [acuse] = [leer(m)[1] for m in eventos("acuse_solicitado")]
@@ -86,9 +88,9 @@ def test_each_rfc_lists_only_its_own_newest_first(db, reloj):
     presentar(db, reloj, "segunda")
     assert activacion.aclaraciones(db, FISICA) == {"aclaraciones": [
         {"folio": "ACL-2026-00000003", "asunto": "Activación Buzón IMSS", "texto": "segunda",
-         "presentada_en": "2026-11-28T12:06:00-06:00"},
+         "presentada_en": "2026-11-28T12:06:00-06:00", "estado": "recibida"},
         {"folio": "ACL-2026-00000001", "asunto": "Activación Buzón IMSS", "texto": "primera",
-         "presentada_en": "2026-11-28T12:00:00-06:00"}]}
+         "presentada_en": "2026-11-28T12:00:00-06:00", "estado": "recibida"}]}
     assert [a["folio"] for a in activacion.aclaraciones(db, OTRA)["aclaraciones"]] == ["ACL-2026-00000002"]
 
 

@@ -90,7 +90,7 @@ def test_a_particular_activates_with_a_real_efirma_and_the_events_go_out(activac
 
 def test_another_rfcs_efirma_is_refused_across_the_bus(activacion, efirma_dev_fisica):
     emitida = llamar(activacion, "solicitud", MORAL, "sesion-moral")
-    assert "- A1234567890: EMPRESA DE DEMOSTRACION SA DE CV" in emitida["texto"]
+    assert "- EMPRESA DE DEMOSTRACION SA DE CV: A1234567890" in emitida["texto"]
     with ServiceRpcProxy("activacion", activacion.config) as proxy:
         with pytest.raises(Prohibido) as error:
             proxy.activar(MORAL, "sesion-moral", b64(efirma_dev_fisica.cer_der),

@@ -40,9 +40,29 @@ def test_a_patron_reads_the_default_text_its_data_and_each_registro_patronal():
     assert "CURP del representante legal: MAVA800101MDFRRN09" in texto
     assert "- Correo electrónico: ana@ejemplo.mx (del RFC)" in texto
     assert "- Teléfono celular: 5512345678 (del RFC)" in texto
-    assert "- A1234567890: EMPRESA DE DEMOSTRACION SA DE CV" in texto
-    assert "- B1234567890: EMPRESA DE DEMOSTRACION SA DE CV PLANTA 2" in texto
+    assert texto.endswith("\n\nRegistros Patronales\n- EMPRESA DE DEMOSTRACION SA DE CV: A1234567890\n"
+                          "- EMPRESA DE DEMOSTRACION SA DE CV PLANTA 2: B1234567890")
     assert "Particular" not in texto
+
+
+def test_registros_patronales_of_one_razon_social_read_as_one_line_and_medios_say_whom_they_serve():
+    rps = [{"registro_patronal": f"A12345678{i:02d}", "razon_social": "EMPRESA DE DEMOSTRACION SA DE CV"}
+           for i in range(20)] + [{"registro_patronal": "B1234567890", "razon_social": "OTRA RAZON SA"}]
+    todos = [rp["registro_patronal"] for rp in rps]
+    medios = [{"mecanismo": "correo", "valor": "ana@ejemplo.mx", "registros_patronales": []},
+              {"mecanismo": "correo", "valor": "nomina@ejemplo.mx", "registros_patronales": todos},
+              {"mecanismo": "correo", "valor": "planta@ejemplo.mx", "registros_patronales": ["B1234567890"]},
+              {"mecanismo": "telefono", "valor": "5512345678", "registros_patronales": todos[:2]}]
+    texto = textos.texto(textos.plantilla_por_defecto(), MORAL, "patron", rps, medios)
+    lineas = texto.split("\n")
+    assert lineas[lineas.index("Medios de contacto validados") + 1:][:4] == [
+        "- Correo electrónico: ana@ejemplo.mx (del RFC)",
+        "- Correo electrónico: nomina@ejemplo.mx (de todos los Registros Patronales)",
+        "- Correo electrónico: planta@ejemplo.mx (del Registro Patronal B1234567890)",
+        "- Teléfono celular: 5512345678 (de los Registros Patronales A1234567800, A1234567801)"]
+    assert lineas[lineas.index("Registros Patronales") + 1:] == [
+        "- EMPRESA DE DEMOSTRACION SA DE CV: " + ", ".join(todos[:20]),
+        "- OTRA RAZON SA: B1234567890"]
 
 
 def test_a_particular_states_it_has_no_registros_patronales_and_agrees_to_use_the_buzon_as_such():
@@ -62,7 +82,7 @@ def test_the_institute_may_replace_the_paragraph_with_a_jinja2_file(tmp_path):
     texto = _texto(MORAL, "patron", RPS, textos.cargar_plantilla(str(archivo)))
     assert texto.startswith("Texto nuevo del Instituto para EMPRESA DE DEMOSTRACION SA DE CV (EDE0101013A2, "
                             "patron, 2 RP).\n")
-    assert "- A1234567890: EMPRESA DE DEMOSTRACION SA DE CV" in texto  # the data follow whatever the paragraph
+    assert "- EMPRESA DE DEMOSTRACION SA DE CV: A1234567890" in texto  # the data follow whatever the paragraph
     assert PARRAFO not in texto
 
 

@@ -164,7 +164,8 @@ def _insercion_acuse(db: Session, solicitud: dict, codigo: str, *, sello: Sello,
     printed on it, with the current template version. Raises if the document or the seal can't be made."""
     cadena = cadena_original(solicitud)
     sellado = sello.sellar(cadena)
-    valores = contexto(solicitud, cadena=cadena, sello=sellado, public_url=public_url, codigo=codigo)
+    valores = contexto(solicitud, cadena=cadena, sello=sellado, public_url=public_url, codigo=codigo,
+                       certificado_sello=sello.numero_certificado)
     return insercion(db, acuses).values(
         folio=solicitud["folio"], tipo=solicitud["tipo"], rfc=solicitud["rfc"], emitido_en=solicitud["emitido_en"],
         cadena_original=cadena, sello=sellado, codigo_verificacion=codigo,

@@ -38,8 +38,11 @@ ESTADOS = {
     "baja_vencimiento": "Baja por vencimiento",
 }
 ACCIONES = {
+    # No number of hours: the window is a setting (BUZON_VENTANA_VALIDACION_S). The deadline itself is printed
+    # when the request carries it (`datos.vence_en`, ACCION_REGISTRO_CON_FECHA).
     "registro_medio": "Se registró el siguiente mecanismo de comunicación para recibir los avisos de que tiene "
-                      "un mensaje en su Buzón IMSS. Deberá validarlo dentro de las 72 horas siguientes.",
+                      "un mensaje en su Buzón IMSS. Deberá validarlo dentro del plazo establecido; de lo contrario, "
+                      "se cancelará y tendrá que registrarlo de nuevo.",
     "validacion_medio": "Se validó el siguiente mecanismo de comunicación, en el que recibirá los avisos de que "
                         "tiene un mensaje en su Buzón IMSS.",
     "baja_medio": "Se dio de baja el siguiente mecanismo de comunicación; ya no recibirá en él los avisos de su "
@@ -47,11 +50,27 @@ ACCIONES = {
 }
 
 
+# A phone's window runs from the sending of its code, and a new code starts it again (contactos): the date printed
+# is the one at registration, which the person can always rely on.
+NOTA_VENCE_TELEFONO = "el plazo corre desde el envío del código por SMS y se renueva con cada código nuevo"
+ACCION_REGISTRO_CON_FECHA = (
+    "Se registró el siguiente mecanismo de comunicación para recibir los avisos de que tiene un mensaje en su Buzón "
+    "IMSS. Deberá validarlo a más tardar en la fecha límite indicada; de lo contrario, se cancelará y tendrá que "
+    "registrarlo de nuevo.")
+
+
 @dataclass(frozen=True)
 class Plantilla:
     archivo: str
     sha256: str         # of the file: a template is never edited once acuses were issued with it
     qr: str = "svg"     # what its `qr` is: "svg" (inline markup) or "png" (a data: URI for an <img>)
+    # WeasyPrint's PDF variant: "pdf/ua-1" tags the document for screen readers (structure, title, language).
+    # Part of the version: an issued acuse renders with the options of its own version.
+    variante_pdf: str | None = None
+
+    @property
+    def opciones_pdf(self) -> dict:
+        return {"pdf_variant": self.variante_pdf} if self.variante_pdf else {}
 
 
 PLANTILLAS = {
@@ -59,9 +78,13 @@ PLANTILLAS = {
     # The same texts on one page, lighter to render: no tables, the QR as a PNG (an SVG path of ~900 segments is
     # parsed and drawn by WeasyPrint in Python). See the README's "The versions".
     "2": Plantilla("acuse-2.html", "7e88fbaa05616ecabc2ca4d374e521ec6e43969da34ac689f5a992fe296a085d", qr="png"),
+    # One page for the longest realistic acuse, tagged PDF/UA-1; the representative's CURP labelled as such, the
+    # Registros Patronales under their razón social, the seal's certificate number, the deadline to validate.
+    "3": Plantilla("acuse-3.html", "a14e696e6e98a4eb56988536af488c6e3a697f5561156948858fc084376db21e", qr="png",
+                   variante_pdf="pdf/ua-1"),
 }
 # The version new acuses are issued with.
-PLANTILLA_VIGENTE = "2"
+PLANTILLA_VIGENTE = "3"
 
 
 def url_verificacion(public_url: str, folio: str, codigo: str) -> str:
@@ -101,7 +124,18 @@ def _medio(mecanismo: str, valor: str) -> dict:
             "valor": _telefono(valor) if mecanismo == "telefono" else valor}
 
 
-def contexto(solicitud: dict, *, cadena: str, sello: str, public_url: str, codigo: str) -> dict:
+def grupos_por_razon_social(registros_patronales: list) -> list[dict]:
+    """The RPs under their razón social, in the request's order. contactos sent bare RPs before it sent each with
+    its razón social: those read as one group without one."""
+    grupos: dict[str, list[str]] = {}
+    for rp in registros_patronales:
+        razon = (rp.get("razon_social") or "") if isinstance(rp, dict) else ""
+        grupos.setdefault(razon, []).append(registro_patronal(rp))
+    return [{"razon_social": razon, "registros_patronales": rps} for razon, rps in grupos.items()]
+
+
+def contexto(solicitud: dict, *, cadena: str, sello: str, public_url: str, codigo: str,
+             certificado_sello: str) -> dict:
     tipo = solicitud["tipo"]
     titular = solicitud.get("titular") or {}
     datos = solicitud.get("datos") or {}
@@ -118,6 +152,7 @@ def contexto(solicitud: dict, *, cadena: str, sello: str, public_url: str, codig
         "moral": titular.get("tipo_persona") == "moral",
         "cadena_original": cadena,
         "sello": sello,
+        "certificado_sello": certificado_sello,
         "codigo_verificacion": codigo,
         "url_verificacion": url,
     }
@@ -138,11 +173,15 @@ def contexto(solicitud: dict, *, cadena: str, sello: str, public_url: str, codig
     elif tipo == ACLARACION:
         base.update({"asunto": datos.get("asunto") or "", "texto": datos.get("texto") or ""})
     else:
+        vence = fecha_acuse(datos["vence_en"]) if tipo == "registro_medio" and datos.get("vence_en") else None
         base.update({
-            "accion": ACCIONES[tipo],
+            "accion": ACCION_REGISTRO_CON_FECHA if vence else ACCIONES[tipo],
             "medio": {**_medio(datos.get("mecanismo", ""), datos.get("valor", "")),
                       "estado": ESTADOS.get(datos.get("estado"), datos.get("estado") or "")},
             "registros_patronales": [registro_patronal(rp) for rp in datos.get("registros_patronales") or []],
+            "grupos_rp": grupos_por_razon_social(datos.get("registros_patronales") or []),
+            "vence": vence,
+            "nota_vence": NOTA_VENCE_TELEFONO if vence and datos.get("mecanismo") == "telefono" else None,
         })
     return base
 
@@ -154,7 +193,8 @@ def html_de(plantilla: str, valores: dict) -> str:
     return _entorno().get_template(version.archivo).render(**valores, qr=_QR[version.qr](valores["url_verificacion"]))
 
 
-def html(solicitud: dict, *, cadena: str, sello: str, public_url: str, codigo: str) -> str:
+def html(solicitud: dict, *, cadena: str, sello: str, public_url: str, codigo: str,
+         certificado_sello: str = "") -> str:
     """Both steps at once, with the current template (tests, and the benchmark's baseline)."""
     return html_de(PLANTILLA_VIGENTE, contexto(solicitud, cadena=cadena, sello=sello, public_url=public_url,
-                                               codigo=codigo))
+                                               codigo=codigo, certificado_sello=certificado_sello))

@@ -29,14 +29,15 @@ def calentar() -> bool:
     return True
 
 
-def pdf_de_html(html: str) -> bytes:
+def pdf_de_html(html: str, **opciones) -> bytes:
+    """`opciones`: WeasyPrint's, those of the acuse's template version (`Plantilla.opciones_pdf`)."""
     import weasyprint
 
-    return weasyprint.HTML(string=html).write_pdf(font_config=_fuentes())
+    return weasyprint.HTML(string=html).write_pdf(font_config=_fuentes(), **opciones)
 
 
 def pdf_de_documento(plantilla: str, valores: dict) -> bytes:
     """An issued acuse's PDF: its stored values in its template version, QR code included (documento.html_de)."""
     from buzon_acuses import documento
 
-    return pdf_de_html(documento.html_de(plantilla, valores))
+    return pdf_de_html(documento.html_de(plantilla, valores), **documento.PLANTILLAS[plantilla].opciones_pdf)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import secrets
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -40,7 +41,14 @@ class Sello:
 
     @property
     def numero_certificado(self) -> str:
-        return format(self.certificado.serial_number, "x")
+        """The certificate's number as printed on the acuse ("No. de certificado del sello"): SAT's convention, the
+        serial's 20 bytes read as ASCII digits; a serial that is not such text, in hexadecimal."""
+        serie = self.certificado.serial_number
+        try:
+            texto = serie.to_bytes(20, "big").decode("ascii")
+        except (OverflowError, UnicodeDecodeError):
+            texto = ""
+        return texto if texto.isdigit() else format(serie, "x")
 
     def sellar(self, cadena: str) -> str:
         firma = self._llave.sign(cadena.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
@@ -125,7 +133,8 @@ def _nuevo_desarrollo() -> bytes:
         x509.CertificateBuilder()
         .subject_name(nombre).issuer_name(nombre)
         .public_key(llave.public_key())
-        .serial_number(x509.random_serial_number())
+        # Twenty ASCII digits, as SAT numbers certificates: the acuse prints it as the seal's certificate number.
+        .serial_number(int.from_bytes(f"{secrets.randbelow(10**20):020d}".encode("ascii"), "big"))
         .not_valid_before(ahora - timedelta(minutes=5))
         .not_valid_after(ahora + timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

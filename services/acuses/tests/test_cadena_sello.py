@@ -1,10 +1,11 @@
 """The cadena original of each kind, the seal over it, the development key and the date printed on acuses."""
 import base64
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
@@ -116,6 +117,21 @@ def test_a_key_that_is_not_the_certificates_is_refused(tmp_path, sello_dev):
     otra = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     with pytest.raises(modulo_sello.SelloNoDisponible):
         modulo_sello.Sello(otra, sello_dev.certificado)
+
+
+def test_the_seals_certificate_number_is_read_as_sat_numbers_its_certificates(sello_dev):
+    """"No. de certificado del sello": the serial's 20 bytes as ASCII digits (SAT's convention, and the development
+    certificate's); another serial, in hexadecimal."""
+    numero = sello_dev.numero_certificado
+    assert len(numero) == 20 and numero.isdigit()
+    assert sello_dev.certificado.serial_number == int.from_bytes(numero.encode("ascii"), "big")
+    llave = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    nombre = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "OTRO")])
+    ahora = datetime.now(timezone.utc)
+    otro = (x509.CertificateBuilder().subject_name(nombre).issuer_name(nombre).public_key(llave.public_key())
+            .serial_number(0x1F2E3D).not_valid_before(ahora).not_valid_after(ahora + timedelta(days=1))
+            .sign(llave, hashes.SHA256()))
+    assert modulo_sello.Sello(llave, otro).numero_certificado == "1f2e3d"
 
 
 def test_dates_are_printed_in_mexico_city_time_with_spanish_months():
