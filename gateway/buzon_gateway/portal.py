@@ -33,6 +33,7 @@ from buzon_gateway.respuestas import (
     MAXIMO_CLAVE_IDEMPOTENCIA, CuerpoDemasiadoGrande, clave_idempotencia, leer_json, respuesta_error, respuesta_json,
     respuesta_pdf,
 )
+from buzon_gateway.solicitud_legible import bloques
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ PARTES_FORMULARIO = 32
 # The subject and limit activacion applies (shown and enforced again in the form so the browser helps first).
 ASUNTO_ACLARACION = "Activación Buzón IMSS"
 LIMITE_ACLARACION = 4000
+ESTADOS_ACLARACION = {"recibida": "Recibida"}
 MENSAJE_FORMULARIO = ("El formulario enviado es demasiado grande o tiene demasiados campos. Regresa a la página e "
                       "intenta de nuevo.")
 MENSAJE_INGRESA = "Ingresa con tu e.firma para continuar."
@@ -236,8 +238,12 @@ class Portal:
     @pagina_http("GET", "/buzon")
     @pagina()
     def buzon(self, request, visita):
+        # The guide's step V.16: the signature leads here (?activado=1), to the services with the activation's folio.
         estado = self.activacion.estado(visita.titular)
-        return self._pagina(200, "portal/buzon.html", visita, activo=estado["estado"] == "activo")
+        activo = estado["estado"] == "activo"
+        fecha, hora = fecha_hora(estado.get("activado_en"))
+        return self._pagina(200, "portal/buzon.html", visita, activo=activo, activacion=estado, fecha=fecha,
+                            hora=hora, recien_activado=activo and request.args.get("activado") == "1")
 
     # --- medios de contacto ---
 
@@ -408,6 +414,7 @@ class Portal:
             contexto["fecha"], contexto["hora"] = fecha_hora(estado.get("activado_en"))
         elif all(estado["requisitos"].values()):
             contexto["solicitud"] = self.activacion.solicitud(visita.titular, sesion_web.sesion_id(visita.token))
+            contexto["bloques_solicitud"] = bloques(contexto["solicitud"]["texto"])
             contexto["aceptada"] = request.args.get("aceptar") == "1"
         return self._pagina(200, "portal/activacion.html", visita, csrf_meta=visita.csrf,
                             con_efirma=contexto["aceptada"], **contexto)
@@ -423,7 +430,7 @@ class Portal:
         cuerpo = leer_json(request, cuerpos.FIRMA_CADENA)
         self.activacion.activar(visita.titular, sesion_web.sesion_id(token), cuerpo["certificado"], cuerpo["firma"],
                                 clave_idempotencia=clave_idempotencia(request))
-        return respuesta_json(200, {"destino": "/activacion"})
+        return respuesta_json(200, {"destino": "/buzon?activado=1"})
 
     @pagina_http("GET", "/activacion/acuse")
     @pagina()
@@ -433,26 +440,25 @@ class Portal:
 
     # --- promociones electrónicas ---
 
-    def _promociones(self, estado: int, visita: Visita, activo: bool, *, mensaje: str | None = None,
-                     texto: str = "", presentada: dict | None = None) -> Response:
+    def _promociones(self, estado: int, visita: Visita, *, mensaje: str | None = None, texto: str = "",
+                     presentada: dict | None = None) -> Response:
+        """Open before the activation too (activacion takes them from anyone logged in), each with its state."""
         filas = []
-        if activo:
-            for aclaracion in self.activacion.aclaraciones(visita.titular)["aclaraciones"]:
-                fecha, hora = fecha_hora(aclaracion["presentada_en"])
-                filas.append({**aclaracion, "fecha": fecha, "hora": hora})
+        for aclaracion in self.activacion.aclaraciones(visita.titular)["aclaraciones"]:
+            fecha, hora = fecha_hora(aclaracion["presentada_en"])
+            estado_aclaracion = aclaracion.get("estado") or "recibida"
+            filas.append({**aclaracion, "fecha": fecha, "hora": hora,
+                          "estado_texto": ESTADOS_ACLARACION.get(estado_aclaracion, estado_aclaracion)})
         if presentada:
             presentada = {**presentada, **dict(zip(("fecha", "hora"), fecha_hora(presentada["presentada_en"])))}
-        return self._pagina(estado, "portal/promociones.html", visita, activo=activo, aclaraciones=filas,
-                            mensaje=mensaje, texto=texto, presentada=presentada, asunto=ASUNTO_ACLARACION,
-                            limite=LIMITE_ACLARACION, clave=nueva_clave())
-
-    def _activo(self, visita: Visita) -> bool:
-        return self.activacion.estado(visita.titular)["estado"] == "activo"
+        return self._pagina(estado, "portal/promociones.html", visita, aclaraciones=filas, mensaje=mensaje,
+                            texto=texto, presentada=presentada, asunto=ASUNTO_ACLARACION, limite=LIMITE_ACLARACION,
+                            clave=nueva_clave())
 
     @pagina_http("GET", "/promociones")
     @pagina()
     def promociones(self, request, visita):
-        return self._promociones(200, visita, self._activo(visita))
+        return self._promociones(200, visita)
 
     @pagina_http("POST", "/promociones/aclaraciones")
     @pagina()
@@ -464,9 +470,8 @@ class Portal:
                                                               clave_idempotencia=clave_de(formulario))
         except (ReglaIncumplida, Conflicto, DemasiadasSolicitudes) as error:
             # The form comes back with what was written, so a refusal costs the person nothing.
-            return self._promociones(estado_de(error), visita, error.codigo != "buzon_inactivo",
-                                     mensaje=error.mensaje, texto=texto)
-        return self._promociones(201, visita, True, presentada=presentada)
+            return self._promociones(estado_de(error), visita, mensaje=error.mensaje, texto=texto)
+        return self._promociones(201, visita, presentada=presentada)
 
     @pagina_http("GET", "/promociones/aclaraciones/<folio>/acuse")
     @pagina()

@@ -418,7 +418,9 @@ def test_activation_from_requisitos_to_the_signed_solicitud(url, efirma_dev_fisi
     navegador = ingresar(url, efirma_dev_fisica)
     antes = revisar_pagina(navegador.get(f"{url}/activacion"))
     assert antes.count("<strong>pendiente</strong>") == 2 and paso_actual(antes) == 3
-    assert "Tu RFC no tiene asociados Registros Patronales" in antes  # a Particular's notice
+    # A Particular's notice: information to read, not an error.
+    assert re.search(r'<div class="aviso-info" role="note"><p>Estimado Usuario: Tu RFC no tiene asociados '
+                     r'Registros Patronales', antes)
     assert "texto-solicitud" not in antes and "<script" not in antes
 
     # The requisitos: an RFC-level email validated from its link and a mobile validated with its code.
@@ -434,7 +436,13 @@ def test_activation_from_requisitos_to_the_signed_solicitud(url, efirma_dev_fisi
                           data={"csrf": csrf, "codigo": codigo}).status_code == 200
 
     lista = revisar_pagina(navegador.get(f"{url}/activacion"))
-    assert '<pre id="texto-solicitud"' in lista
+    # The Solicitud as a document: its headings, its data and its statement, no box of fixed-width text.
+    assert "<pre" not in lista and '<article class="solicitud" id="texto-solicitud"' in lista
+    solicitud = re.search(r'<article class="solicitud".*?</article>', lista, flags=re.S).group(0)
+    for fragmento in ("<h3>Datos de la persona solicitante</h3>", "<dt>RFC</dt><dd>MAVA800101RS5</dd>",
+                      "<h3>Medios de contacto validados</h3>", "<li>Correo electrónico: activa@example.com (del RFC)</li>",
+                      "<h3>Registros Patronales</h3>", "<p>El RFC MAVA800101RS5 no tiene asociados Registros Patronales"):
+        assert fragmento in solicitud, fragmento
     assert re.search(r'<form method="get" action="/activacion">\s*<input type="hidden" name="aceptar" value="1">'
                      r'\s*<button type="submit">Aceptar</button>', lista)
     assert "form-efirma" not in lista
@@ -447,6 +455,9 @@ def test_activation_from_requisitos_to_the_signed_solicitud(url, efirma_dev_fisi
     assert '<script src="/static/js/efirma.js"></script>' in texto
     cadena = html.unescape(re.search(r'data-cadena="([^"]*)"', formulario).group(1))
     assert cadena.startswith("||") and "MAVA800101RS5" in cadena
+    # The cadena the e.firma signs, readable in a collapsible detail beside the form.
+    detalle = re.search(r'<details class="cadena">.*?</details>', texto, flags=re.S).group(0)
+    assert html.unescape(re.search(r'<p class="cadena-original">(.*?)</p>', detalle).group(1)) == cadena
     csrf = meta_csrf(texto)
     assert csrf == csrf_de_sesion(navegador.cookies["buzon_sesion"])
 
@@ -461,8 +472,16 @@ def test_activation_from_requisitos_to_the_signed_solicitud(url, efirma_dev_fisi
 
     firmada = navegador.post(f"{url}/activacion/firmar", headers={"X-CSRF-Token": csrf}, json=cuerpo)
     assert firmada.status_code == 200, firmada.text
-    assert firmada.json() == {"destino": "/activacion"}
+    # The guide's step V.16: the Buzón's main screen, the activation confirmed with its folio and its acuse.
+    assert firmada.json() == {"destino": "/buzon?activado=1"}
+    buzon = revisar_pagina(navegador.get(f"{url}/buzon", params={"activado": "1"}))
+    recuadro = re.search(r'<section class="recuadro-verde" role="status".*?</section>', buzon, flags=re.S).group(0)
+    assert "Se activó tu Buzón IMSS" in recuadro and 'href="/activacion/acuse"' in recuadro
+    folio = re.search(r'<dt>Folio</dt><dd class="identificador">(ACT-\d{4}-\d{8})</dd>', recuadro).group(1)
+    for servicio in ("/medios-contacto", "/activacion", "/promociones", "/soporte"):
+        assert f'<h3><a href="{servicio}">' in buzon, servicio
     activa = revisar_pagina(navegador.get(f"{url}/activacion"))
     assert "Tu Buzón IMSS está activo" in activa and 'href="/activacion/acuse"' in activa
-    assert re.search(r"<dt>Folio</dt><dd>\S+</dd>", activa)
-    assert "Tu Buzón IMSS está activo" in navegador.get(f"{url}/buzon").text
+    assert f"<dt>Folio</dt><dd>{folio}</dd>" in activa
+    despues = navegador.get(f"{url}/buzon").text
+    assert "Tu Buzón IMSS está activo" in despues and "Se activó" not in despues and folio in despues

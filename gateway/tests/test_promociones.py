@@ -1,5 +1,6 @@
-"""Promociones Electrónicas in the portal over real RabbitMQ and PostgreSQL: the menu of an active Buzón, an
-Aclaración u Orientación presented with its folio, and its acuse downloaded once acuses has it.
+"""Promociones Electrónicas in the portal over real RabbitMQ and PostgreSQL: among the Buzón's services before and
+after the activation, an Aclaración u Orientación presented with its folio and listed with its state, and its acuse
+downloaded once acuses has it.
 
 acuses is a stand-in here (the real one's renderers take seconds to start): it hears activacion's request and
 serves a PDF only when the test says it is ready.
@@ -110,22 +111,33 @@ def campo_csrf(texto: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', texto).group(1)
 
 
-def test_an_inactive_buzon_is_told_to_activate_first(url, efirma_dev_fisica):
+def test_a_buzon_not_yet_active_presents_an_aclaracion_too(url, efirma_dev_fisica):
+    """Subject "Activación Buzón IMSS": before the activation is when people need it."""
     navegador = ingresar(url, efirma_dev_fisica)
-    assert 'href="/promociones"' not in pagina(navegador.get(f"{url}/buzon"))
+    buzon = pagina(navegador.get(f"{url}/buzon"))
+    assert "Tu Buzón IMSS aún no está activo" in buzon
+    assert '<h3><a href="/promociones">Promociones Electrónicas</a></h3>' in buzon
     texto = pagina(navegador.get(f"{url}/promociones"))
-    assert "primero activa tu Buzón IMSS" in texto and 'name="planteamiento"' not in texto
-    csrf = campo_csrf(texto)
-    rechazo = navegador.post(f"{url}/promociones/aclaraciones", data={"csrf": csrf, "planteamiento": "Hola"})
-    assert rechazo.status_code == 409 and 'role="alert"' in pagina(rechazo)
-    assert AcusesFalso.solicitudes == {}
+    assert 'name="planteamiento"' in texto and "Aún no has presentado Aclaraciones u Orientaciones." in texto
+    presentada = navegador.post(f"{url}/promociones/aclaraciones",
+                                data={"csrf": campo_csrf(texto), "planteamiento": "¿Cómo activo mi Buzón?"})
+    assert presentada.status_code == 201, presentada.text
+    folio = re.search(r"<dt>Folio</dt><dd>(ACL-\d{4}-\d{8})</dd>", pagina(presentada)).group(1)
+    esperar(lambda: AcusesFalso.solicitudes.get(folio))
+    # Listed as a card with its state, nothing in a table that scrolls sideways.
+    lista = pagina(navegador.get(f"{url}/promociones"))
+    tarjeta = re.search(r'<li class="aclaracion">.*?</li>', lista, flags=re.S).group(0)
+    assert f'<dt>Folio</dt><dd class="identificador">{folio}</dd>' in tarjeta
+    assert '<dt>Estado</dt><dd><span class="estado-aclaracion">Recibida</span></dd>' in tarjeta
+    assert "¿Cómo activo mi Buzón?" in tarjeta and f'href="/promociones/aclaraciones/{folio}/acuse"' in tarjeta
+    assert "<table" not in lista and "tabla-desplazable" not in lista
 
 
 def test_present_an_aclaracion_and_download_its_acuse(url, efirma_dev_fisica, activar):
     navegador = ingresar(url, efirma_dev_fisica)
     activar("MAVA800101RS5")
     buzon = pagina(navegador.get(f"{url}/buzon"))
-    assert '<a class="boton" href="/promociones">Promociones Electrónicas</a>' in buzon
+    assert '<h3><a href="/promociones">Promociones Electrónicas</a></h3>' in buzon
 
     formulario = pagina(navegador.get(f"{url}/promociones"))
     assert "Aclaraciones u Orientaciones" in formulario and "Activación Buzón IMSS" in formulario
@@ -198,8 +210,8 @@ def test_the_json_api_presents_lists_and_serves_aclaraciones_once_per_idempotenc
     token = requests.post(f"{url}/api/v1/sesiones", json={
         "certificado": b64(efirma_dev_fisica.cer_der), "reto": reto, "firma": firmar(efirma_dev_fisica, reto)}).json()["token"]
     cabecera = {"Authorization": f"Bearer {token}"}
-    inactivo = requests.post(f"{url}/api/v1/aclaraciones", headers=cabecera, json={"texto": "Hola"})
-    assert (inactivo.status_code, inactivo.json()["error"]["codigo"]) == (409, "buzon_inactivo")
+    antes = requests.post(f"{url}/api/v1/aclaraciones", headers=cabecera, json={"texto": "¿Cómo activo mi Buzón?"})
+    assert (antes.status_code, antes.json()["estado"]) == (201, "recibida")  # before the activation too
     activar("MAVA800101RS5")
     vacia = requests.post(f"{url}/api/v1/aclaraciones", headers=cabecera, json={"texto": "   "})
     assert (vacia.status_code, vacia.json()["error"]["codigo"]) == (422, "texto_invalido")
@@ -214,7 +226,7 @@ def test_the_json_api_presents_lists_and_serves_aclaraciones_once_per_idempotenc
 
     folio = primera.json()["folio"]
     lista = requests.get(f"{url}/api/v1/aclaraciones", headers=cabecera).json()["aclaraciones"]
-    assert [a["folio"] for a in lista] == [folio]
+    assert [(a["folio"], a["estado"]) for a in lista] == [(folio, "recibida"), (antes.json()["folio"], "recibida")]
     esperar(lambda: AcusesFalso.solicitudes.get(folio))
     AcusesFalso.listos.add(folio)
     acuse = requests.get(f"{url}/api/v1/aclaraciones/{folio}/acuse", headers=cabecera)
