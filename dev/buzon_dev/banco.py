@@ -402,18 +402,28 @@ def peticiones_por_segundo(url: str, cabeceras: dict, segundos: float, concurren
     return cuenta[0] / segundos
 
 
-def render_crudo(html: str, n: int) -> list[float]:
-    """n WeasyPrint renders of `html` in a warmed process of their own (as the acuses' renderers run)."""
+def render_crudo(html: str, n: int, opciones: dict | None = None) -> list[float]:
+    """n WeasyPrint renders of `html` (with the template version's `opciones` of write_pdf, e.g. PDF/UA) in a warmed
+    process of their own (as the acuses' renderers run)."""
     programa = ("import sys, time, json, weasyprint\n"
                 "html = sys.stdin.read()\n"
-                "weasyprint.HTML(string=html).write_pdf()\n"
+                f"opciones = json.loads({json.dumps(json.dumps(opciones or {}))})\n"
+                "weasyprint.HTML(string=html).write_pdf(**opciones)\n"
                 "t = []\n"
                 f"for _ in range({n}):\n"
-                "    i = time.monotonic(); weasyprint.HTML(string=html).write_pdf(); t.append(time.monotonic() - i)\n"
+                "    i = time.monotonic(); weasyprint.HTML(string=html).write_pdf(**opciones)\n"
+                "    t.append(time.monotonic() - i)\n"
                 "print(json.dumps(t))\n")
     salida = subprocess.run([sys.executable, "-c", programa], input=html, capture_output=True, text=True,
                             timeout=600, check=True)
     return json.loads(salida.stdout)
+
+
+def opciones_vigentes() -> dict:
+    """The write_pdf options of the template version new acuses are issued with."""
+    from buzon_acuses import documento
+
+    return dict(documento.PLANTILLAS[documento.PLANTILLA_VIGENTE].opciones_pdf)
 
 
 def solicitud_de_banco(folio: str) -> dict:
@@ -502,7 +512,7 @@ def acuses_contra_render(sistema: Sistema, n: int) -> tuple[list[float], list[fl
         pedir_acuses(bus, [folio])
         descargar(amqp, folio)
         tiempos.append(time.monotonic() - inicio)
-    return tiempos, render_crudo(html_de_un_acuse(sistema.url), n)
+    return tiempos, render_crudo(html_de_un_acuse(sistema.url), n, opciones_vigentes())
 
 
 def salud_de_acuses(amqp: str, mientras=None, n: int = 200) -> list[float]:

@@ -215,13 +215,14 @@ ESQUEMAS.update({
     "Aclaracion": {
         "type": "object", "required": ["folio", "presentada_en", "asunto"],
         "properties": {"folio": {"type": "string"}, "presentada_en": {"type": "string", "format": "date-time"},
-                       "asunto": {"type": "string"}}},
+                       "asunto": {"type": "string"}, "estado": {"type": "string", "enum": ["recibida"]}}},
     "Aclaraciones": {
         "type": "object", "required": ["aclaraciones"],
         "properties": {"aclaraciones": {"type": "array", "items": {
             "type": "object", "required": ["folio", "asunto", "texto", "presentada_en"],
             "properties": {"folio": {"type": "string"}, "asunto": {"type": "string"}, "texto": {"type": "string"},
-                           "presentada_en": {"type": "string", "format": "date-time"}}}}}},
+                           "presentada_en": {"type": "string", "format": "date-time"},
+                           "estado": {"type": "string", "enum": ["recibida"]}}}}}},
 })
 
 ID_MEDIO = {"name": "medio_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 200}}
@@ -424,7 +425,7 @@ RUTAS = {
             "requestBody": _cuerpo("SolicitudAclaracion"),
             "responses": {
                 "201": _json("La aclaración presentada (la misma al repetir la Idempotency-Key)", "Aclaracion"),
-                "409": _error("buzon_inactivo (antes de la activación), " + CONFLICTO_IDEMPOTENCIA),
+                "409": _error(CONFLICTO_IDEMPOTENCIA),
                 "422": _error("texto_invalido: vacío o de más de 4000 caracteres"),
                 "429": _error("demasiadas_solicitudes: más de BUZON_LIMITE_ACLARACIONES_POR_DIA en el día"),
                 **ERRORES_SESION, **ERRORES_CON_CLAVE,
