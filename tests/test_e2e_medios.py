@@ -110,3 +110,128 @@ def test_a_patron_registers_a_medio_for_all_its_registros_patronales(sistema, pa
 def test_a_particular_has_no_registros_patronales(sistema, particular):
     respuesta = registrar(sistema, particular, "correo", "rp@example.mx", registros_patronales=["*"])
     assert (respuesta.status_code, respuesta.json()["error"]["codigo"]) == (422, "sin_registros_patronales")
+
+
+# --- resending, the history of bajas, the notices of a change (issue 12) -----------------------------------------
+
+GSM7_SIN_ACENTOS = set("@£$¥\n\r _!\"#%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZÑabcdefghijklmnopqrstuvwxyzñ")
+
+
+@pytest.fixture(scope="module")
+def duena(sistema):
+    """A person whose email and mobile are validated: the notices of any change to her medios reach them."""
+    emitido = sistema.pki.emitir("ROLE850505AB1", "ROSA LOPEZ ESTRADA", "ROLE850505MDFPSS08")
+    cabecera = sistema.login(emitido)
+    sistema.validar_medios(cabecera, "rosa.duena@example.mx", "5544332211")
+    return cabecera
+
+
+def reenviar(sistema, cabecera, medio_id, **encabezados):
+    return requests.post(f"{sistema.api}/medios-contacto/{medio_id}/reenvio", headers={**cabecera, **encabezados})
+
+
+def codigo_de(sms):
+    [codigo] = CODIGO.findall(sms["text"])
+    return codigo
+
+
+def en_orden(mensajes, cuantos):
+    """The sinks list the newest first: the first `cuantos` in the order they arrived, once they are there."""
+    return list(reversed(mensajes))[:cuantos] if len(mensajes) >= cuantos else None
+
+
+def test_a_resent_code_replaces_the_old_one_and_every_sms_is_one_gsm7_segment(sistema):
+    cabecera = sistema.login(sistema.pki.emitir("REEN800101AB1", "RENE ENRIQUEZ NUÑEZ", "REEN800101HDFNXN05"))
+    registrado = registrar(sistema, cabecera, "telefono", "5500001111").json()
+    primero = esperar(lambda: sistema.sms("+525500001111"))[0]
+    respuesta = reenviar(sistema, cabecera, registrado["id"])
+    assert respuesta.status_code == 200, respuesta.text
+    assert respuesta.json()["estado"] == "pendiente"
+    segundo = esperar(lambda: en_orden(sistema.sms("+525500001111"), 2))[1]
+    viejo, nuevo = codigo_de(primero), codigo_de(segundo)
+    if viejo != nuevo:  # one chance in 100,000 that the new code is the old one
+        fallo = requests.post(f"{sistema.api}/medios-contacto/{registrado['id']}/validacion", headers=cabecera,
+                              json={"codigo": viejo})
+        assert (fallo.status_code, fallo.json()["error"]["codigo"]) == (422, "codigo_incorrecto")
+    validado = requests.post(f"{sistema.api}/medios-contacto/{registrado['id']}/validacion", headers=cabecera,
+                             json={"codigo": nuevo})
+    assert validado.status_code == 200 and validado.json()["estado"] == "validado"
+    otra_vez = reenviar(sistema, cabecera, registrado["id"])
+    assert (otra_vez.status_code, otra_vez.json()["error"]["codigo"]) == (409, "ya_validado")
+    todos = esperar(lambda: en_orden(sistema.sms("+525500001111"), 3))
+    for sms in todos:  # the codes and the confirmation, as the provider got them
+        assert set(sms["text"]) <= GSM7_SIN_ACENTOS and len(sms["text"]) <= 160, sms["text"]
+    assert all("No compartas este codigo" in sms["text"] for sms in todos[:2])
+
+
+def test_a_resent_link_replaces_the_old_one_within_the_destinations_limit(sistema):
+    cabecera = sistema.login(sistema.pki.emitir("LIMI800101AB1", "LIDIA MIRANDA", "LIMI800101MDFRRD02"))
+    registrado = registrar(sistema, cabecera, "correo", "reenvio@example.mx").json()
+    repetida = [reenviar(sistema, cabecera, registrado["id"], **{"Idempotency-Key": "reenvio-e2e"}) for _ in range(2)]
+    assert [r.status_code for r in repetida] == [200, 200] and repetida[0].json() == repetida[1].json()
+    assert repetida[0].json()["vence_en"] == registrado["vence_en"]  # an email's window runs from its registration
+    viejo, nuevo = (sistema.enlace_de_validacion(c) for c in esperar(
+        lambda: en_orden(sistema.correos("reenvio@example.mx"), 2)))
+    assert requests.get(viejo).status_code == 404
+    assert requests.get(nuevo).status_code == 200
+
+    limitado = registrar(sistema, cabecera, "correo", "limite@example.mx").json()
+    respuestas = [reenviar(sistema, cabecera, limitado["id"]).status_code for _ in range(10)]
+    assert respuestas == [200] * 9 + [429]  # registration and resends share BUZON_LIMITE_MENSAJES_POR_DESTINO (10)
+    esperar(lambda: len(sistema.correos("limite@example.mx")) >= 10)
+    time.sleep(2)  # an extra copy, if any, would arrive now
+    assert len(sistema.correos("limite@example.mx")) == 10
+    assert len([c for c in sistema.correos("reenvio@example.mx") if "valida tu correo" in c["asunto"]]) == 2
+
+
+def test_bajas_stay_in_the_history_with_their_acuse_de_baja(sistema, duena):
+    registrado = registrar(sistema, duena, "correo", "historial.rosa@example.mx").json()
+    enlace = sistema.enlace_de_validacion(esperar(lambda: sistema.correos("historial.rosa@example.mx"))[0])
+    assert requests.get(enlace).status_code == 200
+    baja = requests.delete(f"{sistema.api}/medios-contacto/{registrado['id']}", headers=duena).json()
+    assert baja["estado"] == "baja" and baja["acuses"]["baja"] and baja["baja_en"]
+    assert medio(sistema, duena, registrado["id"]) is None
+    assert medio(sistema, duena, registrado["id"], todos=True)["acuses"] == baja["acuses"]
+    pdf = esperar(lambda: (lambda r: r if r.status_code == 200 else None)(requests.get(
+        f"{sistema.api}/medios-contacto/{registrado['id']}/acuses/baja", headers=duena)), plazo=60)
+    assert pdf.content.startswith(b"%PDF")
+
+    # The portal lists it in the history, with its acuse de baja to download.
+    portal = {"buzon_sesion": duena["Authorization"].split()[1]}
+    pagina = requests.get(f"{sistema.url}/medios-contacto", cookies=portal)
+    vigentes, _, historial = pagina.text.partition('id="historial"')
+    assert "historial.rosa@example.mx" not in vigentes and "historial.rosa@example.mx" in historial
+    assert f'href="/medios-contacto/{registrado["id"]}/acuse/baja"' in historial
+    descarga = requests.get(f"{sistema.url}/medios-contacto/{registrado['id']}/acuse/baja", cookies=portal)
+    assert descarga.headers["Content-Type"] == "application/pdf" and descarga.content == pdf.content
+
+
+def test_a_new_deleted_or_lapsed_medio_is_told_to_the_owners_validated_medios_once(sistema, duena):
+    def avisos_correo(asunto, valor):
+        return [c for c in sistema.correos("rosa.duena@example.mx")
+                if asunto in c["asunto"] and valor in c["texto"]]
+
+    def avisos_sms(texto):
+        return [s for s in sistema.sms("+525544332211") if texto in s["text"]]
+
+    intruso = registrar(sistema, duena, "correo", "intruso@example.mx").json()
+    [registrado] = esperar(lambda: avisos_correo("se registró un medio de contacto", "intruso@example.mx"))
+    assert "RFC: ROLE850505AB1 (ROSA LOPEZ ESTRADA)" in registrado["texto"]
+    esperar(lambda: avisos_sms("se registro un correo electronico como medio de contacto del RFC ROLE850505AB1"))
+    requests.delete(f"{sistema.api}/medios-contacto/{intruso['id']}", headers=duena)
+    esperar(lambda: avisos_correo("se eliminó un medio de contacto", "intruso@example.mx"))
+    esperar(lambda: avisos_sms("se elimino un correo electronico"))
+
+    registrar(sistema, duena, "correo", "tarde.rosa@example.mx")
+    time.sleep(sistema.ventana_s + 1)
+    requests.get(f"{sistema.api}/medios-contacto", headers=duena)  # reading enforces the window
+    [vencido] = esperar(lambda: avisos_correo("dado de baja por vencimiento", "tarde.rosa@example.mx"), plazo=30)
+    assert "no se validó dentro del plazo" in vencido["texto"]
+    esperar(lambda: avisos_sms("fue dado de baja por vencimiento"))
+    time.sleep(2)  # a second copy of any notice, if there were one, would be here by now
+    for asunto in ("se registró un medio de contacto", "se eliminó un medio de contacto"):
+        assert len(avisos_correo(asunto, "intruso@example.mx")) == 1
+    assert len(avisos_correo("dado de baja por vencimiento", "tarde.rosa@example.mx")) == 1
+    assert len(avisos_sms("fue dado de baja por vencimiento")) == 1
+    for sms in sistema.sms("+525544332211"):
+        assert set(sms["text"]) <= GSM7_SIN_ACENTOS and len(sms["text"]) <= 160, sms["text"]
