@@ -202,9 +202,15 @@ def _no_encontrado() -> NoEncontrado:
     return NoEncontrado("no_encontrado", MENSAJE_NO_ENCONTRADO)
 
 
-def _datos_acuse(fila, estado: str, rps: list[str]) -> dict:
+def _datos_acuse(db: Session, fila, estado: str, rps: list[str]) -> dict:
+    """What an acuse of a medio prints: the medio, its state and its RPs, each with its razón social."""
     return {"medio_id": fila["id"], "mecanismo": fila["mecanismo"], "valor": fila["valor"], "estado": estado,
-            "registros_patronales": list(rps)}
+            "registros_patronales": _con_razon_social(db, rps)}
+
+
+def _con_razon_social(db: Session, rps: list[str]) -> list[dict]:
+    razones = _razones_sociales(db, rps)
+    return [{"registro_patronal": rp, "razon_social": razones.get(rp)} for rp in rps]
 
 
 # -- what messages say about whom -------------------------------------------------------------------------------
@@ -220,9 +226,7 @@ def _razones_sociales(db: Session, rps: list[str]) -> dict[str, str]:
 def _datos_titular(db: Session, rfc: str, nombre: str | None, rps: list[str]) -> dict:
     """Whom an email is about: the RFC, its name or razón social and, for an RP-level medio, each RP with its
     razón social (a person with several RFCs or RPs must tell which one a message means)."""
-    razones = _razones_sociales(db, rps)
-    return {"rfc": rfc, "nombre": nombre,
-            "registros_patronales": [{"registro_patronal": rp, "razon_social": razones.get(rp)} for rp in rps]}
+    return {"rfc": rfc, "nombre": nombre, "registros_patronales": _con_razon_social(db, rps)}
 
 
 def _nombre_guardado(titular_json: str | None) -> str | None:
@@ -523,8 +527,9 @@ def _registrar(db: Session, titular: dict, mecanismo: object, valor: object, reg
             db.execute(mrp.insert(), [{"medio_id": medio_id, "registro_patronal": rp} for rp in rps])
         encolar(db, salida, AcuseSolicitado(
             folio=folio, tipo="registro_medio", rfc=rfc, emitido_en=iso_mexico(ahora), titular=identidad,
+            # The deadline to validate is printed on it (a phone's may move later, never earlier).
             datos={"medio_id": medio_id, "mecanismo": mec, "valor": val, "estado": PENDIENTE,
-                   "registros_patronales": rps},
+                   "registros_patronales": sobre["registros_patronales"], "vence_en": iso_mexico(vence)},
         ), ahora=ahora)
         encolar(db, salida, mensaje, ahora=ahora)
         _avisar(db, AVISO_REGISTRADO, {"medio_id": medio_id, "mecanismo": mec, "valor": val,
@@ -582,7 +587,7 @@ def _validar(db: Session, fila, titular: dict, *, ahora: datetime) -> None:
     rps = _rps(db, [fila["id"]])[fila["id"]]
     encolar(db, salida, AcuseSolicitado(
         folio=folio, tipo="validacion_medio", rfc=fila["rfc"], emitido_en=iso_mexico(ahora), titular=titular,
-        datos=_datos_acuse(fila, VALIDADO, rps),
+        datos=_datos_acuse(db, fila, VALIDADO, rps),
     ), ahora=ahora)
     if fila["mecanismo"] == "correo":
         confirmacion = CorreoSolicitado(
@@ -759,7 +764,7 @@ def eliminar(db: Session, titular: dict, medio_id: object, *, ahora: datetime) -
             if folio is not None:
                 encolar(db, salida, AcuseSolicitado(
                     folio=folio, tipo="baja_medio", rfc=rfc, emitido_en=iso_mexico(ahora),
-                    titular=_identidad(titular), datos=_datos_acuse(fila, BAJA, rps),
+                    titular=_identidad(titular), datos=_datos_acuse(db, fila, BAJA, rps),
                 ), ahora=ahora)
             encolar(db, salida, MedioDadoDeBaja(rfc=rfc, medio_id=fila["id"], mecanismo=fila["mecanismo"],
                                                 estado=BAJA, registros_patronales=rps), ahora=ahora)

@@ -25,6 +25,10 @@ TITULAR = {"rfc": "EDE0101013A2", "nombre": "EMPRESA DE DEMOSTRACION SA DE CV", 
 PARTICULAR = {"rfc": "MAVA800101RS5", "nombre": "ANA MARIA MARTINEZ VARGAS", "curp": "MAVA800101MDFRRN09",
               "rfc_representante": None, "tipo_persona": "fisica"}
 RP1, RP2, RP3, RP_AJENO = "A1234567890", "B1234567890", "C1234567890", "Z9999999999"
+# The RPs as the acuses and emails name them: each with its razón social in the padrón (conftest.PADRON_CSV).
+CON_RAZON = {RP1: {"registro_patronal": RP1, "razon_social": "EMPRESA DE DEMOSTRACION SA DE CV"},
+             RP2: {"registro_patronal": RP2, "razon_social": "EMPRESA DE DEMOSTRACION SA DE CV PLANTA 2"},
+             RP3: {"registro_patronal": RP3, "razon_social": "EMPRESA DE DEMOSTRACION SA DE CV PLANTA 3"}}
 VENTANA = timedelta(hours=72)
 SECRETO = b"secreto de las pruebas"
 
@@ -73,8 +77,9 @@ def test_registering_an_email(registrar, con_padron, reloj, eventos):
     assert (acuse.folio, acuse.tipo, acuse.rfc, acuse.emitido_en) == (
         "REG-2026-00000001", "registro_medio", "EDE0101013A2", "2026-11-28T12:00:00-06:00")
     assert acuse.titular == TITULAR
+    # The acuse de registro prints the deadline to validate.
     assert acuse.datos == {"medio_id": medio["id"], "mecanismo": "correo", "valor": "ana.martinez@ejemplo.mx",
-                           "estado": "pendiente", "registros_patronales": []}
+                           "estado": "pendiente", "registros_patronales": [], "vence_en": medio["vence_en"]}
     [correo] = [leer(m)[1] for m in eventos("correo_solicitado")]
     assert (correo.para, correo.plantilla, correo.referencia) == ("ana.martinez@ejemplo.mx", "validacion_correo",
                                                                   medio["id"])
@@ -185,7 +190,7 @@ def test_star_means_every_rp_of_the_rfc_now(registrar, eventos):
     medio = registrar(rps=["*"])
     assert medio["registros_patronales"] == [RP1, RP2, RP3]
     [acuse] = [leer(m)[1] for m in eventos("acuse_solicitado")]
-    assert acuse.datos["registros_patronales"] == [RP1, RP2, RP3]
+    assert acuse.datos["registros_patronales"] == [CON_RAZON[RP1], CON_RAZON[RP2], CON_RAZON[RP3]]
 
 
 def test_rfc_level_limits_five_emails_and_one_mobile(registrar, con_padron, reloj):
@@ -264,7 +269,7 @@ def test_validating_an_email(registrar, con_padron, reloj, eventos, vaciar_salid
     [acuse] = [leer(m)[1] for m in eventos("acuse_solicitado")]
     assert (acuse.tipo, acuse.folio, acuse.titular) == ("validacion_medio", "VAL-2026-00000001", TITULAR)
     assert acuse.datos == {"medio_id": medio["id"], "mecanismo": "correo", "valor": "ana@ejemplo.mx",
-                           "estado": "validado", "registros_patronales": [RP1]}
+                           "estado": "validado", "registros_patronales": [CON_RAZON[RP1]]}
     [confirmacion] = [leer(m)[1] for m in eventos("correo_solicitado")]
     assert (confirmacion.para, confirmacion.plantilla, confirmacion.datos) == (
         "ana@ejemplo.mx", "confirmacion_correo",
@@ -322,7 +327,8 @@ def test_validating_a_phone(registrar, con_padron, reloj, config, eventos, vacia
                                        config=config, secreto=SECRETO)
     assert (validado["estado"], validado["acuses"]["validacion"]) == ("validado", "VAL-2026-00000001")
     [acuse] = [leer(m)[1] for m in eventos("acuse_solicitado")]
-    assert (acuse.tipo, acuse.datos["registros_patronales"]) == ("validacion_medio", [RP1, RP2, RP3])
+    assert (acuse.tipo, acuse.datos["registros_patronales"]) == (
+        "validacion_medio", [CON_RAZON[RP1], CON_RAZON[RP2], CON_RAZON[RP3]])
     [sms] = [leer(m)[1] for m in eventos("sms_solicitado")]
     assert (sms.para, sms.plantilla, sms.datos, sms.referencia) == ("+525512345678", "confirmacion_sms",
                                                                      {"rfc": "EDE0101013A2"}, medio["id"])
@@ -524,7 +530,7 @@ def test_deleting_a_validated_medio_issues_an_acuse(registrar, con_padron, reloj
                                                            iso_mexico(reloj.ahora()))
     assert acuse.titular["nombre"] == PARTICULAR["nombre"]
     assert acuse.datos == {"medio_id": medio["id"], "mecanismo": "correo", "valor": "ana@ejemplo.mx",
-                           "estado": "baja", "registros_patronales": [RP1, RP3]}
+                           "estado": "baja", "registros_patronales": [CON_RAZON[RP1], CON_RAZON[RP3]]}
     assert len(eventos("medio_dado_de_baja")) == 1
     # Deleting again answers the medio as it is, and announces nothing.
     vaciar_salida()
