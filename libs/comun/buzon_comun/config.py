@@ -46,7 +46,8 @@ def _texto(entorno, nombre, defecto=None):
     return valor or defecto
 
 
-def _segundos(entorno, nombre: str, defecto: float) -> float:
+def segundos(entorno, nombre: str, defecto: float) -> float:
+    """A positive number of seconds from `nombre` (unset or empty: `defecto`); anything else is a ValueError naming it."""
     texto = _texto(entorno, nombre)
     if texto is None:
         return defecto
@@ -63,7 +64,7 @@ def _lista_segundos(entorno, nombre: str, defecto: tuple) -> tuple:
     texto = _texto(entorno, nombre)
     if texto is None:
         return defecto
-    return tuple(_segundos({nombre: parte}, nombre, 0) for parte in texto.split(",") if parte.strip())
+    return tuple(segundos({nombre: parte}, nombre, 0) for parte in texto.split(",") if parte.strip())
 
 
 def _reintentos(entorno) -> tuple:
@@ -249,13 +250,13 @@ class Config:
             ocsp_cache_max_s=max(_entero(e, "BUZON_OCSP_CACHE_MAX_S", 300), 0),
             limite_aclaraciones_por_dia=max(_entero(e, "BUZON_LIMITE_ACLARACIONES_POR_DIA", 10), 1),
             plazo_rpc_s=float(_texto(e, "BUZON_PLAZO_RPC_S", str(PLAZO_RPC_S))),
-            plazos_rpc=_plazos(e, _segundos(e, "BUZON_ACUSES_PLAZO_RENDER_S", PLAZO_RENDER_S)),
+            plazos_rpc=_plazos(e, segundos(e, "BUZON_ACUSES_PLAZO_RENDER_S", PLAZO_RENDER_S)),
             # The gateway's workers mostly wait on other services: many are cheap, and a service that stops
             # answering can hold only part of them (buzon_comun.remoto bounds the calls in flight per service).
             gateway_max_workers=max(_entero(e, "BUZON_GATEWAY_MAX_WORKERS", 100), 10),
             acuses_max_workers=max(_entero(e, "BUZON_ACUSES_MAX_WORKERS", 50), 10),
             # An acuse render's time limit, and the delays before each retry of a failed one (then it is parked).
-            acuses_plazo_render_s=_segundos(e, "BUZON_ACUSES_PLAZO_RENDER_S", PLAZO_RENDER_S),
+            acuses_plazo_render_s=segundos(e, "BUZON_ACUSES_PLAZO_RENDER_S", PLAZO_RENDER_S),
             acuses_reintentos_s=_lista_segundos(e, "BUZON_ACUSES_REINTENTOS_S", (30.0, 120.0, 600.0, 1800.0)),
             # How long a gateway process reuses auth's answer for a session token (0: never). A logout drops it at
             # once in every process; this bounds only a session whose end never reached one (gateway/README.md).

@@ -32,6 +32,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from buzon_comun.config import segundos
+
 log = logging.getLogger(__name__)
 
 EXTENSION = ".latido"
@@ -39,19 +41,6 @@ INTERVALO_S = 5.0
 VENTANA_S = 30.0
 PLAZO_S = 5.0
 SANO, ENFERMO = 0, 1
-
-
-def _segundos(entorno: Mapping, nombre: str, defecto: float) -> float:
-    texto = (entorno.get(nombre) or "").strip()
-    if not texto:
-        return defecto
-    try:
-        valor = float(texto)
-    except ValueError:
-        raise ValueError(f"{nombre} debe ser un número de segundos, no {texto!r}") from None
-    if not valor > 0:
-        raise ValueError(f"{nombre} debe ser mayor que cero, no {texto!r}")
-    return valor
 
 
 @dataclass(frozen=True)
@@ -64,8 +53,8 @@ class Ajustes:
     def desde_entorno(cls, entorno: Mapping) -> "Ajustes":
         carpeta = (entorno.get("BUZON_SALUD_DIR") or "").strip()
         return cls(carpeta=Path(carpeta) if carpeta else Path(tempfile.gettempdir()) / "buzon-salud",
-                   intervalo_s=_segundos(entorno, "BUZON_SALUD_INTERVALO_S", INTERVALO_S),
-                   ventana_s=_segundos(entorno, "BUZON_SALUD_VENTANA_S", VENTANA_S))
+                   intervalo_s=segundos(entorno, "BUZON_SALUD_INTERVALO_S", INTERVALO_S),
+                   ventana_s=segundos(entorno, "BUZON_SALUD_VENTANA_S", VENTANA_S))
 
 
 def archivo_latido(carpeta: Path, nombre: str, pid: int) -> Path:
