@@ -90,6 +90,24 @@ def colas_quorum(entorno=None) -> bool:
     return valor == "1"
 
 
+def ssl_amqp(uri: str, entorno=None) -> dict | None:
+    """What every connection to RabbitMQ passes as `ssl` (nameko's AMQP_SSL, kombu's Connection): None for amqp://;
+    for amqps://, the broker's certificate checked against the CAs (BUZON_AMQP_CA, a PEM file; else the system's,
+    e.g. SSL_CERT_FILE) and its name against the URI's host, so a certificate of another host of the same CA is
+    refused."""
+    from urllib.parse import urlsplit
+
+    partes = urlsplit(uri)
+    if partes.scheme != "amqps":
+        return None
+    e = os.environ if entorno is None else entorno
+    opciones = {"server_hostname": partes.hostname}
+    ca = _texto(e, "BUZON_AMQP_CA")
+    if ca:
+        opciones["ca_certs"] = ca
+    return opciones
+
+
 ENTORNOS = ("desarrollo", "produccion")
 
 

@@ -34,13 +34,14 @@ from eventlet.event import Event
 from eventlet.queue import Empty, LightQueue
 from kombu import Connection, Exchange, Queue
 from nameko.amqp.publish import Publisher
-from nameko.constants import AMQP_URI_CONFIG_KEY
+from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY
 from nameko.events import EventHandler
 from nameko.exceptions import ContainerBeingKilled
 from nameko.messaging import Consumer, QueueConsumer
 from prometheus_client import Counter
 
 from buzon_comun import colas
+from buzon_comun.config import ssl_amqp
 from buzon_comun.eventos import ContratoDesconocido, leer
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,8 @@ class _ConReintentos:
     def _preparar_reintentos(self):
         declarar = [cola_demora(s) for s in self.demoras] + [cola_fallidos()]
         self.publicador = Publisher(self.container.config[AMQP_URI_CONFIG_KEY], use_confirms=True, mandatory=True,
-                                    declare=declarar, serializer="json")
+                                    declare=declarar, serializer="json",
+                                    ssl=self.container.config.get(AMQP_SSL_CONFIG_KEY))
 
     def handle_message(self, body, message):
         if self.crudo:
@@ -342,7 +344,7 @@ cola_en_lotes = ManejadorLote.decorator
 # --- operators: what was parked, and putting it back -----------------------------------------------------------
 
 def _abrir(uri: str) -> Connection:
-    conexion = Connection(uri, connect_timeout=10)
+    conexion = Connection(uri, connect_timeout=10, ssl=ssl_amqp(uri))
     conexion.ensure_connection(max_retries=3)
     return conexion
 

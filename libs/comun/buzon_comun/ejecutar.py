@@ -25,7 +25,7 @@ import signal  # noqa: E402
 import sys  # noqa: E402
 
 from buzon_comun import produccion, salud  # noqa: E402
-from buzon_comun.config import Config  # noqa: E402
+from buzon_comun.config import Config, ssl_amqp  # noqa: E402
 from buzon_comun.latido import con_latido  # noqa: E402
 
 log = logging.getLogger("buzon")
@@ -64,6 +64,7 @@ def config_nameko(config: Config, nombre: str) -> dict:
     host = os.environ.get("BUZON_GATEWAY_HOST", "127.0.0.1")
     return {
         "AMQP_URI": config.amqp_uri,
+        "AMQP_SSL": ssl_amqp(config.amqp_uri),
         "max_workers": max_workers(config, nombre),
         "parent_calls_tracked": 10,
         "serializer": "json",

@@ -23,7 +23,7 @@ import uuid
 import eventlet
 from eventlet.semaphore import Semaphore
 from nameko.amqp.publish import Publisher
-from nameko.constants import AMQP_URI_CONFIG_KEY, NON_PERSISTENT
+from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, NON_PERSISTENT
 from nameko.exceptions import deserialize
 from nameko.messaging import HeaderEncoder
 from nameko.rpc import ReplyListener, get_rpc_exchange
@@ -31,7 +31,7 @@ from nameko.extensions import DependencyProvider
 from prometheus_client import Counter
 
 from buzon_comun import colas
-from buzon_comun.config import Config
+from buzon_comun.config import Config, ssl_amqp
 from buzon_comun.errores import ServicioNoDisponible
 
 log = logging.getLogger(__name__)
@@ -172,6 +172,7 @@ class Remoto(DependencyProvider):
         self.plazo_por_omision, self.plazos = plazos_de(config)
         self.intercambio = get_rpc_exchange(self.container.config)
         self.uri = self.container.config[AMQP_URI_CONFIG_KEY]
+        self.ssl = self.container.config.get(AMQP_SSL_CONFIG_KEY)
         self.en_vuelo = Semaphore(max(1, self.container.max_workers * 3 // 4))
 
     def plazo_de(self, metodo: str) -> float:
@@ -181,7 +182,8 @@ class Remoto(DependencyProvider):
         # The TTL is the deadline: past it nobody waits for the answer, so the request need not be delivered.
         publicador = self._publicadores.get(metodo)
         if publicador is None:
-            publicador = Publisher(self.uri, use_confirms=False, delivery_mode=NON_PERSISTENT, expiration=plazo,
+            publicador = Publisher(self.uri, ssl=self.ssl, use_confirms=False, delivery_mode=NON_PERSISTENT,
+                                   expiration=plazo,
                                    serializer="json", retry=True, retry_policy=POLITICA_RECONEXION)
             self._publicadores[metodo] = publicador
         return publicador
@@ -203,7 +205,7 @@ def bus_disponible(uri: str, plazo_s: float = 1.0) -> bool:
     from kombu import Connection
 
     try:
-        with eventlet.Timeout(plazo_s + 0.5), Connection(uri, connect_timeout=plazo_s) as conexion:
+        with eventlet.Timeout(plazo_s + 0.5), Connection(uri, connect_timeout=plazo_s, ssl=ssl_amqp(uri)) as conexion:
             conexion.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=plazo_s)
         return True
     except (Exception, eventlet.Timeout):  # noqa: BLE001 - no answer in time is no broker

@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from buzon_comun.config import segundos
+from buzon_comun.config import segundos, ssl_amqp
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ def llamar_salud(uri: str, servicio: str, plazo_s: float) -> str | None:
 
     limite = time.monotonic() + plazo_s
     try:
-        with Connection(uri, connect_timeout=plazo_s) as conexion:
+        with Connection(uri, connect_timeout=plazo_s, ssl=ssl_amqp(uri)) as conexion:
             canal = conexion.channel()
             with Consumer(canal, [cola], callbacks=[recibir], no_ack=True, accept=["json"]):
                 Producer(canal, on_return=devuelto).publish(
@@ -198,7 +198,7 @@ def bus_disponible(uri: str, plazo_s: float) -> str | None:
     from kombu import Connection
 
     try:
-        with Connection(uri, connect_timeout=plazo_s) as conexion:
+        with Connection(uri, connect_timeout=plazo_s, ssl=ssl_amqp(uri)) as conexion:
             conexion.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=plazo_s)
     except Exception:  # noqa: BLE001 - no answer in time is no broker
         return f"RabbitMQ no acepta conexiones en {plazo_s:g} s"

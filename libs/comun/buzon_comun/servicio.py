@@ -157,7 +157,8 @@ class Salida(DependencyProvider):
         self.intercambio = get_event_exchange(self.origen, self.container.config)
         auditoria = colas.cola(COLA_BITACORA, self.intercambio, "#")
         self.publicador = Publisher(self.container.config[AMQP_URI_CONFIG_KEY], use_confirms=True, mandatory=True,
-                                    declare=[self.intercambio, auditoria], serializer="json")
+                                    declare=[self.intercambio, auditoria], serializer="json",
+                                    ssl=self.container.config.get(AMQP_SSL_CONFIG_KEY))
         self.bd = next(d for d in self.container.dependencies if isinstance(d, BaseDatos))
 
     def destino(self, tipo: str) -> dict:

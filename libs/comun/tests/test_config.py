@@ -43,3 +43,16 @@ def test_pools_and_workers_are_bounded():
     assert Config.desde_entorno({"BUZON_DB_CONEXIONES": "500"}).db_conexiones == 100
     assert Config.desde_entorno({}).acuses_max_workers == 50
     assert Config.desde_entorno({"BUZON_ACUSES_MAX_WORKERS": "2"}).acuses_max_workers == 10
+
+
+def test_tls_to_rabbitmq_checks_the_brokers_name_and_the_configured_cas():
+    from buzon_comun.config import ssl_amqp
+    from buzon_comun.ejecutar import config_nameko
+
+    assert ssl_amqp("amqp://guest:guest@127.0.0.1:5672/") is None
+    # amqps: the certificate must name the URI's host (without server_hostname py-amqp checks only the chain).
+    assert ssl_amqp("amqps://u:p@buzon-rabbitmq:5671/buzon", {}) == {"server_hostname": "buzon-rabbitmq"}
+    assert ssl_amqp("amqps://u:p@buzon-rabbitmq:5671/buzon", {"BUZON_AMQP_CA": "/etc/buzon/ca/rabbitmq-ca.crt"}) == {
+        "server_hostname": "buzon-rabbitmq", "ca_certs": "/etc/buzon/ca/rabbitmq-ca.crt"}
+    config = Config.desde_entorno({"BUZON_AMQP_URI": "amqps://u:p@rabbit.example:5671/v"})
+    assert config_nameko(config, "contactos")["AMQP_SSL"]["server_hostname"] == "rabbit.example"
