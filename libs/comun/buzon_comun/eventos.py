@@ -150,11 +150,11 @@ class MensajeFallido(Evento):
 
 @dataclass(frozen=True)
 class AcuseSolicitado(Evento):
-    ORIGEN: ClassVar[str] = "contactos, activacion"
+    ORIGEN: ClassVar[str] = "contactos, activacion, buzon"
     TIPO: ClassVar[str] = "acuse_solicitado"
 
     folio: str
-    tipo: str               # registro_medio | validacion_medio | baja_medio | activacion | aclaracion
+    tipo: str               # registro_medio | validacion_medio | baja_medio | activacion | aclaracion | notificacion
     rfc: str
     emitido_en: str         # ISO 8601, the moment of the act
     titular: dict           # rfc, nombre, curp, rfc_representante, tipo_persona (from the session)
@@ -201,3 +201,54 @@ class BuzonActivado(Evento):
     tipo: str               # patron | particular
     activado_en: str        # ISO 8601
     registros_patronales: list
+
+
+# The Buzón's notifications (services/buzon). Deposited by an Institute system (`sistema`, with its own
+# `referencia`), they never carry the subject, the content or the document: only who, which and when, for the
+# depositing system (told of opening and deemed notification) and for the buzon service's own avisos.
+# buzon also asks for the avisos as CorreoSolicitado/SmsSolicitado (plantilla `aviso_notificacion`) on its own
+# exchange `buzon.events`, so notificaciones can consume them on a queue apart from validation messages.
+
+@dataclass(frozen=True)
+class NotificacionDepositada(Evento):
+    ORIGEN: ClassVar[str] = "buzon"
+    TIPO: ClassVar[str] = "notificacion_depositada"
+
+    id: str
+    sistema: str
+    referencia: str
+    rfc: str
+    registros_patronales: list  # the RPs named (strings); empty: addressed to the RFC
+    depositada_en: str          # ISO 8601
+
+
+@dataclass(frozen=True)
+class NotificacionAbierta(Evento):
+    """The addressee signed the acuse de recibo: the notification is made at `notificada_en`."""
+
+    ORIGEN: ClassVar[str] = "buzon"
+    TIPO: ClassVar[str] = "notificacion_abierta"
+
+    id: str
+    sistema: str
+    referencia: str
+    rfc: str
+    notificada_en: str          # ISO 8601, the moment it was opened
+    folio_acuse: str
+
+
+@dataclass(frozen=True)
+class NotificacionTacita(Evento):
+    """Not opened within the días hábiles after its aviso: deemed notified at `notificada_en` (the deemed moment,
+    not when the timer ran)."""
+
+    ORIGEN: ClassVar[str] = "buzon"
+    TIPO: ClassVar[str] = "notificacion_tacita"
+
+    id: str
+    sistema: str
+    referencia: str
+    rfc: str
+    aviso_enviado_en: str       # ISO 8601, the aviso the días hábiles count from
+    notificada_en: str          # ISO 8601, the deemed moment
+    folio_acuse: str

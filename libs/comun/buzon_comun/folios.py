@@ -2,7 +2,7 @@
 
 The prefix says the kind of acuse, so folios of different services never collide: REG (registro de medio), VAL
 (validación de medio), BAJ (baja de medio), ACT (activación), ACL (aclaración u orientación presentada en
-Promociones Electrónicas). Each kind counts from 1 every year (Mexico City's year).
+Promociones Electrónicas), NOT (acuse de notificación of a notification of the Buzón). Each kind counts from 1 every year (Mexico City's year).
 
 On PostgreSQL each prefix and year is a sequence in the owning service's schema (`folio_reg_2026`), made the first
 time it is needed. `nextval` takes no lock that lasts: the caller's transaction may take seconds more, and other
@@ -30,7 +30,7 @@ from buzon_comun.db import insercion
 from buzon_comun.reloj import en_mexico
 
 PREFIJOS = {"registro_medio": "REG", "validacion_medio": "VAL", "baja_medio": "BAJ", "activacion": "ACT",
-            "aclaracion": "ACL"}
+            "aclaracion": "ACL", "notificacion": "NOT"}
 
 
 def tabla_folios(metadata) -> Table:

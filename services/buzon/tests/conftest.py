@@ -1,0 +1,108 @@
+"""Fixtures of the buzon tests: its schema migrated on the test database (the package has no `buzon.migraciones`
+entry point yet, so the tests migrate it themselves), a movable clock, the official calendar, the outbox."""
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from buzon_comun.config import Config
+from buzon_comun.db import normalizar_url
+from buzon_comun.folios import borrar_secuencias
+from buzon_comun.migraciones import migrar_servicio
+from buzon_comun.reloj import ZONA_MEXICO, RelojFijo
+from buzon_buzon import habiles, notificaciones
+
+UBICACION = "buzon_buzon:migrations"
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+MORAL = "EDE0101013A2"
+OTRO_RFC = "MAVA800101RS5"
+RPS = ["A1234567890", "B1234567890"]
+
+
+@pytest.fixture(scope="session")
+def esquema_buzon(url_bd):
+    """The `buzon` schema made from nothing by its migrations, once per run."""
+    motor = create_engine(normalizar_url(url_bd))
+    with motor.begin() as conexion:
+        conexion.execute(text('DROP SCHEMA IF EXISTS "buzon" CASCADE'))
+    motor.dispose()
+    migrar_servicio(Config.desde_entorno({"BUZON_DATABASE_URL": url_bd}), "buzon", UBICACION)
+    return url_bd
+
+
+@pytest.fixture
+def engine(esquema_buzon, motor_de):
+    """buzon's tables emptied, its folios counting from 1 again."""
+    engine = motor_de("buzon")
+    with engine.begin() as conexion:
+        borrar_secuencias(conexion)
+    return engine
+
+
+@pytest.fixture
+def db(engine):
+    sesion = Session(engine)
+    yield sesion
+    sesion.close()
+
+
+@pytest.fixture
+def otra_db(engine):
+    """A second session (another worker or replica), which never waits for a lock more than 2 s."""
+    sesion = Session(engine)
+    sesion.execute(text("SET lock_timeout = '2s'"))
+    sesion.commit()
+    yield sesion
+    sesion.close()
+
+
+@pytest.fixture
+def calendario():
+    return habiles.desde_entorno({})
+
+
+@pytest.fixture
+def reloj():
+    # Monday 11 January 2027, 10:00 Mexico City: its aviso is deemed notified on Friday 15 January at 07:30.
+    return RelojFijo(datetime(2027, 1, 11, 10, 0, tzinfo=ZONA_MEXICO))
+
+
+@pytest.fixture
+def eventos(db):
+    """The outbox's pending events of a type (what a publish would send)."""
+
+    def leer(tipo: str | None = None) -> list[dict]:
+        filas = db.execute(text("SELECT tipo, mensaje FROM salida ORDER BY creado_en, id")).all()
+        db.commit()
+        return [json.loads(f.mensaje) for f in filas if tipo is None or f.tipo == tipo]
+
+    return leer
+
+
+def _cuerpo(**cambios) -> dict:
+    base = {"rfc": MORAL, "registros_patronales": ["A1234567890"], "asunto": "Requerimiento de información 42",
+            "area": "Subdelegación Centro", "tipo_acto": "requerimiento", "referencia": "REQ-42",
+            "documento": base64.b64encode(PDF).decode("ascii")}
+    return {**base, **cambios}
+
+
+@pytest.fixture
+def cuerpo():
+    """A deposit's JSON body, with some fields changed."""
+    return _cuerpo
+
+
+@pytest.fixture
+def depositar(db, reloj):
+    """Deposit as system `cobranza` to an active Buzón whose RFC has RPS, by default."""
+
+    def hacer(sistema: str = "cobranza", activo: bool = True, registros=RPS, **cambios) -> dict:
+        return notificaciones.depositar(db, sistema, notificaciones.leer_deposito(_cuerpo(**cambios)),
+                                        buzon_activo=activo, registros_del_rfc=registros, ahora=reloj.ahora())
+
+    return hacer

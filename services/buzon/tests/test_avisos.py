@@ -1,0 +1,120 @@
+"""Avisos on PostgreSQL: one per validated medio that covers the addressee, what the request carries (never the
+subject or the document), idempotency, and the delivery reports that start the días hábiles."""
+import json
+from datetime import datetime, timedelta
+
+import pytest
+
+from buzon_buzon import avisos, notificaciones
+from buzon_comun.errores import NoEncontrado
+from buzon_comun.eventos import CorreoSolicitado, SmsSolicitado, leer
+from buzon_comun.reloj import ZONA_MEXICO
+from buzon_notificaciones.plantillas import GSM7
+
+MORAL = "EDE0101013A2"
+MEDIOS = [
+    {"id": "m1", "mecanismo": "correo", "valor": "ana@ejemplo.mx", "estado": "validado", "registros_patronales": []},
+    {"id": "m2", "mecanismo": "telefono", "valor": "5512345678", "estado": "validado", "registros_patronales": []},
+    {"id": "m3", "mecanismo": "correo", "valor": "planta-a@ejemplo.mx", "estado": "validado",
+     "registros_patronales": ["A1234567890"]},
+    {"id": "m4", "mecanismo": "telefono", "valor": "+52 5587654321", "estado": "validado",
+     "registros_patronales": ["B1234567890"]},
+    {"id": "m5", "mecanismo": "correo", "valor": "pendiente@ejemplo.mx", "estado": "pendiente",
+     "registros_patronales": []},
+    {"id": "m6", "mecanismo": "correo", "valor": "baja@ejemplo.mx", "estado": "baja", "registros_patronales": []},
+]
+
+
+def solicitudes(eventos) -> list:
+    return [leer(m)[1] for m in eventos() if m["tipo"] in ("correo_solicitado", "sms_solicitado")]
+
+
+def test_rfc_level_notification_reaches_only_rfc_level_validated_medios(db, depositar, eventos, reloj):
+    id_ = depositar(registros_patronales=[])["id"]
+    creados = avisos.registrar_avisos(db, id_, MEDIOS, ahora=reloj.ahora())["avisos"]
+    assert sorted(a["medio_id"] for a in creados) == ["m1", "m2"]
+    pedidas = solicitudes(eventos)
+    assert {type(s) for s in pedidas} == {CorreoSolicitado, SmsSolicitado}
+    assert sorted(s.para for s in pedidas) == ["+525512345678", "ana@ejemplo.mx"]
+
+
+def test_rp_named_adds_that_rps_medios_only(db, depositar, eventos, reloj):
+    id_ = depositar(registros_patronales=["A1234567890"])["id"]
+    creados = avisos.registrar_avisos(db, id_, MEDIOS, ahora=reloj.ahora())["avisos"]
+    assert sorted(a["medio_id"] for a in creados) == ["m1", "m2", "m3"]
+    id2 = depositar(referencia="2", registros_patronales=["A1234567890", "B1234567890"])["id"]
+    creados = avisos.registrar_avisos(db, id2, MEDIOS, ahora=reloj.ahora())["avisos"]
+    assert sorted(a["medio_id"] for a in creados) == ["m1", "m2", "m3", "m4"]
+    assert "+525587654321" in [s.para for s in solicitudes(eventos)]
+
+
+def test_the_request_carries_the_date_never_the_content(db, depositar, eventos, reloj):
+    id_ = depositar()["id"]
+    avisos.registrar_avisos(db, id_, MEDIOS, ahora=reloj.ahora())
+    mensajes = [m for m in eventos() if m["tipo"] in ("correo_solicitado", "sms_solicitado")]
+    assert mensajes
+    for mensaje in mensajes:
+        _, solicitud = leer(mensaje)
+        assert solicitud.plantilla == "aviso_notificacion" and solicitud.referencia == id_
+        assert solicitud.datos == {"rfc": MORAL, "registros_patronales": [{"registro_patronal": "A1234567890"}],
+                                   "depositada_en": "2027-01-11T10:00:00-06:00"}
+        texto = json.dumps(mensaje, ensure_ascii=False)
+        for secreto in ("Requerimiento", "Subdelegación", "requerimiento", "REQ-42", "cobranza", "JVBERi"):
+            assert secreto not in texto
+
+
+def test_sms_text_of_the_contract_is_gsm7_in_one_segment():
+    assert set(avisos.TEXTO_AVISO_SMS) <= GSM7 and len(avisos.TEXTO_AVISO_SMS) <= 160
+    assert avisos.TEXTO_AVISO == "Tienes un mensaje en tu Buzón IMSS"
+
+
+def test_one_aviso_per_medio_whatever_the_repeats(db, depositar, eventos, reloj):
+    id_ = depositar()["id"]
+    primeros = avisos.registrar_avisos(db, id_, MEDIOS + MEDIOS[:1], ahora=reloj.ahora())["avisos"]
+    assert len(primeros) == 3
+    antes = eventos()
+    assert avisos.registrar_avisos(db, id_, MEDIOS, ahora=reloj.ahora()) == {"avisos": []}
+    assert eventos() == antes
+    # The ids asked are the avisos' ids: notificaciones sends each id_mensaje once.
+    assert sorted(s.id_mensaje for s in solicitudes(eventos)) == sorted(a["id"] for a in primeros)
+
+
+def test_unknown_notification_and_unusable_values(db, depositar, reloj):
+    with pytest.raises(NoEncontrado):
+        avisos.registrar_avisos(db, "00000000-0000-0000-0000-000000000000", MEDIOS, ahora=reloj.ahora())
+    id_ = depositar()["id"]
+    raros = [{"id": "x1", "mecanismo": "telefono", "valor": "123", "estado": "validado"},
+             {"id": "x2", "mecanismo": "correo", "valor": "sin-arroba", "estado": "validado"},
+             {"id": "x3", "mecanismo": "fax", "valor": "1", "estado": "validado"}, {"mecanismo": "correo"}]
+    assert avisos.registrar_avisos(db, id_, raros, ahora=reloj.ahora()) == {"avisos": []}
+
+
+def test_delivery_reports_set_the_first_aviso_sent(db, depositar, reloj):
+    id_ = depositar()["id"]
+    creados = avisos.registrar_avisos(db, id_, MEDIOS, ahora=reloj.ahora())["avisos"]
+    correo, sms, planta = (next(a["id"] for a in creados if a["medio_id"] == m) for m in ("m1", "m2", "m3"))
+    t = datetime(2027, 1, 11, 10, 5, tzinfo=ZONA_MEXICO)
+    assert avisos.aviso_enviado(db, sms, t)
+    assert notificaciones.consultar(db, "cobranza", id_)["aviso_enviado_en"] == "2027-01-11T10:05:00-06:00"
+    # A later report doesn't move it; an earlier one (reports out of order) does, while pending.
+    assert avisos.aviso_enviado(db, correo, t + timedelta(minutes=3))
+    assert notificaciones.consultar(db, "cobranza", id_)["aviso_enviado_en"] == "2027-01-11T10:05:00-06:00"
+    assert avisos.aviso_fallido(db, planta, "550 buzón inexistente", ahora=t)
+    # A repeated report changes nothing.
+    assert avisos.aviso_enviado(db, sms, t + timedelta(hours=1))
+    consulta = notificaciones.consultar(db, "cobranza", id_)
+    assert consulta["aviso_enviado_en"] == "2027-01-11T10:05:00-06:00"
+    assert sorted((a["mecanismo"], a["estado"]) for a in consulta["avisos"]) == [
+        ("correo", "enviado"), ("correo", "fallido"), ("telefono", "enviado")]
+    assert not avisos.aviso_enviado(db, "otro-mensaje", t) and not avisos.aviso_fallido(db, "otro", "x", ahora=t)
+    with pytest.raises(ValueError):
+        avisos.aviso_enviado(db, sms, datetime(2027, 1, 11, 10, 5))
+
+
+def test_an_earlier_report_arriving_late_moves_the_start_back(db, depositar, reloj):
+    id_ = depositar()["id"]
+    creados = avisos.registrar_avisos(db, id_, MEDIOS, ahora=reloj.ahora())["avisos"]
+    t = datetime(2027, 1, 11, 10, 5, tzinfo=ZONA_MEXICO)
+    avisos.aviso_enviado(db, creados[0]["id"], t)
+    avisos.aviso_enviado(db, creados[1]["id"], t - timedelta(minutes=2))
+    assert notificaciones.consultar(db, "cobranza", id_)["aviso_enviado_en"] == "2027-01-11T10:03:00-06:00"
