@@ -89,28 +89,31 @@ class SesionCerrada(Evento):
 # Messages to people. Any service may ask for one; `notificaciones` renders the template named in `plantilla`
 # with `datos` and sends it. `id_mensaje` is stable for the life of the message (it is the SMS provider's message
 # id and the email's Message-ID), so a retried or redelivered request is never sent twice. `referencia` lets the
-# requester recognise the answer events (e.g. the medio de contacto's id).
+# requester recognise the answer events (e.g. the medio de contacto's id). Asked by contactos (validation and
+# notices of medios) and by buzon (`aviso_notificacion`, on `buzon.events`: notificaciones consumes those on queues
+# of their own, so a campaign's avisos never hold back a validation code). The answer events name the `plantilla`,
+# so each requester takes its own (buzon: `aviso_notificacion`, its `id_mensaje` the aviso's id).
 
 @dataclass(frozen=True)
 class CorreoSolicitado(Evento):
-    ORIGEN: ClassVar[str] = "contactos"
+    ORIGEN: ClassVar[str] = "contactos, buzon"
     TIPO: ClassVar[str] = "correo_solicitado"
 
     id_mensaje: str
     para: str
-    plantilla: str          # validacion_correo | confirmacion_correo | aviso_medio_{registrado,eliminado,vencido}
+    plantilla: str          # validacion_correo | confirmacion_correo | aviso_medio_* | aviso_notificacion
     datos: dict
     referencia: str
 
 
 @dataclass(frozen=True)
 class SmsSolicitado(Evento):
-    ORIGEN: ClassVar[str] = "contactos"
+    ORIGEN: ClassVar[str] = "contactos, buzon"
     TIPO: ClassVar[str] = "sms_solicitado"
 
     id_mensaje: str
     para: str               # +52 and 10 digits
-    plantilla: str          # codigo_sms | confirmacion_sms | aviso_medio_{registrado,eliminado,vencido}
+    plantilla: str          # codigo_sms | confirmacion_sms | aviso_medio_* | aviso_notificacion
     datos: dict
     referencia: str
 

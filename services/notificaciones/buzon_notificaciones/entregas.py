@@ -35,6 +35,8 @@ FALLIDO = "fallido"
 CANALES = {CorreoSolicitado: "correo", SmsSolicitado: "sms"}
 # The outbox row type of a dead letter; the relay publishes it to the queue of the same name.
 PREFIJO_FALLIDAS = "notificaciones.fallidas."
+# Who asks for avisos of notifications: their retries wait behind those of every other requester's messages.
+ORIGEN_AVISOS = "buzon"
 
 Enviar = Callable[[Row], None]
 
@@ -54,14 +56,16 @@ def tipo_fallida(canal: str) -> str:
     return PREFIJO_FALLIDAS + canal
 
 
-def registrar(db: Session, solicitud: dict, *, canal: str, ahora: datetime,
+def registrar(db: Session, solicitud: dict, *, canal: str, ahora: datetime, origen: str | None = None,
               renderizar_mensaje: Callable[[str, str, dict], Mensaje] = renderizar) -> str | None:
     """Store the entrega of a request, rendered and due now; None if its id_mensaje is known already.
 
-    A request the templates cannot honour is stored as fallido at once.
+    A request the templates cannot honour is stored as fallido at once. `origen` is the service whose exchange
+    the request came from (`origen_de`).
     """
     with transaccion(db):
-        fila, error = _registrar(db, solicitud, canal=canal, ahora=ahora, renderizar_mensaje=renderizar_mensaje)
+        fila, error = _registrar(db, solicitud, canal=canal, ahora=ahora, origen=origen,
+                                 renderizar_mensaje=renderizar_mensaje)
     if fila is None:
         return None
     if error is not None:
@@ -70,6 +74,7 @@ def registrar(db: Session, solicitud: dict, *, canal: str, ahora: datetime,
 
 
 def atender(db: Session, solicitud: dict, *, canal: str, ahora: datetime, enviar: Enviar, reintentos: tuple,
+            origen: str | None = None,
             renderizar_mensaje: Callable[[str, str, dict], Mensaje] = renderizar) -> Resultado | None:
     """A request as it arrives: stored and given its first try in one transaction; None if its id_mensaje is known.
 
@@ -81,7 +86,8 @@ def atender(db: Session, solicitud: dict, *, canal: str, ahora: datetime, enviar
     """
     postgresql = db.bind.dialect.name == "postgresql"
     with transaccion(db):
-        fila, error = _registrar(db, solicitud, canal=canal, ahora=ahora, renderizar_mensaje=renderizar_mensaje)
+        fila, error = _registrar(db, solicitud, canal=canal, ahora=ahora, origen=origen,
+                                 renderizar_mensaje=renderizar_mensaje)
         if fila is None:
             return None
         if error is None and postgresql:
@@ -95,7 +101,13 @@ def atender(db: Session, solicitud: dict, *, canal: str, ahora: datetime, enviar
     return resultado
 
 
-def _registrar(db: Session, solicitud: dict, *, canal: str, ahora: datetime,
+def origen_de(evento, origen: str | None) -> str:
+    """The service that asked: the one whose exchange the request came from; without it (a caller that doesn't
+    know), the first requester the contract names."""
+    return origen or evento.ORIGEN.split(",")[0].strip()
+
+
+def _registrar(db: Session, solicitud: dict, *, canal: str, ahora: datetime, origen: str | None,
                renderizar_mensaje: Callable[[str, str, dict], Mensaje]) -> tuple[Row | None, str | None]:
     """In the caller's transaction: the new entrega's row (None if its id_mensaje is known) and, when its template
     cannot be honoured, the error it was given up with."""
@@ -112,7 +124,7 @@ def _registrar(db: Session, solicitud: dict, *, canal: str, ahora: datetime,
         para=evento.para,
         plantilla=evento.plantilla,
         referencia=evento.referencia,
-        origen=evento.ORIGEN,
+        origen=origen_de(evento, origen),
         solicitud=json.dumps(solicitud, ensure_ascii=False),
         asunto=mensaje.asunto if mensaje else None,
         texto=mensaje.texto if mensaje else None,
@@ -137,11 +149,12 @@ def _contar_sin_enviar(fila: Row, error: str) -> None:
 
 
 def intentar(db: Session, *, canal: str, ahora: datetime, enviar: Enviar, reintentos: tuple,
-             id_mensaje: str | None = None) -> Resultado | None:
+             id_mensaje: str | None = None, avisos: bool | None = None) -> Resultado | None:
     """Claim one due entrega of the channel (that one if `id_mensaje` is given), try it and record the outcome.
 
     None when nothing is due. The claim is `FOR UPDATE SKIP LOCKED` and holds until the outcome commits, so no
     two workers ever try one message at the same time, and a message once enviado is never tried again.
+    `avisos` True takes only buzon's avisos, False only the rest (the retry timer takes the rest first).
     """
     consulta = (
         select(entregas)
@@ -149,6 +162,9 @@ def intentar(db: Session, *, canal: str, ahora: datetime, enviar: Enviar, reinte
         .order_by(entregas.c.proximo_intento)
         .limit(1)
     )
+    if avisos is not None:
+        consulta = consulta.where((entregas.c.origen == ORIGEN_AVISOS) if avisos
+                                  else (entregas.c.origen != ORIGEN_AVISOS))
     if id_mensaje is not None:
         consulta = consulta.where(entregas.c.id_mensaje == id_mensaje)
     if db.bind.dialect.name == "postgresql":
@@ -213,6 +229,7 @@ def consultar(db: Session, id_mensaje: str) -> dict:
         "canal": fila.canal,
         "plantilla": fila.plantilla,
         "referencia": fila.referencia,
+        "origen": fila.origen,
         "intentos": fila.intentos,
         "ultimo_error": fila.ultimo_error,
         "proximo_intento": iso_mexico(fila.proximo_intento) if fila.proximo_intento else None,

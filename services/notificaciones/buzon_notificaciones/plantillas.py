@@ -28,12 +28,16 @@ log = logging.getLogger(__name__)
 # What a notice about a medio's change needs: which medio, of which RFC, when.
 _AVISO_CORREO = ("mecanismo", "valor", "rfc", "momento")
 _AVISO_SMS = ("mecanismo", "rfc")
+# buzon's aviso of a notification: which RFC and when it was deposited; never its subject, content or document.
+AVISO_NOTIFICACION = "aviso_notificacion"
+_AVISO_NOTIFICACION = ("rfc", "depositada_en")
 PLANTILLAS_CORREO = {
     "validacion_correo": ("enlace", "vence_en"),
     "confirmacion_correo": ("valor",),
     "aviso_medio_registrado": _AVISO_CORREO,
     "aviso_medio_eliminado": _AVISO_CORREO,
     "aviso_medio_vencido": _AVISO_CORREO,
+    AVISO_NOTIFICACION: _AVISO_NOTIFICACION,
 }
 PLANTILLAS_SMS = {
     "codigo_sms": ("codigo",),
@@ -41,6 +45,7 @@ PLANTILLAS_SMS = {
     "aviso_medio_registrado": _AVISO_SMS,
     "aviso_medio_eliminado": _AVISO_SMS,
     "aviso_medio_vencido": _AVISO_SMS,
+    AVISO_NOTIFICACION: _AVISO_NOTIFICACION,
 }
 MECANISMOS = {"correo": "correo electrónico", "telefono": "número celular"}
 # One SMS segment in GSM-7; more and the provider splits the message (and charges each part).
@@ -68,15 +73,21 @@ class Mensaje:
     html: str | None
 
 
-def renderizar(canal: str, plantilla: str, datos: dict) -> Mensaje:
-    """The message of `plantilla` with `datos`; FallaPermanente when the request cannot make one."""
+def renderizar(canal: str, plantilla: str, datos: dict, *, url_publica: str | None = None) -> Mensaje:
+    """The message of `plantilla` with `datos`; FallaPermanente when the request cannot make one.
+
+    `url_publica` (BUZON_PUBLIC_URL where notificaciones runs) is the portal the aviso of a notification links to:
+    buzon's request carries no address, only which RFC and when."""
     catalogo = PLANTILLAS_CORREO if canal == "correo" else PLANTILLAS_SMS
     if plantilla not in catalogo:
         raise FallaPermanente(f"plantilla desconocida para {canal}: {plantilla}")
     faltan = [campo for campo in catalogo[plantilla] if not datos.get(campo)]
     if faltan:
         raise FallaPermanente(f"faltan datos para {plantilla}: {', '.join(faltan)}")
+    if plantilla == AVISO_NOTIFICACION and canal == "correo" and not url_publica:
+        raise FallaPermanente("falta la dirección del portal (BUZON_PUBLIC_URL) para el aviso de notificación")
     contexto = _contexto(plantilla, datos)
+    contexto["url_portal"] = url_publica.rstrip("/") + "/" if url_publica else None
     try:
         if canal == "sms":
             return Mensaje(None, _sms(plantilla, _entorno.get_template(f"{plantilla}.sms.j2").render(contexto)), None)
@@ -148,6 +159,8 @@ def _contexto(plantilla: str, datos: dict) -> dict:
         contexto["codigo"] = codigo
     if plantilla == "validacion_correo":
         contexto["vence"] = _fecha(datos["vence_en"], "vence_en")
+    if plantilla == AVISO_NOTIFICACION:
+        contexto["fecha"] = _fecha(datos["depositada_en"], "depositada_en")
     if "momento" in PLANTILLAS_CORREO.get(plantilla, ()) and datos.get("momento"):
         contexto["fecha"] = _fecha(datos["momento"], "momento")
     return contexto

@@ -90,6 +90,7 @@ def test_a_request_the_templates_cannot_honour_is_a_permanent_failure(canal, pla
 # of all an RFC may have), the longest mechanism's name, the longest window in words that configuration allows.
 MAS_LARGOS = {"codigo": "99999", "rfc": "ÑÑÑ&991231ZZ9", "ventana_s": 10**9 + 1,
               "mecanismo": "correo", "valor": "x" * 64 + "@" + "y" * 185 + ".mx", "momento": "2026-12-31T23:59:59-06:00",
+              "depositada_en": "2026-12-31T23:59:59-06:00",
               **{k: v for k, v in SOBRE.items() if k != "rfc"}}
 
 
@@ -192,3 +193,54 @@ def test_a_notice_without_what_it_must_say_is_a_permanent_failure(plantilla, fal
         renderizar("correo", plantilla, {k: v for k, v in datos.items() if k != falta})
     with pytest.raises(FallaPermanente):
         renderizar("correo", plantilla, {**datos, "momento": "2026-11-28T12:00:00"})  # no zone
+
+
+# -- the aviso of a notification in the Buzón (buzon's requests) ------------------------------------------------
+
+AVISO = {"rfc": "EDE0101013A2", "depositada_en": "2026-12-07T01:30:00+00:00"}  # 06/12/2026 19:30 in Mexico City
+
+
+def test_the_aviso_of_a_notification_says_there_is_a_message_when_and_for_whom_with_the_portal():
+    mensaje = renderizar("correo", "aviso_notificacion", {**AVISO, **SOBRE}, url_publica=URL_PUBLICA)
+    assert mensaje.asunto == "Tienes un mensaje en tu Buzón IMSS"
+    assert "Tienes un mensaje en tu Buzón IMSS." in mensaje.texto
+    assert "Fecha del depósito: 06/12/2026 a las 19:30 horas (hora del centro de México)" in mensaje.texto
+    assert "RFC: EDE0101013A2 (EMPRESA <DE> DEMOSTRACION)" in mensaje.texto
+    assert f"Registros Patronales:\n- {RP1} (PLANTA <UNO>)\n- {RP2}\n" in mensaje.texto
+    assert "<strong>EDE0101013A2</strong> (EMPRESA &lt;DE&gt; DEMOSTRACION)" in mensaje.html
+    assert "06/12/2026 a las 19:30" in mensaje.html
+    # The portal, and no other address: never a link to the document or the notification.
+    assert re.findall(r"https?://\S+", mensaje.texto) == [URL_PUBLICA + "/"]
+    assert set(re.findall(r"https?://[^\s\"<]+", mensaje.html)) == {URL_PUBLICA + "/"}
+    assert "\n\n\n" not in mensaje.texto
+
+
+def test_the_aviso_never_carries_the_subject_the_content_or_the_document_even_if_asked():
+    """buzon sends only rfc, registros_patronales and depositada_en; anything else in `datos` is not printed."""
+    intruso = {"asunto": "Requerimiento de pago 123", "area": "Subdelegación Centro", "tipo_acto": "requerimiento",
+               "documento": "JVBERi0xLjQK", "enlace": "https://otro.example/documento.pdf"}
+    for canal in ("correo", "sms"):
+        mensaje = renderizar(canal, "aviso_notificacion", {**AVISO, **intruso}, url_publica=URL_PUBLICA)
+        for parte in (mensaje.asunto, mensaje.texto, mensaje.html):
+            for valor in intruso.values():
+                assert valor not in (parte or "")
+
+
+def test_the_aviso_by_sms_is_gsm7_in_one_segment_with_the_date():
+    texto = renderizar("sms", "aviso_notificacion", {**AVISO, "rfc": "ÑÑÑ&991231ZZ9"}).texto
+    assert "Tienes un mensaje en tu Buzon IMSS" in texto and "06/12/2026 a las 19:30" in texto
+    assert "ÑÑÑ&991231ZZ9" in texto
+    assert set(texto) <= GSM7 and len(texto) <= MAXIMO_SMS, (len(texto), texto)
+
+
+@pytest.mark.parametrize("canal", ["correo", "sms"])
+@pytest.mark.parametrize("datos", [{"rfc": "EDE0101013A2"}, {"depositada_en": "2026-12-07T01:30:00+00:00"},
+                                   {"rfc": "EDE0101013A2", "depositada_en": "2026-12-07T01:30:00"}])
+def test_an_aviso_without_its_rfc_or_a_zoned_date_is_a_permanent_failure(canal, datos):
+    with pytest.raises(FallaPermanente):
+        renderizar(canal, "aviso_notificacion", datos, url_publica=URL_PUBLICA)
+
+
+def test_the_aviso_by_email_needs_the_portal_address():
+    with pytest.raises(FallaPermanente, match="BUZON_PUBLIC_URL"):
+        renderizar("correo", "aviso_notificacion", AVISO)

@@ -1,4 +1,6 @@
-"""The three services on real RabbitMQ and PostgreSQL, sending to the development mail and SMS sinks."""
+"""The three services on real RabbitMQ and PostgreSQL, sending to the development mail and SMS sinks; buzon's
+avisos of notifications sent from buzon's exchange with their real origin, announced so buzon finds its own, and
+never ahead of a person waiting for a validation code."""
 import email
 import email.policy
 import json
@@ -7,16 +9,19 @@ import uuid
 
 import eventlet
 import pytest
-from kombu import Connection
-from nameko.standalone.events import event_dispatcher
+from kombu import Connection, Producer
+from nameko.standalone.events import event_dispatcher, get_event_exchange
+from sqlalchemy import func, select
 
 from buzon_comun.errores import NoEncontrado
+from buzon_comun.eventos import CorreoSolicitado, SmsSolicitado, mensaje
 from buzon_comun.reloj import Reloj
 from buzon_dev.correo import SumideroCorreo
 from buzon_dev.sms import SumideroSms
 from buzon_dev import pruebas
 from buzon_dev.pruebas import llamar, oyente
 from buzon_notificaciones.extensiones import COLAS_FALLIDAS
+from buzon_notificaciones.models import entregas
 from buzon_notificaciones.service import Servicio, TrabajadorCorreo, TrabajadorSms
 
 
@@ -247,3 +252,93 @@ def test_a_notice_of_a_medios_change_goes_out_once_by_each_channel_even_redelive
     assert "- A1234567890 (PLANTA UNO)" in recibido["texto"] and "Número celular: 5512345678" in recibido["texto"]
     [texto] = [m["text"] for m in proveedor_sms.mensajes(to="+525511110002")]
     assert texto.isascii() and len(texto) <= 160 and "dado de baja por vencimiento" in texto
+
+
+# -- buzon's avisos of notifications ----------------------------------------------------------------------------
+
+RFC = "EDE0101013A2"
+DATOS_AVISO = {"rfc": RFC, "registros_patronales": [{"registro_patronal": "A1234567890"}],
+               "depositada_en": "2026-12-07T01:30:00+00:00"}
+# A campaign's avisos waiting in their queue when a person asks for a code.
+AVISOS_EN_ESPERA = 2000
+
+
+def aviso(clase, para: str, *, id_notificacion: str | None = None) -> dict:
+    evento = clase(id_mensaje=str(uuid.uuid4()), para=para, plantilla="aviso_notificacion", datos=DATOS_AVISO,
+                   referencia=id_notificacion or str(uuid.uuid4()))
+    return mensaje(evento, ahora=Reloj().ahora())
+
+
+@pytest.fixture
+def despachar(config_nameko):
+    return event_dispatcher(config_nameko)
+
+
+def test_an_aviso_from_buzon_is_sent_recorded_as_buzons_and_announced_for_buzon(
+        buzon_correo, proveedor_sms, iniciar, despachar, url_publica):
+    Oyente, recibidos = oyente("oyente_avisos", ("notificaciones", "mensaje_enviado"))
+    iniciar(Oyente)
+    consulta = iniciar(Servicio)
+    iniciar(TrabajadorCorreo)
+    iniciar(TrabajadorSms)
+    id_notificacion = str(uuid.uuid4())
+    correo = aviso(CorreoSolicitado, "patron@example.com", id_notificacion=id_notificacion)
+    sms = aviso(SmsSolicitado, "+525511112222", id_notificacion=id_notificacion)
+    for solicitud in (correo, sms):
+        despachar("buzon", solicitud["tipo"], solicitud)
+    for solicitud in (correo, sms):
+        estado = esperar_estado(consulta, solicitud["datos"]["id_mensaje"])
+        assert estado["estado"] == "enviado" and estado["origen"] == "buzon"
+        assert estado["plantilla"] == "aviso_notificacion" and estado["referencia"] == id_notificacion
+    [recibido] = esperar(lambda: buzon_correo.mensajes(para="patron@example.com"))
+    assert recibido["asunto"] == "Tienes un mensaje en tu Buzón IMSS"
+    assert f"RFC: {RFC}" in recibido["texto"] and "06/12/2026 a las 19:30" in recibido["texto"]
+    assert url_publica + "/" in recibido["texto"]
+    [texto] = [m["text"] for m in esperar(lambda: proveedor_sms.mensajes(to="+525511112222"))]
+    assert "Tienes un mensaje en tu Buzon IMSS" in texto and texto.isascii() and len(texto) <= 160
+    # What buzon listens to: the aviso's id as id_mensaje, the notification's as referencia, its template.
+    eventos = esperar(lambda: recibidos if len(recibidos) == 2 else None)
+    assert {(e["datos"]["id_mensaje"], e["datos"]["canal"], e["datos"]["referencia"], e["datos"]["plantilla"])
+            for e in eventos} == {(correo["datos"]["id_mensaje"], "correo", id_notificacion, "aviso_notificacion"),
+                                  (sms["datos"]["id_mensaje"], "sms", id_notificacion, "aviso_notificacion")}
+
+
+def test_contactos_requests_keep_their_origin(proveedor_sms, iniciar, despachar, solicitud_sms):
+    consulta = iniciar(Servicio)
+    iniciar(TrabajadorSms)
+    solicitud = solicitud_sms(para="+525511113333", ahora=Reloj().ahora())
+    despachar("contactos", "sms_solicitado", solicitud)
+    assert esperar_estado(consulta, solicitud["datos"]["id_mensaje"])["origen"] == "contactos"
+
+
+def test_a_validation_code_goes_out_while_thousands_of_avisos_wait(
+        proveedor_sms, iniciar, config_nameko, db, solicitud_sms):
+    """A campaign's avisos are all queued before a person asks for a code; the worker starts with both waiting.
+    The code is sent after a handful of avisos (the worker's free places go to its two queues in turn), not after
+    the campaign: counted, not timed."""
+    iniciar(TrabajadorSms).stop()  # declares both queues, as a worker that ran before
+    with Connection(config_nameko["AMQP_URI"]) as conexion:
+        productor = Producer(conexion.channel(), exchange=get_event_exchange("buzon", config_nameko))
+        for numero in range(AVISOS_EN_ESPERA):
+            solicitud = aviso(SmsSolicitado, f"+5255{numero:08d}")
+            productor.publish(json.dumps(solicitud), routing_key="sms_solicitado", content_type="application/json",
+                              delivery_mode=2)
+    codigo = solicitud_sms(para="+525599990000", ahora=Reloj().ahora())
+    event_dispatcher(config_nameko)("contactos", "sms_solicitado", codigo)
+    consulta = iniciar(Servicio)
+    iniciar(TrabajadorSms)
+    esperar_estado(consulta, codigo["datos"]["id_mensaje"], estados=("enviado",), plazo=60)
+
+    def enviados_de(origen):
+        return db.execute(select(func.count()).select_from(entregas).where(
+            entregas.c.origen == origen, entregas.c.estado == "enviado")).scalar_one()
+    with db.begin():
+        avisos_antes = enviados_de("buzon")
+    db.close()
+    # At most the worker's prefetch (10) and a few turns of the queues: far from the campaign.
+    assert avisos_antes <= AVISOS_EN_ESPERA // 20, avisos_antes
+    assert proveedor_sms.mensajes(to="+525599990000")
+    with Connection(config_nameko["AMQP_URI"]) as conexion:
+        _, en_espera, _ = conexion.default_channel.queue_declare(
+            "evt-buzon-sms_solicitado--notificaciones_sms.aviso_sms_solicitado", passive=True)
+    assert en_espera >= AVISOS_EN_ESPERA // 2, en_espera
