@@ -28,6 +28,7 @@ PUERTOS_METRICAS = {
     "notificaciones_sms": 9107,
     "bitacora": 9108,
     "acuses_render": 9109,
+    "buzon": 9110,
 }
 
 

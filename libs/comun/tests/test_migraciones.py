@@ -6,7 +6,8 @@ from buzon_comun.migraciones import migrar, servicios_con_migraciones
 
 
 def test_every_service_declares_its_migrations():
-    assert set(servicios_con_migraciones()) == {"auth", "contactos", "notificaciones", "activacion", "acuses", "bitacora"}
+    assert set(servicios_con_migraciones()) == {"auth", "contactos", "notificaciones", "activacion", "acuses", "bitacora",
+                                               "buzon"}
 
 
 def test_each_service_lives_in_its_own_schema(url_bd):
@@ -26,7 +27,7 @@ def test_every_outbox_has_the_relays_claim_column(url_bd):
     try:
         inspector = inspect(engine)
         con_salida = [s for s in servicios_con_migraciones() if "salida" in inspector.get_table_names(schema=s)]
-        assert set(con_salida) == {"auth", "contactos", "notificaciones", "activacion"}
+        assert set(con_salida) == {"auth", "contactos", "notificaciones", "activacion", "buzon"}
         for servicio in con_salida:
             columnas = {c["name"] for c in inspector.get_columns("salida", schema=servicio)}
             assert "reclamado_hasta" in columnas, servicio

@@ -152,6 +152,13 @@ def estado(db: Session, titular: dict, *, contactos) -> dict:
     }
 
 
+def activo(db: Session, rfc: object) -> bool:
+    """Whether the RFC's Buzón is active (for buzon's deposits: no call to contactos, unlike `estado`)."""
+    rfc = rfc_de({"rfc": rfc})
+    with transaccion(db):
+        return _activacion(db, rfc) is not None
+
+
 # -- solicitud --------------------------------------------------------------------------------------------------
 
 def solicitud(db: Session, titular: dict, sesion_id: object, *, ahora: datetime, contactos,

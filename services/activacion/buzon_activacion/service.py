@@ -50,6 +50,10 @@ class Servicio(ConEventos, ServicioBase):
         return activacion.estado(self.db, titular, contactos=self.contactos)
 
     @rpc
+    def activo(self, rfc: str) -> bool:
+        return activacion.activo(self.db, rfc)
+
+    @rpc
     def solicitud(self, titular: dict, sesion_id: str) -> dict:
         return activacion.solicitud(self.db, titular, sesion_id, ahora=self.reloj.ahora(),
                                     contactos=self.contactos, plantilla=self.plantilla)

@@ -1,5 +1,5 @@
-"""Fixtures of the buzon tests: its schema migrated on the test database (the package has no `buzon.migraciones`
-entry point yet, so the tests migrate it themselves), a movable clock, the official calendar, the outbox."""
+"""Fixtures of the buzon tests: its schema migrated afresh on the test database (dropped and made again by its
+migrations, whatever an earlier run left), a movable clock, the official calendar, the outbox."""
 from __future__ import annotations
 
 import base64

@@ -1,0 +1,68 @@
+"""The steps that ask other services before the rules here act: plain functions over the callers' RPC proxies
+(`activacion`, `contactos`, `auth`), so they test without a broker. Nothing here holds a transaction while another
+service answers: each rule opens its own."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from buzon_comun.eventos import MensajeEnviado, MensajeFallido, NotificacionDepositada
+from buzon_buzon import apertura, avisos, notificaciones
+from buzon_buzon.habiles import Calendario
+
+log = logging.getLogger(__name__)
+
+
+def depositar(db: Session, sistema: str, cuerpo: object, *, activacion, contactos, ahora: datetime) -> dict:
+    """`POST /api/v1/notificaciones`: parsed first (400/422 before asking anyone), then activacion says whether
+    the RFC's Buzón is active and contactos' padrón gives its RPs (only when the deposit names some)."""
+    deposito = notificaciones.leer_deposito(cuerpo)
+    activo = bool(activacion.activo(deposito.rfc))
+    registros: list[str] = []
+    if deposito.registros_patronales:
+        registros = [r["registro_patronal"] for r in contactos.padron(deposito.rfc)["registros_patronales"]]
+    return notificaciones.depositar(db, sistema, deposito, buzon_activo=activo, registros_del_rfc=registros,
+                                    ahora=ahora)
+
+
+def registrar_avisos(db: Session, depositada: NotificacionDepositada, *, contactos, ahora: datetime) -> dict:
+    """On `notificacion_depositada`: the RFC's medios from contactos, then one aviso per covering validated one."""
+    medios = contactos.listar({"rfc": depositada.rfc})["medios"]
+    return avisos.registrar_avisos(db, depositada.id, medios, ahora=ahora)
+
+
+def mensaje_enviado(db: Session, enviado: MensajeEnviado) -> bool:
+    """notificaciones' report of a sent message: only avisos (plantilla aviso_notificacion) concern this service."""
+    if enviado.plantilla != avisos.PLANTILLA:
+        return False
+    return avisos.aviso_enviado(db, enviado.id_mensaje, datetime.fromisoformat(enviado.enviado_en))
+
+
+def mensaje_fallido(db: Session, fallido: MensajeFallido, *, ahora: datetime) -> bool:
+    if fallido.plantilla != avisos.PLANTILLA:
+        return False
+    return avisos.aviso_fallido(db, fallido.id_mensaje, fallido.error, ahora=ahora)
+
+
+def abrir(db: Session, rfc: str, id_notificacion: object, certificado: object, firma: object, *, auth,
+          calendario: Calendario, ahora: datetime) -> dict:
+    """The opening: the live acuse de recibo, auth verifies the e.firma over it (outside any transaction; its
+    refusals are the activation's), then the rule records it."""
+    cadena = apertura.por_firmar(db, rfc, id_notificacion, ahora=ahora)
+    certificado = apertura._requerido(certificado, "certificado")
+    firma = apertura._requerido(firma, "firma")
+    verificacion = auth.verificar_efirma(certificado, cadena, firma, rfc)
+    return apertura.abrir(db, rfc, id_notificacion, cadena=cadena, certificado=certificado, firma=firma,
+                          verificacion=verificacion, calendario=calendario, ahora=ahora)
+
+
+def declarar_tacitas(db: Session, calendario: Calendario, ahora: datetime, lote: int = apertura.LOTE_TACITAS) -> int:
+    """The timer: sweeps until a batch comes back short."""
+    total = 0
+    while True:
+        hechas = apertura.declarar_tacitas(db, calendario, ahora, lote)
+        total += hechas
+        if hechas < lote:
+            return total
