@@ -265,3 +265,32 @@ def test_a_copy_arriving_while_the_first_is_sent_waits_and_is_dropped(db, reloj,
         otra.close()
         timer.close()
     assert copia["esperaba"] and copia["timer"] is None
+
+
+# -- buzon's avisos: their origin, and their retries behind everyone else's -------------------------------------
+
+AVISO = {"rfc": "EDE0101013A2", "depositada_en": "2026-12-07T01:30:00+00:00"}
+
+
+def test_the_origin_recorded_is_the_exchange_the_request_came_from(db, reloj, solicitud_sms):
+    aviso = registrar(db, solicitud_sms(plantilla="aviso_notificacion", datos=AVISO), canal="sms",
+                      ahora=reloj.ahora(), origen="buzon")
+    codigo = registrar(db, solicitud_sms(), canal="sms", ahora=reloj.ahora(), origen="contactos")
+    sin_decir = registrar(db, solicitud_sms(), canal="sms", ahora=reloj.ahora())
+    assert [fila(db, i).origen for i in (aviso, codigo, sin_decir)] == ["buzon", "contactos", "contactos"]
+    assert entregas.consultar(db, aviso)["origen"] == "buzon"
+
+
+def test_retries_take_every_other_requesters_messages_before_buzons_avisos(db, reloj, solicitud_sms):
+    """A campaign's avisos due long before a code's retry still wait for it when the retry timer asks first for
+    the rest (the order the workers' timer asks in)."""
+    avisos = [registrar(db, solicitud_sms(plantilla="aviso_notificacion", datos=AVISO), canal="sms",
+                        ahora=reloj.ahora(), origen="buzon") for _ in range(3)]
+    reloj.avanzar(seconds=10)
+    codigo = registrar(db, solicitud_sms(), canal="sms", ahora=reloj.ahora(), origen="contactos")
+    enviar = Enviador()
+    tomar = dict(canal="sms", ahora=reloj.ahora(), enviar=enviar, reintentos=REINTENTOS)
+    assert intentar(db, **tomar, avisos=False).id_mensaje == codigo
+    assert intentar(db, **tomar, avisos=False) is None
+    assert {intentar(db, **tomar, avisos=True).id_mensaje for _ in avisos} == set(avisos)
+    assert intentar(db, **tomar, avisos=True) is None
