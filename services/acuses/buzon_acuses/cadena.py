@@ -7,6 +7,11 @@ person's signature and the Institute's seal.
 Aclaración u orientación:
     ||1.0|aclaracion|<folio>|<rfc>|<curp or empty>|<emitido_en>|<asunto>|<SHA-256 of the texto, hex>||
     (the texto is free and long: its digest binds it to the seal without putting it twice on the page).
+Notificación (the acuse de notificación, asked by buzon when a notification is opened or deemed notified):
+    ||1.0|notificacion|<folio>|<rfc>|<curp or empty>|<emitido_en>|<forma>|<notificacion_id>|<asunto>|<area>|
+    <tipo_acto>|<depositada_en>|<documento_sha256>|<RPs joined by ,>|<SHA-256 of the signed acuse de recibo, hex,
+    or empty for a tácita>||
+    `emitido_en` is the moment it is notified (the opening, or the deemed date); `forma` is `apertura` or `tacita`.
 """
 from __future__ import annotations
 
@@ -17,7 +22,9 @@ VERSION = "1.0"
 TIPOS_MEDIO = ("registro_medio", "validacion_medio", "baja_medio")
 ACTIVACION = "activacion"
 ACLARACION = "aclaracion"
-TIPOS = TIPOS_MEDIO + (ACTIVACION, ACLARACION)
+NOTIFICACION = "notificacion"
+FORMAS_NOTIFICACION = ("apertura", "tacita")
+TIPOS = TIPOS_MEDIO + (ACTIVACION, ACLARACION, NOTIFICACION)
 
 _ESPACIOS = re.compile(r"\s+")
 
@@ -50,9 +57,30 @@ def cadena_original(solicitud: dict) -> str:
         campos = [VERSION, tipo, solicitud["folio"], solicitud["rfc"], titular.get("curp"), solicitud["emitido_en"],
                   datos.get("asunto"), resumen]
         return "||" + "|".join(_campo(c) for c in campos) + "||"
+    if tipo == NOTIFICACION:
+        return _cadena_notificacion(solicitud, datos, titular)
     if tipo not in TIPOS_MEDIO:
         raise ValueError(f"tipo de acuse desconocido: {tipo!r}")
     rps = ",".join(_campo(registro_patronal(rp)) for rp in datos.get("registros_patronales") or [])
     campos = [VERSION, tipo, solicitud["folio"], solicitud["rfc"], titular.get("curp"), solicitud["emitido_en"],
               datos.get("mecanismo"), datos.get("valor"), datos.get("estado")]
     return "||" + "|".join(_campo(c) for c in campos) + "|" + rps + "||"
+
+
+def _cadena_notificacion(solicitud: dict, datos: dict, titular: dict) -> str:
+    forma = datos.get("forma")
+    if forma not in FORMAS_NOTIFICACION:
+        raise ValueError(f"forma de notificación desconocida en {solicitud.get('folio')}: {forma!r}")
+    for campo in ("notificacion_id", "depositada_en", "documento_sha256"):
+        if not datos.get(campo):
+            raise ValueError(f"la solicitud de acuse {solicitud.get('folio')} no trae {campo}")
+    recibo = datos.get("cadena_original") or ""
+    if forma == "apertura" and not recibo:
+        raise ValueError(f"la solicitud de acuse {solicitud.get('folio')} no trae el acuse de recibo firmado")
+    # The signed acuse de recibo is bound by its digest, exactly as received (it is the person's evidence).
+    resumen = hashlib.sha256(recibo.encode("utf-8")).hexdigest() if recibo else ""
+    rps = ",".join(_campo(registro_patronal(rp)) for rp in datos.get("registros_patronales") or [])
+    campos = [VERSION, NOTIFICACION, solicitud["folio"], solicitud["rfc"], titular.get("curp"),
+              solicitud["emitido_en"], forma, datos["notificacion_id"], datos.get("asunto"), datos.get("area"),
+              datos.get("tipo_acto"), datos["depositada_en"], datos["documento_sha256"]]
+    return "||" + "|".join(_campo(c) for c in campos) + "|" + rps + "|" + resumen + "||"

@@ -19,7 +19,7 @@ import segno
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from buzon_acuses.cadena import ACLARACION, ACTIVACION, registro_patronal
+from buzon_acuses.cadena import ACLARACION, ACTIVACION, NOTIFICACION, registro_patronal
 from buzon_acuses.fechas import fecha_acuse
 
 TITULOS = {
@@ -28,6 +28,7 @@ TITULOS = {
     "baja_medio": "Acuse de baja de mecanismo de comunicación",
     ACTIVACION: "Acuse de la solicitud y manifestación de conformidad para el uso del Buzón IMSS",
     ACLARACION: "Acuse de recibo de Aclaraciones u Orientaciones",
+    NOTIFICACION: "Acuse de notificación",
 }
 VARIANTES = {"patron": "Patrones IMSS", "particular": "Particulares"}
 MECANISMOS = {"correo": "Correo electrónico", "telefono": "Teléfono celular"}
@@ -59,6 +60,24 @@ ACCION_REGISTRO_CON_FECHA = (
     "registrarlo de nuevo.")
 
 
+# The acuse de notificación: how it was notified, and what that means. No figure of días hábiles: the plazo is a
+# setting of buzon (BUZON_DIAS_HABILES_PARA_ABRIR), and the rule is the Lineamientos'.
+FORMAS_NOTIFICACION = {
+    "apertura": ("Notificación por apertura del destinatario", "Apertura por el destinatario"),
+    "tacita": ("Notificación tácita", "Tácita: se tiene por notificada"),
+}
+ACCIONES_NOTIFICACION = {
+    "apertura": "El destinatario abrió en el Buzón IMSS la notificación electrónica que se describe, después de "
+                "firmar con su e.firma el acuse de recibo. La notificación surtió sus efectos en la fecha y hora de "
+                "su apertura.",
+    "tacita": "La notificación electrónica que se describe no se abrió dentro del plazo de días hábiles "
+              "establecido, contado a partir del día hábil siguiente al envío del aviso, por lo que se tiene por "
+              "notificada en la fecha y hora indicadas, conforme a los Lineamientos generales para el uso del "
+              "Buzón IMSS y, de manera supletoria, al Código Fiscal de la Federación. La notificación sigue "
+              "disponible para su consulta en el Buzón IMSS.",
+}
+
+
 @dataclass(frozen=True)
 class Plantilla:
     archivo: str
@@ -67,10 +86,21 @@ class Plantilla:
     # WeasyPrint's PDF variant: "pdf/ua-1" tags the document for screen readers (structure, title, language).
     # Part of the version: an issued acuse renders with the options of its own version.
     variante_pdf: str | None = None
+    # Kinds added to a released version with a file of their own: (tipo, archivo, sha256). The version's main file
+    # never changes, so the kinds it rendered render byte for byte as before; the new kind shares its page,
+    # options and look.
+    por_tipo: tuple = ()
 
     @property
     def opciones_pdf(self) -> dict:
         return {"pdf_variant": self.variante_pdf} if self.variante_pdf else {}
+
+    def archivo_de(self, tipo: str | None) -> str:
+        return next((archivo for propio, archivo, _ in self.por_tipo if propio == tipo), self.archivo)
+
+    def archivos(self) -> list[tuple[str, str]]:
+        """Every file of the version with the digest it was released with."""
+        return [(self.archivo, self.sha256)] + [(archivo, sha256) for _, archivo, sha256 in self.por_tipo]
 
 
 PLANTILLAS = {
@@ -80,8 +110,11 @@ PLANTILLAS = {
     "2": Plantilla("acuse-2.html", "7e88fbaa05616ecabc2ca4d374e521ec6e43969da34ac689f5a992fe296a085d", qr="png"),
     # One page for the longest realistic acuse, tagged PDF/UA-1; the representative's CURP labelled as such, the
     # Registros Patronales under their razón social, the seal's certificate number, the deadline to validate.
+    # Issue 13 added the acuse de notificación in a file of its own.
     "3": Plantilla("acuse-3.html", "a14e696e6e98a4eb56988536af488c6e3a697f5561156948858fc084376db21e", qr="png",
-                   variante_pdf="pdf/ua-1"),
+                   variante_pdf="pdf/ua-1",
+                   por_tipo=((NOTIFICACION, "acuse-3-notificacion.html",
+                              "88b5dd4af99952e79ff52466a3e1f8adccaa876b1d4b41455e73cb19dae5d878"),)),
 }
 # The version new acuses are issued with.
 PLANTILLA_VIGENTE = "3"
@@ -172,6 +205,8 @@ def contexto(solicitud: dict, *, cadena: str, sello: str, public_url: str, codig
         })
     elif tipo == ACLARACION:
         base.update({"asunto": datos.get("asunto") or "", "texto": datos.get("texto") or ""})
+    elif tipo == NOTIFICACION:
+        base.update(_notificacion(solicitud, datos))
     else:
         vence = fecha_acuse(datos["vence_en"]) if tipo == "registro_medio" and datos.get("vence_en") else None
         base.update({
@@ -186,11 +221,37 @@ def contexto(solicitud: dict, *, cadena: str, sello: str, public_url: str, codig
     return base
 
 
+def _notificacion(solicitud: dict, datos: dict) -> dict:
+    """The acuse de notificación's values: how and when it was notified (the opening, or the deemed date for a
+    tácita, which is the request's `emitido_en`), and the notification's data as buzon recorded it."""
+    forma = datos.get("forma")
+    if forma not in FORMAS_NOTIFICACION:
+        raise ValueError(f"forma de notificación desconocida: {forma!r}")
+    subtitulo, forma_texto = FORMAS_NOTIFICACION[forma]
+    return {
+        "subtitulo": subtitulo,
+        "forma": forma,
+        "forma_texto": forma_texto,
+        "accion": ACCIONES_NOTIFICACION[forma],
+        "notificada": fecha_acuse(datos.get("notificada_en") or solicitud["emitido_en"]),
+        "asunto": datos.get("asunto") or "",
+        "area": datos.get("area") or "",
+        "tipo_acto": datos.get("tipo_acto") or "",
+        "depositada": fecha_acuse(datos["depositada_en"]),
+        "aviso_enviado": fecha_acuse(datos["aviso_enviado_en"]) if datos.get("aviso_enviado_en") else None,
+        "notificacion_id": datos.get("notificacion_id") or "",
+        "documento_sha256": datos.get("documento_sha256") or "",
+        "numero_certificado": (datos.get("numero_certificado") or "") if forma == "apertura" else "",
+        "grupos_rp": grupos_por_razon_social(datos.get("registros_patronales") or []),
+    }
+
+
 def html_de(plantilla: str, valores: dict) -> str:
-    """The HTML of an issued acuse: its stored values in its stored template version, with the QR code of its
-    verification address in the form that version takes (made here, in the render process: about 6 ms of CPU)."""
+    """The HTML of an issued acuse: its stored values in its stored template version (the file the version has for
+    its kind), with the QR code of its verification address in the form that version takes (made here, in the
+    render process: about 6 ms of CPU)."""
     version = PLANTILLAS[plantilla]
-    return _entorno().get_template(version.archivo).render(**valores, qr=_QR[version.qr](valores["url_verificacion"]))
+    return _entorno().get_template(version.archivo_de(valores.get("tipo"))).render(**valores, qr=_QR[version.qr](valores["url_verificacion"]))
 
 
 def html(solicitud: dict, *, cadena: str, sello: str, public_url: str, codigo: str,

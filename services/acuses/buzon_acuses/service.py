@@ -56,6 +56,11 @@ class Servicio(ServicioBase):
     def al_solicitar_acuse_de_activacion(self, _id_evento: str, solicitud: AcuseSolicitado) -> None:
         acuses.atender(self.db, solicitud, self._emision())
 
+    # The acuse de notificación (tipo `notificacion`), when a notification is opened or deemed notified.
+    @evento("buzon", "acuse_solicitado")
+    def al_solicitar_acuse_de_notificacion(self, _id_evento: str, solicitud: AcuseSolicitado) -> None:
+        acuses.atender(self.db, solicitud, self._emision())
+
     def _emision(self) -> acuses.Emision:
         return acuses.Emision(self.sello, self.config.public_url, self.reloj, self.ajustes.reintentos,
                               self.ajustes.reserva)

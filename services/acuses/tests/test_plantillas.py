@@ -14,17 +14,18 @@ MENSAJE = ("Una plantilla publicada no se edita: los acuses ya emitidos con ella
 
 
 def alteradas(plantillas: dict, carpeta: Path) -> list[str]:
-    """One line per version whose file in `carpeta` is missing or is not the file it was released with."""
+    """One line per file of a version (its main file and those of kinds added to it) that is missing in `carpeta`
+    or is not the file it was released with."""
     problemas = []
     for version, plantilla in sorted(plantillas.items()):
-        archivo = carpeta / plantilla.archivo
-        if not archivo.is_file():
-            problemas.append(f"versión {version}: falta {plantilla.archivo}")
-            continue
-        actual = hashlib.sha256(archivo.read_bytes()).hexdigest()
-        if actual != plantilla.sha256:
-            problemas.append(f"versión {version}: {plantilla.archivo} tiene sha256 {actual}, "
-                             f"se publicó con {plantilla.sha256}")
+        for nombre, sha256 in plantilla.archivos():
+            archivo = carpeta / nombre
+            if not archivo.is_file():
+                problemas.append(f"versión {version}: falta {nombre}")
+                continue
+            actual = hashlib.sha256(archivo.read_bytes()).hexdigest()
+            if actual != sha256:
+                problemas.append(f"versión {version}: {nombre} tiene sha256 {actual}, se publicó con {sha256}")
     return problemas
 
 
@@ -35,11 +36,11 @@ def test_every_released_template_is_still_the_file_it_was_released_with():
 
 def test_new_acuses_get_a_released_version_and_each_version_has_a_file_of_its_own():
     assert documento.PLANTILLA_VIGENTE in documento.PLANTILLAS
-    archivos = [p.archivo for p in documento.PLANTILLAS.values()]
+    archivos = [nombre for p in documento.PLANTILLAS.values() for nombre, _ in p.archivos()]
     assert len(set(archivos)) == len(archivos), "dos versiones comparten archivo: " + MENSAJE
     # Each version is what the renderer loads by that name.
-    for plantilla in documento.PLANTILLAS.values():
-        assert documento._entorno().get_template(plantilla.archivo).filename == str(CARPETA / plantilla.archivo)
+    for nombre in archivos:
+        assert documento._entorno().get_template(nombre).filename == str(CARPETA / nombre)
 
 
 def test_a_template_edited_in_place_or_removed_is_caught(tmp_path):
@@ -53,3 +54,14 @@ def test_a_template_edited_in_place_or_removed_is_caught(tmp_path):
     assert problema.startswith(f"versión {version}: {plantilla.archivo} tiene sha256 ")
     archivo.unlink()
     assert alteradas(documento.PLANTILLAS, copia) == [f"versión {version}: falta {plantilla.archivo}"]
+
+
+def test_the_file_of_a_kind_added_to_a_version_is_held_to_its_digest_too(tmp_path):
+    copia = tmp_path / "plantillas"
+    shutil.copytree(CARPETA, copia)
+    [(version, plantilla)] = [(v, p) for v, p in documento.PLANTILLAS.items() if p.por_tipo]
+    [(_, nombre, _)] = plantilla.por_tipo
+    archivo = copia / nombre
+    archivo.write_bytes(archivo.read_bytes().replace(b"</body>", b" </body>", 1))
+    [problema] = alteradas(documento.PLANTILLAS, copia)
+    assert problema.startswith(f"versión {version}: {nombre} tiene sha256 ")

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from datetime import datetime, timedelta, timezone
 
 import eventlet
@@ -349,3 +350,23 @@ def test_a_renderer_serves_as_many_calls_as_it_has_render_processes_and_two_more
     """Past its processes, render requests wait in its queue (where KEDA counts them), while its health checks are
     still answered when every process renders."""
     assert configuracion_de(Config.desde_entorno({"BUZON_ACUSES_PROCESOS": "3"}), "acuses-render")["max_workers"] == 5
+
+
+def test_the_acuse_de_notificacion_arrives_from_buzon(servicio, despachar, db):
+    """buzon asks for it when a notification is deemed notified (and when one is opened): issued like the rest."""
+    tacita = {"folio": f"NOT-2026-{uuid.uuid4().int % 10**8:08d}", "tipo": "notificacion", "rfc": "MAVA800101RS5",
+              "emitido_en": "2026-12-11T00:00:00-06:00",
+              "titular": {"rfc": "MAVA800101RS5", "nombre": None, "curp": None, "rfc_representante": None,
+                          "tipo_persona": None},
+              "datos": {"forma": "tacita", "notificacion_id": str(uuid.uuid4()), "sistema": "cobranza",
+                        "asunto": "Requerimiento de pago", "area": "Subdelegación Centro",
+                        "tipo_acto": "requerimiento", "registros_patronales": [],
+                        "depositada_en": "2026-12-04T09:30:00-06:00", "aviso_enviado_en": "2026-12-04T09:31:05-06:00",
+                        "documento_sha256": "ab" * 32, "notificada_en": "2026-12-11T00:00:00-06:00"}}
+    despachar("buzon", tacita)
+    pdf = esperar_pdf(servicio, tacita["folio"], tacita["rfc"])
+    assert "Notificación tácita" in texto_pdf(pdf) and f"Folio: {tacita['folio']}" in texto_pdf(pdf)
+    verificacion = llamar(servicio, "verificacion", tacita["folio"], codigo_de(db, tacita["folio"]), CLIENTE)
+    assert verificacion["tipo"] == "notificacion" and verificacion["sello_valido"] is True
+    assert verificacion["emitido_en"] == tacita["emitido_en"]
+    assert f"|tacita|{tacita['datos']['notificacion_id']}|" in verificacion["cadena_original"]
