@@ -95,6 +95,7 @@ def test_produccion_pide_cada_secreto():
         "BUZON_SMS_URL", "BUZON_SMS_TOKEN",
         "BUZON_POSTGRES_PASSWORD", "BUZON_RABBITMQ_PASSWORD",
         "BUZON_SECRETO_CODIGOS", "BUZON_PUBLIC_URL", "BUZON_OCSP_URL", "BUZON_SAT_CA_CARPETA", "BUZON_PADRON_ARCHIVO",
+        "BUZON_SISTEMAS_DEPOSITANTES_ARCHIVO",
     }
     assert secretos <= set(REQUERIDAS)
 
@@ -143,8 +144,9 @@ def test_produccion_cada_secreto_solo_donde_se_usa():
     for variable, esperados in donde.items():
         con_ella = {nombre for nombre, servicio in servicios.items() if variable in servicio.get("environment", {})}
         assert con_ella == esperados, variable
-    con_sello = {nombre for nombre, servicio in servicios.items() if servicio.get("secrets")}
-    assert con_sello == {"acuses"}
+    con_secretos = {nombre: {s if isinstance(s, str) else s["source"] for s in servicio["secrets"]}
+                    for nombre, servicio in servicios.items() if servicio.get("secrets")}
+    assert con_secretos == {"acuses": {"sello_cer", "sello_key"}, "gateway": {"sistemas_depositantes"}}
 
 
 def test_produccion_solo_publica_el_gateway():

@@ -405,10 +405,21 @@ def _anunciar(config: Config, sistema: Sistema) -> None:
         "Inicie sesión con una e.firma de desarrollo (la llave privada no sale de su equipo):",
         f"  BUZON_FIRMA_PASSWORD={PASSWORD_DESARROLLO} .venv/bin/buzon-firma login --url {config.public_url} \\",
         f"      --cer {sistema.data_dir}/efirmas/MAVA800101RS5.cer --key {sistema.data_dir}/efirmas/MAVA800101RS5.key",
+        *_clave_de_sistema(config),
         "Ctrl-C detiene todo.",
         "",
     ]
     print("\n".join(lineas), flush=True)
+
+
+def _clave_de_sistema(config: Config) -> list[str]:
+    """Without BUZON_SISTEMAS_DEPOSITANTES the gateway takes one development system's key: how to deposit with it."""
+    if config.sistemas_depositantes:
+        return []
+    from buzon_gateway.notificaciones_buzon import clave_desarrollo  # the gateway's own, made once per data folder
+
+    return ["Deposite notificaciones como el sistema de desarrollo «desarrollo» (POST /api/v1/notificaciones):",
+            f"  Authorization: Bearer {clave_desarrollo(config)}"]
 
 
 # --- make up / make down: the same system in the background ---

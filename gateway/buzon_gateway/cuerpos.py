@@ -25,3 +25,17 @@ VALIDACION_CORREO = {"token": Campo(maximo=512, propio=True)}
 CODIGO_SMS = {"codigo": Campo(maximo=64, propio=True)}
 # The texto's own bound (4,000 characters, after trimming) is activacion's rule, with its own code.
 ACLARACION = {"texto": Campo(maximo=8192, propio=True)}
+
+# A notification's deposit (POST /api/v1/notificaciones): every field is buzon's to check (its bounds and codes:
+# rfc_invalido, registro_patronal_invalido, documento_invalido, documento_demasiado_grande), so each is handed on
+# as text; these bounds only keep what can't be valid off the bus. The document's base64 fits the route's body limit
+# (notificaciones_buzon.LIMITE_DEPOSITO).
+DEPOSITO = {
+    "rfc": Campo(maximo=64, propio=True),
+    "registros_patronales": Campo(tipo=list, maximo=64, requerido=False, propio=True),
+    "asunto": Campo(maximo=2000, propio=True),
+    "area": Campo(maximo=2000, propio=True),
+    "tipo_acto": Campo(maximo=1000, propio=True),
+    "referencia": Campo(maximo=1000, propio=True),
+    "documento": Campo(maximo=7 * 1024 * 1024, propio=True),
+}

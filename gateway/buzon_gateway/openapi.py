@@ -516,6 +516,171 @@ RUTAS = {
 }
 
 
+# --- Buzón: notifications from the Institute -----------------------------------------------------------------------
+
+FECHA = {"type": "string", "format": "date-time"}
+FECHA_O_NULL = {"type": ["string", "null"], "format": "date-time"}
+ESTADO_NOTIFICACION = {"type": "string", "enum": ["pendiente", "abierta", "tacita"],
+                       "description": "pendiente; abierta (firmó el acuse de recibo); tacita (se tuvo por notificada "
+                                      "al vencer los días hábiles para abrirla)"}
+ESQUEMAS.update({
+    "DepositoNotificacion": {
+        "type": "object", "required": ["rfc", "asunto", "area", "tipo_acto", "documento", "referencia"],
+        "properties": {
+            "rfc": {"type": "string", "maxLength": cuerpos.DEPOSITO["rfc"].maximo, "example": "EDE0101013A2"},
+            "registros_patronales": {"type": "array", "maxItems": 100,
+                                     "items": {"type": "string", "example": "A1234567890"},
+                                     "description": "los RP del RFC a los que se dirige (opcional; vacío: al RFC)"},
+            "asunto": {"type": "string", "minLength": 1, "maxLength": 200},
+            "area": {"type": "string", "minLength": 1, "maxLength": 200},
+            "tipo_acto": {"type": "string", "minLength": 1, "maxLength": 100},
+            "referencia": {"type": "string", "minLength": 1, "maxLength": 100,
+                           "description": "la del sistema depositante, una por notificación: repetirla con el mismo "
+                                          "contenido recibe la primera respuesta (reintentos)"},
+            "documento": {"type": "string", "format": "byte", "maxLength": cuerpos.DEPOSITO["documento"].maximo,
+                          "description": "el PDF en base64, de hasta 5 MiB"},
+        },
+    },
+    "NotificacionDepositada": {
+        "type": "object", "required": ["id", "estado", "depositada_en"],
+        "properties": {"id": {"type": "string", "format": "uuid"}, "estado": {"type": "string", "enum": ["pendiente"]},
+                       "depositada_en": FECHA},
+    },
+    "NotificacionSistema": {
+        "type": "object",
+        "required": ["id", "rfc", "estado", "depositada_en", "aviso_enviado_en", "avisos", "notificada_en",
+                     "folio_acuse"],
+        "properties": {
+            "id": {"type": "string", "format": "uuid"}, "rfc": {"type": "string"}, "estado": ESTADO_NOTIFICACION,
+            "depositada_en": FECHA,
+            "aviso_enviado_en": {**FECHA_O_NULL, "description": "el primer aviso enviado: desde él corren los días "
+                                                                "hábiles para abrirla"},
+            "avisos": {"type": "array", "items": {
+                "type": "object", "required": ["mecanismo", "estado"],
+                "properties": {"mecanismo": {"type": "string", "enum": ["correo", "telefono"]},
+                               "estado": {"type": "string", "enum": ["solicitado", "enviado", "fallido"]}}}},
+            "notificada_en": FECHA_O_NULL, "folio_acuse": {"type": ["string", "null"]},
+        },
+    },
+    "NotificacionesBuzon": {
+        "type": "object", "required": ["notificaciones"],
+        "properties": {"notificaciones": {"type": "array", "items": {
+            "type": "object",
+            "required": ["id", "asunto", "area", "tipo_acto", "estado", "depositada_en", "notificada_en",
+                         "folio_acuse"],
+            "properties": {"id": {"type": "string", "format": "uuid"}, "asunto": {"type": "string"},
+                           "area": {"type": "string"}, "tipo_acto": {"type": "string"}, "estado": ESTADO_NOTIFICACION,
+                           "depositada_en": FECHA, "notificada_en": FECHA_O_NULL,
+                           "folio_acuse": {"type": ["string", "null"]}}}}},
+    },
+    "AcuseRecibo": {
+        "type": "object", "required": ["cadena_original"],
+        "properties": {"cadena_original": {
+            "type": "string", "description": "el texto exacto que se firma para abrirla: nombra la notificación, el "
+                                             "RFC, el momento y la huella SHA-256 del documento; el mismo durante 30 "
+                                             "minutos"}},
+    },
+    "NotificacionAbierta": {
+        "type": "object", "required": ["estado", "notificada_en", "folio_acuse", "codigo_verificacion"],
+        "properties": {"estado": {"type": "string", "enum": ["abierta"]}, "notificada_en": FECHA,
+                       "folio_acuse": {"type": "string", "example": "NOT-2027-00000001"},
+                       "codigo_verificacion": {"type": ["string", "null"],
+                                               "description": "el del acuse de notificación; null si acuses aún no lo "
+                                                              "registra (un momento después: GET …/acuse)"}},
+    },
+})
+SISTEMA = {"security": [{"sistema": []}]}
+ERRORES_SISTEMA = {"401": _error("no_autenticado: falta la clave del sistema depositante o no es válida")}
+ID_NOTIFICACION = {"name": "id_notificacion", "in": "path", "required": True,
+                   "schema": {"type": "string", "maxLength": 200}}
+NO_ENCONTRADA = _error("no_encontrado: no existe, o es de otro RFC")
+PDF_NOTIFICACION = {"description": "El PDF", "content": {"application/pdf": {"schema": {"type": "string",
+                                                                                     "format": "binary"}}}}
+RUTAS.update({
+    "/api/v1/notificaciones": {
+        "post": {
+            "summary": "Deposita una notificación en el Buzón IMSS activo de un RFC (sistemas del Instituto)",
+            "operationId": "depositar_notificacion",
+            **SISTEMA,
+            "requestBody": _cuerpo("DepositoNotificacion"),
+            "responses": {
+                "201": _json("Depositada (la misma respuesta al repetir el sistema y la referencia)",
+                             "NotificacionDepositada"),
+                "400": _error(f"{MAL_FORMADO}; rfc_invalido, registro_patronal_invalido"),
+                "409": _error("buzon_inactivo: el Buzón IMSS del RFC no está activo; idempotencia_conflicto: esa "
+                              "referencia ya se usó con otro contenido"),
+                "413": _error("solicitud_demasiado_grande: más de 7 MiB"),
+                "415": ERRORES_COMUNES["415"],
+                "422": _error("documento_invalido (no es un PDF en base64), documento_demasiado_grande (más de 5 "
+                              "MiB), registro_patronal_ajeno"),
+                **ERRORES_SISTEMA,
+            },
+        },
+    },
+    "/api/v1/notificaciones/{id_notificacion}": {
+        "get": {
+            "summary": "El estado de una notificación depositada por el mismo sistema, con sus avisos",
+            "operationId": "consultar_notificacion",
+            **SISTEMA,
+            "parameters": [ID_NOTIFICACION],
+            "responses": {"200": _json("La notificación", "NotificacionSistema"),
+                          "404": _error("no_encontrado: no existe o la depositó otro sistema"), **ERRORES_SISTEMA},
+        },
+    },
+    "/api/v1/buzon/notificaciones": {
+        "get": {
+            "summary": "Mis notificaciones del Buzón IMSS, la más reciente primero",
+            "operationId": "mis_notificaciones",
+            "responses": {"200": _json("Las notificaciones", "NotificacionesBuzon"), **ERRORES_SESION},
+        },
+    },
+    "/api/v1/buzon/notificaciones/{id_notificacion}/acuse-recibo": {
+        "get": {
+            "summary": "El acuse de recibo a firmar con la e.firma para abrir una notificación",
+            "operationId": "acuse_recibo_notificacion",
+            "parameters": [ID_NOTIFICACION],
+            "responses": {"200": _json("La cadena original", "AcuseRecibo"), "404": NO_ENCONTRADA,
+                          "409": _error("ya_notificada: ya se abrió o se tuvo por notificada"), **ERRORES_SESION},
+        },
+    },
+    "/api/v1/buzon/notificaciones/{id_notificacion}/apertura": {
+        "post": {
+            "summary": "Abre la notificación con el acuse de recibo firmado con la e.firma",
+            "operationId": "abrir_notificacion",
+            "parameters": [ID_NOTIFICACION],
+            "requestBody": _cuerpo("FirmaActivacion"),
+            "responses": {
+                "200": _json("Abierta, con el folio y el código de verificación de su acuse", "NotificacionAbierta"),
+                "403": _error("certificado_ajeno"),
+                "404": NO_ENCONTRADA,
+                "409": _error("ya_notificada: ya se abrió o se tuvo por notificada (también si venció su plazo)"),
+                "422": _error("firma_invalida (la cadena firmada no es la vigente: pídela de nuevo) y los códigos "
+                              "de certificado del inicio de sesión"),
+                "503": _error("revocacion_no_disponible"),
+                **ERRORES_SESION, **ERRORES_COMUNES,
+            },
+        },
+    },
+    "/api/v1/buzon/notificaciones/{id_notificacion}/documento": {
+        "get": {
+            "summary": "El documento de la notificación, una vez abierta o tenida por notificada",
+            "operationId": "documento_notificacion",
+            "parameters": [ID_NOTIFICACION],
+            "responses": {"200": PDF_NOTIFICACION, "404": NO_ENCONTRADA,
+                          "409": _error("notificacion_sin_abrir"), **ERRORES_SESION},
+        },
+    },
+    "/api/v1/buzon/notificaciones/{id_notificacion}/acuse": {
+        "get": {
+            "summary": "Descarga el acuse de notificación",
+            "operationId": "acuse_notificacion",
+            "parameters": [ID_NOTIFICACION],
+            "responses": {"200": PDF, "404": _error("no_encontrado: no existe, es de otro RFC o su acuse aún no "
+                                                    "existe"), **ERRORES_SESION},
+        },
+    },
+})
+
 # What answers without asking any service, so never a 503 of a dependency.
 SIN_DEPENDENCIAS = {"/api/v1/openapi.json", "/metrics", "/", "/health"}
 
@@ -540,7 +705,12 @@ def _documento() -> dict:
         "paths": _con_no_disponible(RUTAS),
         "components": {
             "schemas": ESQUEMAS,
-            "securitySchemes": {"token": {"type": "http", "scheme": "bearer", "description": "el token del inicio de sesión"}},
+            "securitySchemes": {
+                "token": {"type": "http", "scheme": "bearer", "description": "el token del inicio de sesión"},
+                "sistema": {"type": "http", "scheme": "bearer",
+                            "description": "la clave de un sistema depositante del Instituto "
+                                           "(BUZON_SISTEMAS_DEPOSITANTES)"},
+            },
         },
     }
 

@@ -70,12 +70,14 @@ class Campo:
     propio: bool = False
 
 
-def leer_cuerpo_crudo(request: Request) -> bytes:
-    if request.content_length is not None and request.content_length > LIMITE_CUERPO:
-        raise CuerpoDemasiadoGrande()
-    datos = request.stream.read(LIMITE_CUERPO + 1)
-    if len(datos) > LIMITE_CUERPO:
-        raise CuerpoDemasiadoGrande()
+def leer_cuerpo_crudo(request: Request, limite: int = LIMITE_CUERPO, mensaje: str | None = None) -> bytes:
+    """The body, up to `limite` bytes (the contract's 1 MiB; a route may give its own, as the deposit's)."""
+    demasiado = CuerpoDemasiadoGrande(mensaje) if mensaje else CuerpoDemasiadoGrande()
+    if request.content_length is not None and request.content_length > limite:
+        raise demasiado
+    datos = request.stream.read(limite + 1)
+    if len(datos) > limite:
+        raise demasiado
     return datos
 
 
@@ -99,10 +101,11 @@ def _texto(nombre: str, valor: str, campo: Campo) -> str:
     raise _invalida(f"El campo «{nombre}» no es texto válido o excede {campo.maximo} caracteres.")
 
 
-def leer_json(request: Request, campos: dict[str, Campo]) -> dict:
+def leer_json(request: Request, campos: dict[str, Campo], limite: int = LIMITE_CUERPO,
+              mensaje_limite: str | None = None) -> dict:
     """The body as a JSON object with every required field present, of its type and not empty, and every text
     valid (`Campo`); fields not named are ignored."""
-    crudo = leer_cuerpo_crudo(request)
+    crudo = leer_cuerpo_crudo(request, limite, mensaje_limite)
     if crudo and request.mimetype != "application/json":
         raise TipoContenidoNoSoportado()
     try:

@@ -22,7 +22,7 @@ from buzon_comun.remoto import Remoto, bus_disponible
 from buzon_comun.reloj import ZONA_MEXICO
 from buzon_comun.servicio import ProveedorConfig
 from buzon_comun.textos import es_texto_valido
-from buzon_gateway import cuerpos, sesion_web
+from buzon_gateway import cuerpos, notificaciones_buzon, sesion_web
 from buzon_gateway.http import http, quiere_pagina
 from buzon_gateway.openapi import documento_openapi
 from buzon_gateway.paginas import respuesta_html
@@ -36,7 +36,7 @@ from buzon_gateway.sesiones import ProveedorSesiones
 log = logging.getLogger(__name__)
 
 SERVICIOS = ("auth", "contactos", "notificaciones", "notificaciones_correo", "notificaciones_sms", "activacion",
-             "acuses", "acuses_render", "bitacora")
+             "acuses", "acuses_render", "bitacora", "buzon")
 TIPOS_ACUSE_MEDIO = ("registro", "validacion", "baja")
 PAGINAS_VALIDACION = {
     "token_invalido": (404, "Enlace no válido",
@@ -56,6 +56,7 @@ TIPOS_ACUSE_LEGIBLES = {
     "baja_medio": "Acuse de baja de mecanismo de comunicación",
     "activacion": "Acuse de la solicitud y manifestación de conformidad para el uso del Buzón IMSS",
     "aclaracion": "Acuse de recibo de Aclaraciones u Orientaciones",
+    "notificacion": "Acuse de notificación del Buzón IMSS",
 }
 # acuses answers the codes of at most this many folios per call (a long history of bajas takes several).
 FOLIOS_POR_CONSULTA = 100
@@ -75,9 +76,11 @@ class Gateway(Portal):
     notificaciones_correo = Remoto("notificaciones_correo")
     notificaciones_sms = Remoto("notificaciones_sms")
     bitacora = Remoto("bitacora")
+    buzon = Remoto("buzon")
     metricas = Metricas(servir=False)
     config = ProveedorConfig()
     sesiones = ProveedorSesiones()
+    sistemas = notificaciones_buzon.ProveedorSistemas()
 
     def _cliente(self, request) -> str:
         """Who per-address limits count: the client behind our trusted proxies, an IPv6 one by its /64."""
@@ -294,6 +297,54 @@ class Gateway(Portal):
         return respuesta_html(200, "verificacion_acuse.html", acuse=acuse,
                               tipo=TIPOS_ACUSE_LEGIBLES.get(acuse["tipo"], acuse["tipo"]),
                               fecha=momento.strftime("%d/%m/%Y"), hora=momento.strftime("%H:%M:%S"))
+
+    # --- Buzón: notifications from the Institute ---
+
+    def _sistema(self, request) -> str:
+        """The depositing system whose key the request carries (BUZON_SISTEMAS_DEPOSITANTES), else 401."""
+        return notificaciones_buzon.sistema_de_solicitud(self.sistemas, request)
+
+    @http("POST", "/api/v1/notificaciones")
+    def depositar_notificacion(self, request):
+        sistema = self._sistema(request)  # before reading a body of up to 7 MiB
+        cuerpo = leer_json(request, cuerpos.DEPOSITO, notificaciones_buzon.LIMITE_DEPOSITO,
+                           notificaciones_buzon.MENSAJE_LIMITE_DEPOSITO)
+        return respuesta_json(201, self.buzon.depositar(sistema, cuerpo))
+
+    @http("GET", "/api/v1/notificaciones/<id_notificacion>")
+    def consultar_notificacion(self, request, id_notificacion):
+        return respuesta_json(200, self.buzon.consultar(self._sistema(request), id_notificacion))
+
+    @http("GET", "/api/v1/buzon/notificaciones")
+    def mis_notificaciones(self, request):
+        return respuesta_json(200, self.buzon.listar(self._titular(request)["rfc"]))
+
+    @http("GET", "/api/v1/buzon/notificaciones/<id_notificacion>/acuse-recibo")
+    def acuse_recibo_notificacion(self, request, id_notificacion):
+        return respuesta_json(200, self.buzon.acuse_recibo(self._titular(request)["rfc"], id_notificacion))
+
+    @http("POST", "/api/v1/buzon/notificaciones/<id_notificacion>/apertura")
+    def abrir_notificacion(self, request, id_notificacion):
+        """Opens it with the acuse de recibo signed; the answer carries its acuse's código de verificación
+        (null until acuses has recorded the acuse, a moment later: then GET …/acuse or the list)."""
+        rfc = self._titular(request)["rfc"]
+        cuerpo = leer_json(request, cuerpos.FIRMA_CADENA)
+        abierta = self.buzon.abrir(rfc, id_notificacion, cuerpo["certificado"], cuerpo["firma"])
+        codigos = self.acuses.codigos(rfc, [abierta["folio_acuse"]])["codigos"]
+        return respuesta_json(200, {**abierta, "codigo_verificacion": codigos.get(abierta["folio_acuse"])})
+
+    @http("GET", "/api/v1/buzon/notificaciones/<id_notificacion>/documento")
+    def documento_notificacion(self, request, id_notificacion):
+        contenido = self.buzon.documento(self._titular(request)["rfc"], id_notificacion)
+        return respuesta_pdf(contenido, f"notificacion-{id_notificacion}.pdf")
+
+    @http("GET", "/api/v1/buzon/notificaciones/<id_notificacion>/acuse")
+    def acuse_notificacion(self, request, id_notificacion):
+        rfc = self._titular(request)["rfc"]
+        folio = self.buzon.obtener(rfc, id_notificacion).get("folio_acuse")
+        if not folio:
+            raise NoEncontrado("no_encontrado", "Esta notificación aún no tiene acuse: ábrela primero.")
+        return respuesta_pdf(self.acuses.pdf(folio, rfc), f"acuse-notificacion-{folio}.pdf")
 
     # --- Operations ---
 

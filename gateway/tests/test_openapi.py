@@ -53,6 +53,13 @@ def test_every_call_of_the_contract_is_there():
         ("post", "/api/v1/activacion"),
         ("get", "/api/v1/activacion/acuse"),
         ("get", "/api/v1/acuses/{folio}/verificacion"),
+        ("post", "/api/v1/notificaciones"),
+        ("get", "/api/v1/notificaciones/{id_notificacion}"),
+        ("get", "/api/v1/buzon/notificaciones"),
+        ("get", "/api/v1/buzon/notificaciones/{id_notificacion}/acuse-recibo"),
+        ("post", "/api/v1/buzon/notificaciones/{id_notificacion}/apertura"),
+        ("get", "/api/v1/buzon/notificaciones/{id_notificacion}/documento"),
+        ("get", "/api/v1/buzon/notificaciones/{id_notificacion}/acuse"),
         ("get", "/health"),
         ("get", "/metrics"),
         ("get", "/api/v1/openapi.json"),
@@ -77,3 +84,13 @@ def test_the_writes_that_take_an_idempotency_key_declare_it_and_its_conflict():
         assert clave["schema"] == {"type": "string", "minLength": 1, "maxLength": 200}
         assert "idempotencia_conflicto" in operacion["responses"]["409"]["description"]
         assert "Idempotency-Key" in operacion["responses"]["400"]["description"]
+
+
+def test_the_depositing_systems_routes_take_a_system_key_and_the_deposit_its_own_body_limit():
+    documento = documento_openapi()
+    assert documento["components"]["securitySchemes"]["sistema"]["scheme"] == "bearer"
+    for ruta, metodo in (("/api/v1/notificaciones", "post"), ("/api/v1/notificaciones/{id_notificacion}", "get")):
+        assert documento["paths"][ruta][metodo]["security"] == [{"sistema": []}]
+    deposito = documento["paths"]["/api/v1/notificaciones"]["post"]["responses"]
+    assert "7 MiB" in deposito["413"]["description"]
+    assert "buzon_inactivo" in deposito["409"]["description"]

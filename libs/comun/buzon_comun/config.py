@@ -123,7 +123,7 @@ def _entorno_de(entorno) -> str:
 # activation wait for SAT's OCSP responder (BUZON_OCSP_TIMEOUT_S, 5 s); /health must answer within 5 s whatever is down.
 PLAZO_RPC_S = 5.0
 PLAZOS_RPC = {"acuses.pdf": 20.0, "auth.iniciar_sesion": 8.0, "auth.verificar_efirma": 8.0,
-              "activacion.activar": 10.0, "*.salud": 3.0}
+              "activacion.activar": 10.0, "buzon.abrir": 10.0, "buzon.depositar": 10.0, "*.salud": 3.0}
 # A render request may wait this long in the renderers' queue on top of the render's own limit
 # (BUZON_ACUSES_PLAZO_RENDER_S): the deadline of `acuses_render.pdf` unless BUZON_PLAZOS_RPC names it.
 ESPERA_EN_COLA_RENDER_S = 10.0
@@ -206,6 +206,7 @@ class Config:
     gateway_cache_sesion_s: int = 30
     db_conexiones: int = 5
     colas_quorum: bool = False
+    sistemas_depositantes: str | None = None
 
     @classmethod
     def desde_entorno(cls, entorno=None) -> "Config":
@@ -264,6 +265,7 @@ class Config:
             metricas_permitidas=_texto(e, "BUZON_METRICAS_PERMITIDAS", "127.0.0.0/8,::1/128"),
             metricas_host=_texto(e, "BUZON_METRICAS_HOST", "127.0.0.1"),
             secreto_codigos=_texto(e, "BUZON_SECRETO_CODIGOS"),
+            sistemas_depositantes=_texto(e, "BUZON_SISTEMAS_DEPOSITANTES"),
             # Never tighter than API.md's floor: a person who mistypes a code must still get through.
             limite_verificaciones_por_minuto=max(_entero(e, "BUZON_LIMITE_VERIFICACIONES_POR_MINUTO", 60), 30),
             ocsp_cache_max_s=max(_entero(e, "BUZON_OCSP_CACHE_MAX_S", 300), 0),

@@ -49,6 +49,8 @@ VARIABLES: dict[str, Requisito] = {
     "BUZON_SELLO_CER": Requisito(frozenset({"acuses"}), "el sello de desarrollo en los acuses"),
     "BUZON_SELLO_KEY": Requisito(frozenset({"acuses"}), "el sello de desarrollo en los acuses"),
     "BUZON_SELLO_PASSWORD": Requisito(frozenset({"acuses"}), "una llave del sello guardada sin cifrar"),
+    "BUZON_SISTEMAS_DEPOSITANTES": Requisito(frozenset({"gateway"}),
+                                             "una clave de desarrollo para depositar notificaciones"),
 }
 
 # Read as Config reads BUZON_SMTP_STARTTLS.

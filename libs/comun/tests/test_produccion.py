@@ -20,8 +20,9 @@ PROPIAS = {
     "notificaciones_sms": {"BUZON_SMS_URL"},
     "activacion": set(),
     "acuses": {"BUZON_SELLO_CER", "BUZON_SELLO_KEY", "BUZON_SELLO_PASSWORD"},
-    "gateway": set(),
+    "gateway": {"BUZON_SISTEMAS_DEPOSITANTES"},
     "acuses_render": set(),
+    "buzon": set(),
 }
 # The processes that keep no data never ask for a database.
 SIN_DATOS = {"gateway", "acuses_render"}
@@ -38,6 +39,7 @@ COMPLETO = {
     "BUZON_SELLO_CER": "/etc/buzon/sello.cer",
     "BUZON_SELLO_KEY": "/etc/buzon/sello.key",
     "BUZON_SELLO_PASSWORD": "contraseña",
+    "BUZON_SISTEMAS_DEPOSITANTES": "/etc/buzon/sistemas-depositantes",
 }
 BIN = Path(sys.executable).parent
 
