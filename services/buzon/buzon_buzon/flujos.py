@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from prometheus_client import Counter
 from sqlalchemy.orm import Session
 
 from buzon_comun.eventos import MensajeEnviado, MensajeFallido, NotificacionDepositada
@@ -13,6 +14,12 @@ from buzon_buzon import apertura, avisos, notificaciones
 from buzon_buzon.habiles import Calendario
 
 log = logging.getLogger(__name__)
+
+# Deposits and openings are counted per entrypoint (buzon_llamadas_total, with their refusals); these are the rest.
+AVISOS = Counter("buzon_buzon_avisos_total",
+                 "Avisos of notifications: asked of notificaciones (solicitado), then reported enviado or fallido.",
+                 ["estado"])
+TACITAS = Counter("buzon_buzon_tacitas_total", "Notifications deemed notified by the timer (notificación tácita).")
 
 
 def depositar(db: Session, sistema: str, cuerpo: object, *, activacion, contactos, ahora: datetime) -> dict:
@@ -30,20 +37,28 @@ def depositar(db: Session, sistema: str, cuerpo: object, *, activacion, contacto
 def registrar_avisos(db: Session, depositada: NotificacionDepositada, *, contactos, ahora: datetime) -> dict:
     """On `notificacion_depositada`: the RFC's medios from contactos, then one aviso per covering validated one."""
     medios = contactos.listar({"rfc": depositada.rfc})["medios"]
-    return avisos.registrar_avisos(db, depositada.id, medios, ahora=ahora)
+    creados = avisos.registrar_avisos(db, depositada.id, medios, ahora=ahora)
+    AVISOS.labels("solicitado").inc(len(creados["avisos"]))
+    return creados
 
 
 def mensaje_enviado(db: Session, enviado: MensajeEnviado) -> bool:
     """notificaciones' report of a sent message: only avisos (plantilla aviso_notificacion) concern this service."""
     if enviado.plantilla != avisos.PLANTILLA:
         return False
-    return avisos.aviso_enviado(db, enviado.id_mensaje, datetime.fromisoformat(enviado.enviado_en))
+    conocido = avisos.aviso_enviado(db, enviado.id_mensaje, datetime.fromisoformat(enviado.enviado_en))
+    if conocido:
+        AVISOS.labels("enviado").inc()
+    return conocido
 
 
 def mensaje_fallido(db: Session, fallido: MensajeFallido, *, ahora: datetime) -> bool:
     if fallido.plantilla != avisos.PLANTILLA:
         return False
-    return avisos.aviso_fallido(db, fallido.id_mensaje, fallido.error, ahora=ahora)
+    conocido = avisos.aviso_fallido(db, fallido.id_mensaje, fallido.error, ahora=ahora)
+    if conocido:
+        AVISOS.labels("fallido").inc()
+    return conocido
 
 
 def abrir(db: Session, rfc: str, id_notificacion: object, certificado: object, firma: object, *, auth,
@@ -63,6 +78,7 @@ def declarar_tacitas(db: Session, calendario: Calendario, ahora: datetime, lote:
     total = 0
     while True:
         hechas = apertura.declarar_tacitas(db, calendario, ahora, lote)
+        TACITAS.inc(hechas)
         total += hechas
         if hechas < lote:
             return total
