@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 SERVICIOS = ("auth", "contactos", "notificaciones", "notificaciones_correo", "notificaciones_sms", "activacion",
              "acuses", "acuses_render", "bitacora", "buzon")
+# The attribute of each service's proxy where it is not the service's name.
+REMOTOS = {"buzon": "servicio_buzon"}
 TIPOS_ACUSE_MEDIO = ("registro", "validacion", "baja")
 PAGINAS_VALIDACION = {
     "token_invalido": (404, "Enlace no válido",
@@ -76,7 +78,8 @@ class Gateway(Portal):
     notificaciones_correo = Remoto("notificaciones_correo")
     notificaciones_sms = Remoto("notificaciones_sms")
     bitacora = Remoto("bitacora")
-    buzon = Remoto("buzon")
+    # Not `buzon`: that is the portal's page of the Buzón (Portal.buzon).
+    servicio_buzon = Remoto("buzon")
     metricas = Metricas(servir=False)
     config = ProveedorConfig()
     sesiones = ProveedorSesiones()
@@ -309,19 +312,19 @@ class Gateway(Portal):
         sistema = self._sistema(request)  # before reading a body of up to 7 MiB
         cuerpo = leer_json(request, cuerpos.DEPOSITO, notificaciones_buzon.LIMITE_DEPOSITO,
                            notificaciones_buzon.MENSAJE_LIMITE_DEPOSITO)
-        return respuesta_json(201, self.buzon.depositar(sistema, cuerpo))
+        return respuesta_json(201, self.servicio_buzon.depositar(sistema, cuerpo))
 
     @http("GET", "/api/v1/notificaciones/<id_notificacion>")
     def consultar_notificacion(self, request, id_notificacion):
-        return respuesta_json(200, self.buzon.consultar(self._sistema(request), id_notificacion))
+        return respuesta_json(200, self.servicio_buzon.consultar(self._sistema(request), id_notificacion))
 
     @http("GET", "/api/v1/buzon/notificaciones")
     def mis_notificaciones(self, request):
-        return respuesta_json(200, self.buzon.listar(self._titular(request)["rfc"]))
+        return respuesta_json(200, self.servicio_buzon.listar(self._titular(request)["rfc"]))
 
     @http("GET", "/api/v1/buzon/notificaciones/<id_notificacion>/acuse-recibo")
     def acuse_recibo_notificacion(self, request, id_notificacion):
-        return respuesta_json(200, self.buzon.acuse_recibo(self._titular(request)["rfc"], id_notificacion))
+        return respuesta_json(200, self.servicio_buzon.acuse_recibo(self._titular(request)["rfc"], id_notificacion))
 
     @http("POST", "/api/v1/buzon/notificaciones/<id_notificacion>/apertura")
     def abrir_notificacion(self, request, id_notificacion):
@@ -329,19 +332,19 @@ class Gateway(Portal):
         (null until acuses has recorded the acuse, a moment later: then GET …/acuse or the list)."""
         rfc = self._titular(request)["rfc"]
         cuerpo = leer_json(request, cuerpos.FIRMA_CADENA)
-        abierta = self.buzon.abrir(rfc, id_notificacion, cuerpo["certificado"], cuerpo["firma"])
+        abierta = self.servicio_buzon.abrir(rfc, id_notificacion, cuerpo["certificado"], cuerpo["firma"])
         codigos = self.acuses.codigos(rfc, [abierta["folio_acuse"]])["codigos"]
         return respuesta_json(200, {**abierta, "codigo_verificacion": codigos.get(abierta["folio_acuse"])})
 
     @http("GET", "/api/v1/buzon/notificaciones/<id_notificacion>/documento")
     def documento_notificacion(self, request, id_notificacion):
-        contenido = self.buzon.documento(self._titular(request)["rfc"], id_notificacion)
+        contenido = self.servicio_buzon.documento(self._titular(request)["rfc"], id_notificacion)
         return respuesta_pdf(contenido, f"notificacion-{id_notificacion}.pdf")
 
     @http("GET", "/api/v1/buzon/notificaciones/<id_notificacion>/acuse")
     def acuse_notificacion(self, request, id_notificacion):
         rfc = self._titular(request)["rfc"]
-        folio = self.buzon.obtener(rfc, id_notificacion).get("folio_acuse")
+        folio = self.servicio_buzon.obtener(rfc, id_notificacion).get("folio_acuse")
         if not folio:
             raise NoEncontrado("no_encontrado", "Esta notificación aún no tiene acuse: ábrela primero.")
         return respuesta_pdf(self.acuses.pdf(folio, rfc), f"acuse-notificacion-{folio}.pdf")
@@ -369,7 +372,7 @@ class Gateway(Portal):
 
     def _salud_de(self, nombre: str) -> str:
         try:
-            getattr(self, nombre).salud()
+            getattr(self, REMOTOS.get(nombre, nombre)).salud()
         except ServicioNoDisponible as error:
             return "sin_base_de_datos" if error.extra.get("causa") == "base_de_datos" else "sin_respuesta"
         except Exception as exc:  # noqa: BLE001 - any other failure means the service is not healthy
