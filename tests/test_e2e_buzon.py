@@ -40,6 +40,7 @@ def _activar(sistema, emitido, cabecera) -> None:
 
 
 def test_a_notification_deposited_opened_by_signing_and_seen_opened(sistema, tmp_path):
+    assert requests.get(f"{sistema.url}/health").json()["servicios"]["buzon"] == "ok"
     clave = _sistema_depositante(sistema)
     emitido = sistema.pki.emitir(RFC, "NOTIFICADA DE PRUEBAS SA DE CV", rfc_representante="MAVA800101RS5",
                                  curp_representante="MAVA800101MDFRRN09")
