@@ -58,7 +58,7 @@ lock:
 	$(VENV)/bin/python deploy/local/fijar_versiones.py
 
 # Refresh the JavaScript and the fonts vendored into the pages from the npm registry, at the versions of
-# gateway/package-lock.json.
+# gateway/package-lock.json, and axe-core, which the browser test injects into every page (tests/vendor).
 vendor:
 	cd gateway && npm ci --ignore-scripts --no-audit --no-fund
 	cp gateway/node_modules/node-forge/dist/forge.min.js gateway/buzon_gateway/static/vendor/forge.min.js
@@ -68,6 +68,10 @@ vendor:
 	cp gateway/node_modules/@fontsource/noto-sans/files/noto-sans-latin-400-normal.woff2 gateway/node_modules/@fontsource/noto-sans/files/noto-sans-latin-700-normal.woff2 gateway/buzon_gateway/static/vendor/noto-sans/
 	cp gateway/node_modules/@fontsource/noto-sans/LICENSE gateway/buzon_gateway/static/vendor/noto-sans/LICENSE
 	cd gateway/buzon_gateway/static/vendor/noto-sans && sha256sum *.woff2 > SHA256SUMS
+	mkdir -p tests/vendor
+	cp gateway/node_modules/axe-core/axe.min.js tests/vendor/axe.min.js
+	cp gateway/node_modules/axe-core/LICENSE tests/vendor/axe.LICENSE
+	cd tests/vendor && sha256sum axe.min.js > SHA256SUMS
 
 limpiar:
 	rm -rf var artefactos .pytest_cache

@@ -1,13 +1,19 @@
 """The citizen portal in a real browser (Debian's Chromium driven by Playwright): the e.firma signed inside the
-page, and the whole guide for a Particular and a Patrón, with a screenshot of every step.
+page, and the whole guide for a Particular and a Patrón, on a desktop and at a phone's 375 px, with a screenshot of
+every page (artefactos/navegador/, named by width, person and step), the emails and SMS as they arrived included.
 
-Every request the browser makes is recorded: none may carry the .key (raw or base64) or its password, and none
-may leave the system's own origin.
+Every page is measured (nothing wider than the window, nothing scrolling sideways inside it) and checked by
+axe-core (tests/vendor, from the npm registry: `make vendor`): no serious or critical violation. Every request the
+browser makes is recorded: none may carry the .key (raw or base64) or its password, and none may leave the
+system's own origin.
 """
 import base64
+import datetime as dt
+import hashlib
 import json
 import os
 import re
+from html import escape
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -97,11 +103,6 @@ def contexto(navegador):
     contexto.registro = Registro(contexto)
     yield contexto
     contexto.close()
-
-
-def captura(pagina, persona: str, numero: int, paso: str) -> None:
-    ARTEFACTOS.mkdir(parents=True, exist_ok=True)
-    pagina.screenshot(path=str(ARTEFACTOS / f"{persona}-{numero:02d}-{paso}.png"), full_page=True)
 
 
 def verificar_firma(cer_der: bytes, firma_b64: str, texto: str) -> None:
@@ -310,27 +311,176 @@ def test_a_csd_is_refused_as_not_an_efirma(sistema, contexto):
     contexto.registro.comprobar(sistema.url, [(csd.key_der, csd.password)])
 
 
-# --- the whole guide ---------------------------------------------------------------------------------------------
+# --- the whole guide, on a desktop and at phone width -------------------------------------------------------------
 
-PERSONAS = {
-    # RFCs no other test uses; the Patrón's Registros Patronales are in the test padrón (tests/conftest.py).
-    "particular": dict(rfc="ROCA851010AB3", nombre="ROBERTO CASTRO AGUILAR", curp="ROCA851010HDFSGB09",
-                       correo="roberto.castro@navegador.mx", telefono="5531415926"),
-    "patron": dict(rfc="NAV030303AB4", nombre="NAVEGACION DE PRUEBAS SA DE CV", curp=None,
-                   rfc_representante="MAVA800101RS5", curp_representante="MAVA800101MDFRRN09",
-                   correo="buzon@navegador-ede.mx", telefono="5527182818", correo_rp="rp@navegador-ede.mx"),
+# The widths the guide is walked at: a desktop, and a phone (375 px wide, twice the pixels, a touch screen).
+ANCHOS = {
+    1280: dict(viewport={"width": 1280, "height": 800}),
+    375: dict(viewport={"width": 375, "height": 812}, device_scale_factor=2, is_mobile=True, has_touch=True),
 }
+PERSONAS = {
+    # RFCs no other test uses. The Patrones' Registros Patronales: the desktop one's are in the test system's padrón
+    # (buzon_dev.sistema), the phone one's are imported by `padron_movil`.
+    (1280, "particular"): dict(rfc="ROCA851010AB3", nombre="ROBERTO CASTRO AGUILAR", curp="ROCA851010HDFSGB09",
+                               correo="roberto.castro@navegador.mx", telefono="5531415926"),
+    (1280, "patron"): dict(rfc="NAV030303AB4", nombre="NAVEGACION DE PRUEBAS SA DE CV", curp=None,
+                           rfc_representante="MAVA800101RS5", curp_representante="MAVA800101MDFRRN09",
+                           correo="buzon@navegador-ede.mx", telefono="5527182818", correo_rp="rp@navegador-ede.mx"),
+    (375, "particular"): dict(rfc="MAAL920315HG8", nombre="LUCIA MARTINEZ AGUILAR", curp="MAAL920315MDFRGC02",
+                              correo="lucia.martinez@navegador.mx", telefono="5526535897"),
+    (375, "patron"): dict(rfc="MPR040404KL0", nombre="MOVIL DE PRUEBAS SA DE CV", curp=None,
+                          rfc_representante="MAVA800101RS5", curp_representante="MAVA800101MDFRRN09",
+                          correo="buzon@movil-pruebas.mx", telefono="5533832795", correo_rp="rp@movil-pruebas.mx"),
+}
+PADRON_MOVIL = ("rfc,registro_patronal,razon_social\n"
+                "MPR040404KL0,M1111111110,MOVIL DE PRUEBAS SA DE CV\n"
+                "MPR040404KL0,M2222222220,MOVIL DE PRUEBAS SA DE CV\n")
+VENCE = re.compile(r"Vence el \d\d/\d\d/\d{4} a las \d\d:\d\d")
+
+AXE = RAIZ / "tests" / "vendor" / "axe.min.js"
+# What every page is measured for: the document no wider than the window, and no element with a horizontal
+# scrollbar of its own (a table in a box that scrolls sideways counts as overflowing too).
+MEDIR_DESBORDES = """() => {
+  const nombre = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+    [...el.classList].map((clase) => '.' + clase).join('');
+  const ancho = document.documentElement.clientWidth;
+  const propias = [], fuera = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    const x = getComputedStyle(el).overflowX;
+    if ((x === 'auto' || x === 'scroll') && el.scrollWidth > el.clientWidth) {
+      propias.push(nombre(el) + ' (' + el.scrollWidth + ' px en ' + el.clientWidth + ')');
+    }
+    if (el.getBoundingClientRect().right > ancho + 0.5) fuera.push(nombre(el));
+  }
+  return {documento: document.documentElement.scrollWidth, propias, fuera: fuera.slice(0, 8)};
+}"""
+# axe-core's serious and critical violations, each with what a person fixing it needs.
+CORRER_AXE = """async () => {
+  const resultado = await axe.run(document, {resultTypes: ['violations']});
+  return resultado.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => ({
+    id: v.id, impacto: v.impact, ayuda: v.help, objetivos: v.nodes.map((n) => n.target.join(' '))}));
+}"""
+
+
+@pytest.fixture(scope="module")
+def axe():
+    """axe-core as vendored from the npm registry (`make vendor`), checked against its SHA256SUMS."""
+    contenido = AXE.read_bytes()
+    sumas = dict(reversed(linea.split()) for linea in (AXE.parent / "SHA256SUMS").read_text().splitlines())
+    assert hashlib.sha256(contenido).hexdigest() == sumas["axe.min.js"], "tests/vendor/axe.min.js cambió: make vendor"
+    return contenido.decode("utf-8")
+
+
+def test_axe_core_is_pinned_exactly_and_the_vendored_file_is_that_release(axe):
+    version = json.loads((RAIZ / "gateway" / "package.json").read_text())["devDependencies"]["axe-core"]
+    assert version[0].isdigit(), "pin an exact version, not a range"
+    bloqueo = json.loads((RAIZ / "gateway" / "package-lock.json").read_text())
+    assert bloqueo["packages"]["node_modules/axe-core"]["version"] == version
+    assert axe.startswith(f"/*! axe v{version}\n")
+    assert "Mozilla Public License" in (AXE.parent / "axe.LICENSE").read_text()
+
+
+@pytest.fixture(scope="module")
+def padron_movil(sistema, tmp_path_factory):
+    """The phone-width Patrón's Registros Patronales in the system's padrón, imported the way contactos imports the
+    Institute's file when it starts (an upsert: importing it again changes nothing); contactos reads its table on
+    every lookup, so the running system sees them at once."""
+    from sqlalchemy.orm import Session
+
+    from buzon_comun.config import Config
+    from buzon_comun.db import crear_engine
+    from buzon_contactos.padron import importar_csv
+
+    archivo = tmp_path_factory.mktemp("padron") / "padron.csv"
+    archivo.write_text(PADRON_MOVIL, encoding="utf-8")
+    engine = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": sistema.entorno["BUZON_DATABASE_URL"]}),
+                          "contactos", conexiones=1)
+    try:
+        with Session(engine) as db:
+            resultado = importar_csv(db, archivo, ahora=dt.datetime.now(dt.timezone.utc))
+    finally:
+        engine.dispose()
+    assert (resultado.importados, resultado.rechazados) == (2, 0)
+
+
+def revisar(pagina, ancho: int, axe: str) -> list[str]:
+    """What is wrong with the page as it is now: its overflow at `ancho` px, and axe-core's serious or critical
+    violations. axe is evaluated through the DevTools protocol, which the page's CSP doesn't govern: the site's
+    policy stays as it is (no inline script is ever allowed for the test)."""
+    problemas = []
+    medidas = pagina.evaluate(MEDIR_DESBORDES)
+    if medidas["documento"] > ancho:
+        problemas.append(f"la página mide {medidas['documento']} px de ancho en una ventana de {ancho} px "
+                         f"(se salen: {', '.join(medidas['fuera'])})")
+    if medidas["propias"]:
+        problemas.append(f"se desplazan de lado por dentro: {', '.join(medidas['propias'])}")
+    if not pagina.evaluate("() => typeof window.axe === 'object'"):
+        pagina.evaluate(axe)
+    for violacion in pagina.evaluate(CORRER_AXE):
+        problemas.append(f"axe {violacion['id']} ({violacion['impacto']}): {violacion['ayuda']} en "
+                         f"{' | '.join(violacion['objetivos'])}")
+    return problemas
+
+
+def pagina_de_correo(correo: dict) -> str:
+    """An email as a mail app shows it: its headers, then the body of its HTML part, as sent, inside the reader's
+    page. Mail apps put the message's body into a page of their own, keep its inline styles, and break a word
+    longer than the screen (Apple Mail's `word-wrap: break-word`): so does this reader."""
+    atributos, cuerpo = re.search(r"<body([^>]*)>(.*)</body>", correo["html"], re.S | re.I).groups()
+    estilo = re.search(r'style="([^"]*)"', atributos)
+    return f"""<!doctype html><html lang="es"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(correo['asunto'])}</title>
+<style>body {{ margin: 0; font-family: sans-serif; background: #eceff1; color: #202124; }}
+header {{ background: #fff; padding: 12px 16px; border-bottom: 1px solid #c4c7c5; }}
+header h1 {{ font-size: 1.15rem; margin: 0 0 .5rem; }}
+header dl {{ display: grid; grid-template-columns: max-content 1fr; gap: 0 .6rem; margin: 0; font-size: .9rem; }}
+header dd {{ margin: 0; overflow-wrap: anywhere; }}
+article {{ background: #fff; margin: 12px; padding: 4px 16px; border-radius: 8px; overflow-wrap: break-word; }}
+</style></head>
+<body><header><h1>{escape(correo['asunto'])}</h1><dl><dt>De</dt><dd>{escape(correo['de'])}</dd>
+<dt>Para</dt><dd>{escape(', '.join(correo['para']))}</dd><dt>Fecha</dt><dd>{dt.datetime.fromisoformat(correo['fecha']):%d/%m/%Y %H:%M}</dd></dl></header>
+<main><article style="{estilo.group(1) if estilo else ''}">{cuerpo}</article></main></body></html>"""
+
+
+def pagina_de_sms(sms: dict) -> str:
+    """An SMS as a phone's messages app shows it: the sender, then the text as the provider got it."""
+    return f"""<!doctype html><html lang="es"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>SMS de {escape(sms['from'])}</title>
+<style>body {{ margin: 0; font-family: sans-serif; background: #fff; color: #202124; }}
+header {{ padding: 12px 16px; border-bottom: 1px solid #c4c7c5; text-align: center; }}
+header h1 {{ font-size: 1.1rem; margin: 0; }} header p {{ margin: .2rem 0 0; font-size: .85rem; color: #444746; }}
+main {{ padding: 16px; }}
+.burbuja {{ max-width: 85%; background: #e9eef6; border-radius: 18px; padding: 10px 14px; margin: 0;
+            overflow-wrap: anywhere; white-space: pre-wrap; }}
+.nota {{ font-size: .8rem; color: #444746; }}</style></head>
+<body><header><h1>{escape(sms['from'])}</h1><p>Para {escape(sms['to'])}</p></header>
+<main><p class="burbuja">{escape(sms['text'])}</p>
+<p class="nota">{len(sms['text'])} caracteres · {dt.datetime.fromisoformat(sms['fecha']):%d/%m/%Y %H:%M}</p></main></body></html>"""
 
 
 class Guia:
-    """One person walking the guide in the browser, with a numbered screenshot per step."""
+    """One person walking the guide in the browser at one width, with a numbered screenshot of every page, each
+    page measured for overflow and checked by axe-core first (the problems of the whole walk are told at its end)."""
 
-    def __init__(self, sistema, pagina, persona: str):
-        self.sistema, self.pagina, self.persona, self.paso = sistema, pagina, persona, 0
+    def __init__(self, sistema, contexto, ancho: int, persona: str, axe: str):
+        self.sistema, self.contexto, self.ancho, self.persona, self.axe = sistema, contexto, ancho, persona, axe
+        self.pagina = contexto.new_page()
+        self.datos = PERSONAS[(ancho, persona)]
+        self.paso = 0
+        self.problemas = []
+        ARTEFACTOS.mkdir(parents=True, exist_ok=True)
+        for vieja in ARTEFACTOS.glob(f"{ancho}-{persona}-*.png"):
+            vieja.unlink()
 
-    def captura(self, nombre: str) -> None:
+    def captura(self, nombre: str, pagina=None) -> None:
+        pagina = pagina or self.pagina
         self.paso += 1
-        captura(self.pagina, self.persona, self.paso, nombre)
+        archivo = f"{self.ancho}-{self.persona}-{self.paso:02d}-{nombre}.png"
+        self.problemas += [f"{archivo} ({pagina.url}): {problema}" for problema in revisar(pagina, self.ancho, self.axe)]
+        pagina.screenshot(path=str(ARTEFACTOS / archivo), full_page=True)
+
+    def ir(self, ruta: str) -> None:
+        self.pagina.goto(self.sistema.url + ruta)
 
     def boton(self, nombre: str):
         return self.pagina.get_by_role("button", name=nombre, exact=True)
@@ -339,28 +489,53 @@ class Guia:
         """A control that the pages may render as a link or a button."""
         return donde.get_by_role("link", name=nombre).or_(donde.get_by_role("button", name=nombre)).first
 
+    def fila(self, valor: str):
+        """The medio's row (a card at phone width) in Mis medios de contacto."""
+        return self.pagina.get_by_role("row").filter(has_text=valor)
+
     def exito(self):
         return self.pagina.get_by_role("status")
 
-    def nuevo_medio(self, mecanismo: str, valor: str, todos_los_rps: bool = False) -> None:
+    def paso_actual(self, paso: str) -> None:
+        """The guide's step indicator marks the page's step."""
+        expect(self.pagina.locator(".pasos [aria-current='step']")).to_contain_text(paso)
+
+    def nuevo_medio(self, mecanismo: str, valor: str, todos_los_rps: bool = False, capturas: bool = True) -> None:
         pagina = self.pagina
-        pagina.goto(f"{self.sistema.url}/medios-contacto")
+        self.ir("/medios-contacto")
         self.accion(pagina, "Nuevo medio de contacto").click()
         if todos_los_rps:
             pagina.get_by_role("link", name="Medio de Contacto de Registros Patronales").click()
             pagina.get_by_label("Seleccionar todos los Registros Patronales").check()
         pagina.get_by_label("Mecanismo de Comunicación").select_option(label=mecanismo)
         pagina.get_by_label("Medio de Contacto", exact=True).fill(valor)
-        self.captura(f"nuevo-{'rp-' if todos_los_rps else ''}{'correo' if '@' in valor else 'telefono'}")
+        if capturas:
+            self.captura(f"nuevo-{'rp-' if todos_los_rps else ''}{'correo' if '@' in valor else 'telefono'}")
         self.boton("Guardar").click()
         pagina.get_by_text("¿Desea continuar con el trámite para el Registro de su medio de contacto?").wait_for()
-        self.captura("confirmacion")
+        if capturas:
+            self.captura("confirmacion")
         self.boton("Aceptar").click()
         caja = self.exito()
         caja.get_by_text("Folio").first.wait_for()
         assert "Fecha" in caja.inner_text() and "Hora" in caja.inner_text()
-        self.captura("registrado")
-        self.accion(pagina, "Regresar").click()
+        assert VENCE.search(caja.inner_text()), caja.inner_text()
+        if capturas:
+            self.captura("registrado")
+
+    def enlace(self, correo: str) -> str:
+        """The validation link of the newest "valida tu correo" message to `correo` (the sinks list newest first)."""
+        return self.sistema.enlace_de_validacion(self.correo(correo, "valida tu correo"))
+
+    def correo(self, para: str, asunto: str, contiene: str = "") -> dict:
+        return esperar(lambda: [c for c in self.sistema.correos(para)
+                                if asunto in c["asunto"] and contiene in c["texto"]], plazo=30)[0]
+
+    def sms(self, texto: str, cuantos: int = 1) -> dict:
+        """The newest SMS to the person's mobile that says `texto`, once there are `cuantos` of them."""
+        para = "+52" + self.datos["telefono"]
+        return esperar(lambda: (lambda m: m if len(m) >= cuantos else None)(
+            [s for s in self.sistema.sms(para) if texto in s["text"]]), plazo=30)[0]
 
     def descargar(self, enlace) -> bytes:
         """Waits until the acuse exists (its PDF is rendered over the bus a moment later), then downloads it."""
@@ -372,63 +547,127 @@ class Guia:
         assert contenido.startswith(b"%PDF"), contenido[:40]
         return contenido
 
+    def mostrar(self, nombre: str, html: str) -> None:
+        """A message as the person gets it, in a page of its own, captured and checked like the portal's."""
+        pagina = self.contexto.new_page()
+        pagina.set_content(html)
+        self.captura(nombre, pagina)
+        pagina.close()
 
-@pytest.mark.parametrize("persona", ["particular", "patron"])
-def test_the_whole_guide_in_the_browser(sistema, contexto, persona):
+
+@pytest.mark.parametrize(("ancho", "persona"), [(1280, "particular"), (1280, "patron"), (375, "particular"),
+                                                (375, "patron")], ids=lambda valor: str(valor))
+def test_the_whole_guide_in_the_browser(sistema, navegador, axe, padron_movil, ancho, persona):
     exigir_paginas()
-    datos = PERSONAS[persona]
+    contexto = navegador.new_context(accept_downloads=True, locale="es-MX", **ANCHOS[ancho])
+    contexto.set_default_timeout(20_000)
+    contexto.registro = Registro(contexto)
+    guia = Guia(sistema, contexto, ancho, persona, axe)
+    try:
+        recorrer(guia)
+    except Exception:
+        guia.pagina.screenshot(path=str(ARTEFACTOS / f"{ancho}-{persona}-fallo.png"), full_page=True)
+        raise
+    finally:
+        contexto.close()
+
+
+def recorrer(guia: Guia) -> None:
+    sistema, pagina, datos = guia.sistema, guia.pagina, guia.datos
     emitido = sistema.pki.emitir(datos["rfc"], datos["nombre"], datos["curp"],
                                  rfc_representante=datos.get("rfc_representante"),
                                  curp_representante=datos.get("curp_representante"))
-    pagina = contexto.new_page()
-    guia = Guia(sistema, pagina, persona)
+    sufijo = datos["rfc"].lower()
+    olvidado, eliminado = f"olvidado.{sufijo}@navegador.mx", f"baja.{sufijo}@navegador.mx"
 
-    # 1. The home page, and the login with the e.firma signed in the page.
-    pagina.goto(sistema.url + "/")
+    # 1. The home page, the technical requirements, the privacy notice, and the login with the e.firma signed in
+    # the page: the Buzón not yet active, Promociones Electrónicas already open.
+    guia.ir("/")
+    expect(pagina.get_by_text("Gobierno de México").first).to_be_visible()
     guia.captura("inicio")
-    pagina.goto(f"{sistema.url}/ingresar")
+    guia.ir("/ingresar")
+    pagina.get_by_role("link", name="Requisitos técnicos").first.click()
+    esperar_ruta(pagina, "/requisitos")
+    guia.captura("requisitos")
+    guia.ir("/aviso-privacidad")
+    guia.captura("aviso-privacidad")
+    guia.ir("/ingresar")
     pagina.locator("#cer").set_input_files(str(emitido.ruta_cer))
     pagina.locator("#key").set_input_files(str(emitido.ruta_key))
     pagina.locator("#password").fill(emitido.password)
+    guia.paso_actual("Paso 1")
     guia.captura("ingresar")
     pagina.locator("#boton-efirma").click()
     esperar_ruta(pagina, "/buzon")
+    pagina.get_by_text("Tu Buzón IMSS aún no está activo").wait_for()
     guia.captura("buzon")
+    guia.accion(pagina, "Promociones Electrónicas").click()
+    pagina.get_by_label("Planteamiento").wait_for()
+    guia.captura("promociones-antes-de-activar")
 
-    # 2. An email, validated with the link the mail sink received.
+    # 2. An email: pending with its deadline and "Reenviar" in the list, then validated with the sink's link.
     guia.nuevo_medio("Correo Electrónico", datos["correo"])
-    correo = esperar(lambda: sistema.correos(datos["correo"]))[0]
-    pagina.goto(sistema.enlace_de_validacion(correo))
+    guia.ir("/medios-contacto")
+    fila = guia.fila(datos["correo"])
+    expect(fila).to_contain_text("Pendiente de validación")
+    expect(fila).to_contain_text(VENCE)
+    expect(fila.get_by_role("button", name=re.compile("^Reenviar"))).to_be_visible()
+    guia.paso_actual("Paso 2")
+    guia.captura("correo-pendiente")
+    pagina.goto(guia.enlace(datos["correo"]))
     guia.accion(pagina, "Cerrar").wait_for()
     guia.captura("correo-validado")
-    guia.accion(pagina, "Cerrar").click()
 
-    # A mobile, validated with the code the SMS sink received.
+    # An email nobody validates: it lapses while the walk goes on, and stays in the history.
+    guia.nuevo_medio("Correo Electrónico", olvidado, capturas=False)
+
+    # A mobile: pending, its code resent ("Reenviar"), validated with the newest code.
     guia.nuevo_medio("Teléfono", datos["telefono"])
-    sms = esperar(lambda: sistema.sms("+52" + datos["telefono"]))[0]
-    [codigo] = CODIGO.findall(sms["text"])
-    pagina.goto(f"{sistema.url}/medios-contacto")
-    fila = pagina.get_by_role("row").filter(has_text=datos["telefono"])
-    guia.accion(fila, "Validar medio de contacto").click()
-    pagina.get_by_text("Validación de Celular").first.wait_for()
+    guia.ir("/medios-contacto")
+    fila = guia.fila(datos["telefono"])
+    expect(fila).to_contain_text(VENCE)
+    expect(guia.fila(olvidado)).to_contain_text(VENCE)
+    guia.captura("medios-pendientes")
+    fila.get_by_role("button", name=re.compile("^Reenviar")).click()
+    guia.exito().get_by_text("nuevo código").wait_for()
+    guia.captura("codigo-reenviado")
+    [codigo] = CODIGO.findall(guia.sms("codigo de verificacion", cuantos=2)["text"])
+    guia.accion(pagina, "Validar medio de contacto").click()
     pagina.get_by_label("Código de verificación").fill(codigo)
     guia.captura("codigo-celular")
     guia.boton("Aceptar").click()
     guia.exito().get_by_role("link", name="aquí").wait_for()
     guia.captura("celular-validado")
 
-    if persona == "patron":
-        # An email for every Registro Patronal (the link goes back to the tablero afterwards).
+    # A deletion of a validated email (only a medio that was in force gets an acuse de baja): its confirmation and
+    # its result.
+    guia.nuevo_medio("Correo Electrónico", eliminado, capturas=False)
+    pagina.goto(guia.enlace(eliminado))
+    guia.accion(pagina, "Cerrar").wait_for()
+    guia.ir("/medios-contacto")
+    guia.accion(guia.fila(eliminado), "Eliminar medio de contacto").click()
+    pagina.get_by_text("¿Deseas eliminar el medio de contacto").wait_for()
+    guia.captura("eliminar")
+    guia.boton("Eliminar medio de contacto").click()
+    guia.exito().get_by_text("Folio de la baja").wait_for()
+    guia.captura("eliminado")
+
+    if guia.persona == "patron":
+        # An email for every Registro Patronal, validated too.
         guia.nuevo_medio("Correo Electrónico", datos["correo_rp"], todos_los_rps=True)
-        pagina.goto(f"{sistema.url}/medios-contacto")
-        assert pagina.get_by_role("row").filter(has_text=datos["correo_rp"]).count() >= 1
+        pagina.goto(guia.enlace(datos["correo_rp"]))
+        guia.accion(pagina, "Cerrar").wait_for()
+        guia.ir("/medios-contacto")
+        fila = guia.fila(datos["correo_rp"])
+        expect(fila).to_contain_text("Validado")
+        expect(fila).to_contain_text(datos["nombre"])  # each Registro Patronal with its razón social
         guia.captura("medio-rp")
 
-    # 3. Activation: requisitos, "Aceptar", the Solicitud signed in the page, then its acuse.
-    pagina.goto(f"{sistema.url}/medios-contacto")
-    guia.captura("medios-validados")
-    pagina.goto(f"{sistema.url}/activacion")
-    pagina.get_by_text("Activación Buzón IMSS").first.wait_for()
+    # 3. Activation: requisitos and the readable Solicitud, "Aceptar", the signature in the page, the Buzón's main
+    # screen with the activation's folio, and its acuse.
+    guia.ir("/activacion")
+    pagina.get_by_role("heading", name="Solicitud y manifestación del solicitante").wait_for()
+    guia.paso_actual("Paso 3")
     guia.captura("activacion")
     guia.boton("Aceptar").click()
     pagina.locator("#form-efirma[data-accion='activar']").wait_for()
@@ -437,20 +676,14 @@ def test_the_whole_guide_in_the_browser(sistema, contexto, persona):
     pagina.locator("#password").fill(emitido.password)
     guia.captura("firma-solicitud")
     pagina.locator("#boton-efirma").click()
-    pagina.locator("#form-efirma").wait_for(state="detached")
-    pagina.get_by_text(re.compile(r"\bactivo\b", re.I)).first.wait_for()
-    guia.captura("activo")
-    acuse = guia.descargar(guia.accion(pagina, "Descargar"))
-    assert acuse
-
-    # The acuse of a medio, from the list.
-    pagina.goto(f"{sistema.url}/medios-contacto")
-    fila = pagina.get_by_role("row").filter(has_text=datos["correo"])
-    guia.descargar(fila.get_by_role("link", name=re.compile("acuse", re.I)).first)
-    guia.captura("acuses")
+    esperar_ruta(pagina, "/buzon")
+    exito = guia.exito()
+    exito.get_by_text("Se activó tu Buzón IMSS").wait_for()
+    assert "Folio" in exito.inner_text()
+    guia.captura("buzon-activo")
+    guia.descargar(guia.accion(pagina, "Descargar acuse de activación"))
 
     # After activation: Promociones Electrónicas → Aclaraciones u Orientaciones, recorded with a folio and an acuse.
-    pagina.goto(f"{sistema.url}/buzon")
     guia.accion(pagina, "Promociones Electrónicas").click()
     pagina.get_by_text("Activación Buzón IMSS").first.wait_for()
     pagina.get_by_label("Planteamiento").fill("Solicito orientación sobre los avisos que recibiré en mi Buzón.")
@@ -461,4 +694,45 @@ def test_the_whole_guide_in_the_browser(sistema, contexto, persona):
     guia.captura("aclaracion-presentada")
     guia.descargar(guia.exito().get_by_role("link", name="Descargar acuse"))
 
+    # An error: a page that doesn't exist.
+    respuesta = pagina.goto(f"{sistema.url}/medios-contacto/no-existe/de-ningun-modo")
+    assert respuesta.status == 404
+    guia.captura("error-no-encontrado")
+
+    # The emails and SMS as the person got them (while the forgotten email's window runs out).
+    correo = datos["correo"]
+    mensajes = [
+        ("correo-validacion", guia.correo(correo, "valida tu correo")),
+        ("correo-validacion-concluida", guia.correo(correo, "validación de correo electrónico concluida")),
+        ("correo-aviso-registro", guia.correo(correo, "se registró un medio de contacto", datos["telefono"])),
+        ("correo-aviso-baja", guia.correo(correo, "se eliminó un medio de contacto", eliminado)),
+    ]
+    if guia.persona == "patron":
+        mensajes.append(("correo-validacion-rp", guia.correo(datos["correo_rp"], "valida tu correo")))
+    for nombre, mensaje in mensajes:
+        guia.mostrar(nombre, pagina_de_correo(mensaje))
+    for nombre, texto in (("sms-codigo", "codigo de verificacion"), ("sms-validacion-concluida", "fue exitosa"),
+                          ("sms-aviso-baja", "se elimino")):
+        guia.mostrar(nombre, pagina_de_sms(guia.sms(texto)))
+
+    # The history: the deleted medio and the lapsed one, each with its acuses; the lapsed one's link, an error now;
+    # the notice of the lapse to the validated email.
+    def vencido():
+        guia.ir("/medios-contacto")
+        return "Dado de baja por vencimiento" in pagina.locator("table.historial").inner_text()
+
+    esperar(vencido, plazo=sistema.ventana_s + 30, paso=1)
+    historial = pagina.locator("table.historial")
+    expect(historial.get_by_role("row").filter(has_text=olvidado)).to_contain_text("Dado de baja por vencimiento")
+    expect(historial.get_by_role("row").filter(has_text=eliminado)).to_contain_text("Dado de baja")
+    guia.captura("historial")
+    guia.descargar(historial.get_by_role("row").filter(has_text=eliminado).get_by_role("link", name="Acuse de baja"))
+    respuesta = pagina.goto(guia.enlace(olvidado))
+    assert respuesta.status == 410
+    guia.captura("error-enlace-vencido")
+    guia.mostrar("correo-aviso-vencimiento", pagina_de_correo(
+        guia.correo(correo, "dado de baja por vencimiento", olvidado)))
+
+    assert not guia.problemas, "\n".join(guia.problemas)
+    contexto = guia.contexto
     contexto.registro.comprobar(sistema.url, [(emitido.key_der, emitido.password)])
