@@ -49,7 +49,7 @@ from buzon_dev.sistema import Sistema, borrar_vhost, vaciar, vhost_propio  # noq
 
 RAIZ = Path(__file__).resolve().parents[2]
 SERVICIOS = ("gateway", "auth", "contactos", "notificaciones", "notificaciones-correo", "notificaciones-sms",
-             "activacion", "acuses", "acuses-render", "bitacora")
+             "activacion", "acuses", "acuses-render", "bitacora", "buzon")
 PASOS = ("ingreso", "registro_correo", "registro_telefono", "validacion_correo", "validacion_telefono",
          "solicitud", "activacion", "acuse")
 API_RABBIT = os.environ.get("BUZON_TEST_RABBIT_API", "http://guest:guest@127.0.0.1:15672/api")
