@@ -26,7 +26,7 @@ def persona(sistema):
 
 @pytest.fixture(scope="module")
 def patron(sistema):
-    emitido = sistema.pki.emitir("NAV030303AB4", "NAVEGACION DE PRUEBAS SA DE CV",
+    emitido = sistema.pki.emitir("HOS060606AB1", "HOSTIL DE PRUEBAS SA DE CV",
                                  rfc_representante="MAVA800101RS5", curp_representante="MAVA800101MDFRRN09")
     return sistema.login(emitido)
 
@@ -173,17 +173,17 @@ def test_a_chunked_body_is_read_whole_and_bounded(sistema, otra_persona):
 
 
 def test_a_list_of_forty_thousand_rps_is_refused_at_once(sistema, patron, otra_persona):
-    cuerpo = {"mecanismo": "correo", "valor": "rps@navegacion.mx",
-              "registros_patronales": [f"N{i:010d}" for i in range(40_000)]}
+    cuerpo = {"mecanismo": "correo", "valor": "rps@hostil-pruebas.mx",
+              "registros_patronales": [f"H{i:010d}" for i in range(40_000)]}
     inicio = time.monotonic()
     respuesta = requests.post(f"{sistema.api}/medios-contacto", headers=patron, json=cuerpo)
     assert error_de(respuesta) == (422, "registro_patronal_ajeno")
     assert time.monotonic() - inicio < PLAZO_OTRA_PERSONA_S
     # A thousand repeats of its own two RPs are fine: de-duplicated to the two.
-    cuerpo["registros_patronales"] = ["N1111111110", "N2222222220"] * 500
+    cuerpo["registros_patronales"] = ["H1111111110", "H2222222220"] * 500
     respuesta = requests.post(f"{sistema.api}/medios-contacto", headers=patron, json=cuerpo)
     assert respuesta.status_code == 201, respuesta.text
-    assert respuesta.json()["registros_patronales"] == ["N1111111110", "N2222222220"]
+    assert respuesta.json()["registros_patronales"] == ["H1111111110", "H2222222220"]
 
 
 def test_portal_forms_with_too_many_parts_or_a_nul_get_a_page(sistema, persona, otra_persona):

@@ -719,7 +719,8 @@ def recorrer(guia: Guia) -> None:
     # the notice of the lapse to the validated email.
     def vencido():
         guia.ir("/medios-contacto")
-        return "Dado de baja por vencimiento" in pagina.locator("table.historial").inner_text()
+        fila = pagina.locator("table.historial").get_by_role("row").filter(has_text=olvidado)
+        return fila.count() == 1 and "Dado de baja por vencimiento" in fila.inner_text()
 
     esperar(vencido, plazo=sistema.ventana_s + 30, paso=1)
     historial = pagina.locator("table.historial")

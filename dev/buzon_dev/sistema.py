@@ -59,6 +59,8 @@ class Sistema:
                                "PAT020202AB1,B2222222220,PATRONAL DE PRUEBAS SA DE CV\n"
                                "NAV030303AB4,N1111111110,NAVEGACION DE PRUEBAS SA DE CV\n"
                                "NAV030303AB4,N2222222220,NAVEGACION DE PRUEBAS SA DE CV\n"
+                               "HOS060606AB1,H1111111110,HOSTIL DE PRUEBAS SA DE CV\n"
+                               "HOS060606AB1,H2222222220,HOSTIL DE PRUEBAS SA DE CV\n"
                                "NOT050505AB1,T1111111110,NOTIFICADA DE PRUEBAS SA DE CV\n"
                                "NOT050505AB1,T2222222220,NOTIFICADA DE PRUEBAS SA DE CV\n", encoding="utf-8")
         self.entorno = {
