@@ -12,7 +12,9 @@ import getpass
 import json
 import os
 import sys
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -23,15 +25,21 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 TIEMPO_ESPERA_S = 30
+# The acuse de notificación is issued by another service a moment after the opening: until it has recorded it, its
+# download answers 404 (503 while a render fails). How long `abrir --acuse` waits for it, asking every second.
+ESPERA_ACUSE_S = 60
+PAUSA_ACUSE_S = 1.0
 
 
 class ErrorFirma(Exception):
     """Error para mostrar a la persona tal cual, sin traza, con su código de salida."""
 
-    def __init__(self, mensaje: str, codigo_salida: int = 2, *, de_api: bool = False) -> None:
+    def __init__(self, mensaje: str, codigo_salida: int = 2, *, de_api: bool = False,
+                 estado: int | None = None) -> None:
         super().__init__(mensaje)
         self.codigo_salida = codigo_salida
         self.de_api = de_api
+        self.estado = estado  # the HTTP status of an API error
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -55,10 +63,13 @@ def cargar_certificado(ruta_cer: Path | str) -> x509.Certificate:
         raise ErrorFirma(f"{ruta_cer} no es un certificado X.509 (.cer) válido.") from None
 
 
+def _der_b64(cert: x509.Certificate) -> str:
+    return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii")
+
+
 def certificado_b64(ruta_cer: Path | str) -> str:
     """Base64 del certificado en DER, como lo pide la API, aunque el archivo esté en PEM."""
-    cert = cargar_certificado(ruta_cer)
-    return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii")
+    return _der_b64(cargar_certificado(ruta_cer))
 
 
 def cargar_llave(ruta_key: Path | str, password: str) -> rsa.RSAPrivateKey:
@@ -101,20 +112,30 @@ def firmar(llave: rsa.RSAPrivateKey, texto: str) -> str:
     return base64.b64encode(firma).decode("ascii")
 
 
-def _post_json(url: str, cuerpo: dict[str, Any] | None) -> dict[str, Any]:
-    datos = json.dumps(cuerpo or {}).encode("utf-8")
-    solicitud = urllib.request.Request(
-        url, data=datos, method="POST", headers={"Content-Type": "application/json", "Accept": "application/json"}
-    )
+def _solicitar(metodo: str, url: str, *, cuerpo: dict[str, Any] | None = None, token: str | None = None,
+               acepta: str = "application/json") -> tuple[str, bytes]:
+    """One call to the API: `(Content-Type, body)` of a 2xx answer; anything else is ErrorFirma (code 1), the
+    API's own error as `codigo: mensaje` with its HTTP status in `estado`."""
+    cabeceras = {"Accept": acepta}
+    datos = None
+    if cuerpo is not None:
+        datos = json.dumps(cuerpo).encode("utf-8")
+        cabeceras["Content-Type"] = "application/json"
+    if token is not None:
+        cabeceras["Authorization"] = f"Bearer {token}"
+    solicitud = urllib.request.Request(url, data=datos, method=metodo, headers=cabeceras)
     try:
         with urllib.request.urlopen(solicitud, timeout=TIEMPO_ESPERA_S) as respuesta:
-            contenido = respuesta.read()
+            return respuesta.headers.get_content_type(), respuesta.read()
     except urllib.error.HTTPError as e:
-        raise ErrorFirma(_mensaje_error_api(e), codigo_salida=1, de_api=True) from None
+        raise ErrorFirma(_mensaje_error_api(e), codigo_salida=1, de_api=True, estado=e.code) from None
     except urllib.error.URLError as e:
         raise ErrorFirma(f"No se pudo conectar con {url}: {e.reason}", codigo_salida=1) from None
     except OSError as e:
         raise ErrorFirma(f"No se pudo conectar con {url}: {e}", codigo_salida=1) from None
+
+
+def _json(url: str, contenido: bytes) -> dict[str, Any]:
     try:
         respuesta_json = json.loads(contenido)
     except ValueError:
@@ -133,6 +154,21 @@ def _mensaje_error_api(e: urllib.error.HTTPError) -> str:
         return f"http_{e.code}: el servidor respondió {e.code} {e.reason}"
 
 
+def _post_json(url: str, cuerpo: dict[str, Any] | None, token: str | None = None) -> dict[str, Any]:
+    return _json(url, _solicitar("POST", url, cuerpo=cuerpo or {}, token=token)[1])
+
+
+def _get_json(url: str, token: str) -> dict[str, Any]:
+    return _json(url, _solicitar("GET", url, token=token)[1])
+
+
+def _get_pdf(url: str, token: str) -> bytes:
+    tipo, contenido = _solicitar("GET", url, token=token, acepta="application/pdf")
+    if tipo != "application/pdf" or not contenido.startswith(b"%PDF-"):
+        raise ErrorFirma(f"{url} no respondió un PDF.", codigo_salida=1)
+    return contenido
+
+
 def iniciar_sesion(url: str, ruta_cer: Path | str, ruta_key: Path | str, password: str) -> dict[str, Any]:
     """Pide un reto, lo firma aquí y abre la sesión; devuelve la respuesta de la API (token, rfc, …)."""
     cert = cargar_certificado(ruta_cer)
@@ -145,11 +181,64 @@ def iniciar_sesion(url: str, ruta_cer: Path | str, ruta_key: Path | str, passwor
     return _post_json(
         f"{base}/api/v1/sesiones",
         {
-            "certificado": base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii"),
+            "certificado": _der_b64(cert),
             "reto": reto["reto"],
             "firma": firmar(llave, reto["reto"]),
         },
     )
+
+
+def cerrar_sesion(url: str, token: str) -> None:
+    """Cierra la sesión (`DELETE /api/v1/sesiones/actual`): el token deja de servir."""
+    _solicitar("DELETE", f"{url.rstrip('/')}/api/v1/sesiones/actual", token=token)
+
+
+def _ruta_notificacion(url: str, id_notificacion: str, accion: str) -> str:
+    # The id goes in the path quoted whole: whatever it holds, it can't reach another route.
+    return f"{url.rstrip('/')}/api/v1/buzon/notificaciones/{urllib.parse.quote(str(id_notificacion), safe='')}/{accion}"
+
+
+def listar_notificaciones(url: str, token: str) -> list[dict[str, Any]]:
+    """Las notificaciones del Buzón de la sesión, la más reciente primero (`GET /api/v1/buzon/notificaciones`)."""
+    notificaciones = _get_json(f"{url.rstrip('/')}/api/v1/buzon/notificaciones", token).get("notificaciones")
+    if not isinstance(notificaciones, list):
+        raise ErrorFirma("La API no devolvió la lista de notificaciones.", codigo_salida=1)
+    return notificaciones
+
+
+def abrir_notificacion(url: str, token: str, id_notificacion: str, ruta_cer: Path | str, ruta_key: Path | str,
+                       password: str) -> dict[str, Any]:
+    """Abre una notificación pendiente firmando aquí su acuse de recibo: pide la cadena (`GET …/acuse-recibo`),
+    la firma con la e.firma y envía el certificado y la firma (`POST …/apertura`). Devuelve la respuesta de la
+    API: `estado` ("abierta"), `notificada_en`, `folio_acuse` y `codigo_verificacion` (null si el acuse aún no
+    se registra; viene impreso en el acuse)."""
+    cert = cargar_certificado(ruta_cer)
+    llave = cargar_llave(ruta_key, password)
+    verificar_par(llave, cert)
+    cadena = _get_json(_ruta_notificacion(url, id_notificacion, "acuse-recibo"), token).get("cadena_original")
+    if not isinstance(cadena, str):
+        raise ErrorFirma("La API no devolvió la cadena original del acuse de recibo.", codigo_salida=1)
+    return _post_json(_ruta_notificacion(url, id_notificacion, "apertura"),
+                      {"certificado": _der_b64(cert), "firma": firmar(llave, cadena)}, token)
+
+
+def descargar_documento(url: str, token: str, id_notificacion: str) -> bytes:
+    """El PDF de una notificación abierta (o tenida por notificada)."""
+    return _get_pdf(_ruta_notificacion(url, id_notificacion, "documento"), token)
+
+
+def descargar_acuse_notificacion(url: str, token: str, id_notificacion: str,
+                                 espera_s: float = ESPERA_ACUSE_S) -> bytes:
+    """El PDF del acuse de notificación, esperando hasta `espera_s` segundos a que se emita (recién abierta, la
+    API responde 404 un momento)."""
+    limite = time.monotonic() + espera_s
+    while True:
+        try:
+            return _get_pdf(_ruta_notificacion(url, id_notificacion, "acuse"), token)
+        except ErrorFirma as e:
+            if e.estado not in (404, 503) or time.monotonic() >= limite:
+                raise
+        time.sleep(PAUSA_ACUSE_S)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -207,6 +296,84 @@ def _cmd_login(args: argparse.Namespace) -> int:
     return 0
 
 
+def _comprobar_destino(ruta: str) -> None:
+    """Where a PDF will be saved must be writable before the notification is opened: opening can't be undone."""
+    destino = Path(ruta)
+    carpeta = destino.parent
+    if destino.is_dir():
+        raise ErrorFirma(f"{ruta} es una carpeta: indica el nombre del archivo PDF.")
+    if not carpeta.is_dir():
+        raise ErrorFirma(f"No existe la carpeta {carpeta} para guardar {ruta}.")
+    if not os.access(carpeta, os.W_OK):
+        raise ErrorFirma(f"No se puede escribir en la carpeta {carpeta} para guardar {ruta}.")
+
+
+def _guardar(ruta: str, contenido: bytes) -> None:
+    try:
+        Path(ruta).write_bytes(contenido)
+    except OSError as e:
+        raise ErrorFirma(f"No se pudo guardar {ruta}: {e.strerror or e}") from None
+
+
+class _Sesion:
+    """The token of `--token`, or a session opened here with the e.firma and closed when done."""
+
+    def __init__(self, args: argparse.Namespace, password: str | None) -> None:
+        self.url = args.url
+        self.token = args.token
+        self.propia = False
+        if self.token is None:
+            if not (args.cer and args.key):
+                raise ErrorFirma("Indica --token, o --cer y --key para iniciar sesión con tu e.firma.")
+            self.token = iniciar_sesion(args.url, args.cer, args.key, password or _password(args))["token"]
+            self.propia = True
+
+    def __enter__(self) -> str:
+        return self.token
+
+    def __exit__(self, *exc: object) -> None:
+        if self.propia:
+            try:
+                cerrar_sesion(self.url, self.token)
+            except ErrorFirma:
+                pass  # it lapses on its own; the command's outcome matters more
+
+
+def _cmd_notificaciones(args: argparse.Namespace) -> int:
+    if args.token is None and args.cer:
+        cargar_certificado(args.cer)
+    with _Sesion(args, None) as token:
+        notificaciones = listar_notificaciones(args.url, token)
+    if args.pendientes:
+        notificaciones = [n for n in notificaciones if n.get("estado") == "pendiente"]
+    print(json.dumps({"notificaciones": notificaciones}, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _cmd_abrir(args: argparse.Namespace) -> int:
+    # The files and the destinations first: a typo must not open the notification without saving what was asked.
+    cargar_certificado(args.cer)
+    for ruta in (args.documento, args.acuse):
+        if ruta:
+            _comprobar_destino(ruta)
+    password = _password(args)
+    # Both ways check the key's password and pair before any call (iniciar_sesion, abrir_notificacion).
+    with _Sesion(args, password) as token:
+        abierta = abrir_notificacion(args.url, token, args.notificacion, args.cer, args.key, password)
+        resultado = {"id": args.notificacion, **abierta}
+        try:
+            if args.documento:
+                _guardar(args.documento, descargar_documento(args.url, token, args.notificacion))
+                resultado["documento"] = args.documento
+            if args.acuse:
+                _guardar(args.acuse, descargar_acuse_notificacion(args.url, token, args.notificacion))
+                resultado["acuse"] = args.acuse
+        finally:
+            # Opened is opened: its folio is printed even when a download failed (the error follows on stderr).
+            print(json.dumps(resultado, ensure_ascii=False, indent=2))
+    return 0
+
+
 def construir_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="buzon-firma",
@@ -240,6 +407,27 @@ def construir_parser() -> argparse.ArgumentParser:
     p.add_argument("--key", required=True)
     password(p)
     p.set_defaults(func=_cmd_login)
+
+    def sesion(p: argparse.ArgumentParser, efirma_requerida: bool) -> None:
+        p.add_argument("--url", default="http://127.0.0.1:8000", help="dirección del Buzón (default: %(default)s)")
+        p.add_argument("--token", help="token de una sesión abierta (sin él, se inicia y se cierra una con "
+                                       "--cer y --key)")
+        p.add_argument("--cer", required=efirma_requerida, help="certificado (.cer) de la e.firma")
+        p.add_argument("--key", required=efirma_requerida, help="llave privada (.key) de la e.firma")
+        password(p)
+
+    p = sub.add_parser("notificaciones", help="lista las notificaciones de tu Buzón IMSS")
+    sesion(p, efirma_requerida=False)
+    p.add_argument("--pendientes", action="store_true", help="sólo las que esperan que las abras")
+    p.set_defaults(func=_cmd_notificaciones)
+
+    p = sub.add_parser("abrir", help="abre una notificación firmando su acuse de recibo con tu e.firma")
+    sesion(p, efirma_requerida=True)
+    p.add_argument("--notificacion", required=True, metavar="ID", help="id de la notificación (ver notificaciones)")
+    p.add_argument("--documento", metavar="ARCHIVO.pdf", help="guarda aquí el documento notificado")
+    p.add_argument("--acuse", metavar="ARCHIVO.pdf", help="guarda aquí el acuse de notificación (espera a que "
+                                                          f"se emita, hasta {ESPERA_ACUSE_S} s)")
+    p.set_defaults(func=_cmd_abrir)
     return parser
 
 

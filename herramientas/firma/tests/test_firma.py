@@ -259,3 +259,119 @@ def test_cli_login_contrasena_incorrecta_no_gasta_reto(
     assert main(["login", "--url", gateway.url, "--cer", str(efirma.ruta_cer), "--key", str(efirma.ruta_key)]) == 2
     assert gateway.recibido == []
     assert "contraseña es incorrecta" in capsys.readouterr().err
+
+
+# -- notificaciones del Buzón: lo que se revisa antes de llamar a la API, y la espera del acuse --------------------
+
+
+def test_ruta_de_notificacion_no_sale_de_su_recurso() -> None:
+    assert cli._ruta_notificacion("http://buzon/", "../../sesiones/actual?x=1", "apertura") == (
+        "http://buzon/api/v1/buzon/notificaciones/..%2F..%2Fsesiones%2Factual%3Fx%3D1/apertura")
+
+
+def test_cli_abrir_pide_la_efirma_y_la_notificacion(capsys: pytest.CaptureFixture[str]) -> None:
+    for faltante in (["--cer", "a.cer", "--key", "a.key"], ["--cer", "a.cer", "--notificacion", "x"],
+                     ["--key", "a.key", "--notificacion", "x"]):
+        with pytest.raises(SystemExit) as salida:
+            main(["abrir", *faltante])
+        assert salida.value.code == 2
+    assert "required" in capsys.readouterr().err
+
+
+def test_cli_notificaciones_sin_token_ni_efirma(gateway: _Gateway, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["notificaciones", "--url", gateway.url]) == 2
+    assert "Indica --token, o --cer y --key" in capsys.readouterr().err
+    assert gateway.recibido == []
+
+
+@pytest.mark.parametrize("destino", ["no-existe/documento.pdf", "."])
+def test_cli_abrir_revisa_donde_guardar_antes_de_abrir(
+    destino: str, gateway: _Gateway, efirma: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BUZON_FIRMA_PASSWORD", "contraseña secreta")
+    monkeypatch.chdir(tmp_path)
+    argv = ["abrir", "--url", gateway.url, "--cer", str(efirma.ruta_cer), "--key", str(efirma.ruta_key),
+            "--notificacion", "n-1", "--documento", str(tmp_path / "bien.pdf"), "--acuse", destino]
+    assert main(argv) == 2
+    salida = capsys.readouterr()
+    assert salida.out == "" and ("No existe la carpeta" in salida.err or "es una carpeta" in salida.err)
+    assert gateway.recibido == []
+
+
+def test_cli_abrir_contrasena_incorrecta_no_llama(
+    gateway: _Gateway, efirma: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BUZON_FIRMA_PASSWORD", "equivocada")
+    for sesion in ([], ["--token", "tok"]):
+        argv = ["abrir", "--url", gateway.url, "--cer", str(efirma.ruta_cer), "--key", str(efirma.ruta_key),
+                "--notificacion", "n-1", *sesion]
+        assert main(argv) == 2
+        assert "contraseña es incorrecta" in capsys.readouterr().err
+    assert gateway.recibido == []
+
+
+class _Acuses:
+    """Answers `GET …/acuse` as the API does right after an opening: 404 (or 503) a few times, then the PDF."""
+
+    def __init__(self, respuestas: list[tuple[int, bytes]]) -> None:
+        self.respuestas = respuestas
+        self.pedidos = 0
+        acuses = self
+
+        class Manejador(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                assert self.path == "/api/v1/buzon/notificaciones/n-1/acuse"
+                assert self.headers["Authorization"] == "Bearer tok"
+                estado, cuerpo = acuses.respuestas[min(acuses.pedidos, len(acuses.respuestas) - 1)]
+                acuses.pedidos += 1
+                if estado != 200:
+                    cuerpo = json.dumps({"error": {"codigo": f"error_{estado}", "mensaje": "Aún no."}}).encode()
+                self.send_response(estado)
+                self.send_header("Content-Type", "application/pdf" if estado == 200 else "application/json")
+                self.send_header("Content-Length", str(len(cuerpo)))
+                self.end_headers()
+                self.wfile.write(cuerpo)
+
+        self.servidor = ThreadingHTTPServer(("127.0.0.1", 0), Manejador)
+        self.url = f"http://127.0.0.1:{self.servidor.server_port}"
+        threading.Thread(target=self.servidor.serve_forever, daemon=True).start()
+
+    def cerrar(self) -> None:
+        self.servidor.shutdown()
+        self.servidor.server_close()
+
+
+@pytest.fixture
+def sin_pausa(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "PAUSA_ACUSE_S", 0.01)
+
+
+def test_acuse_se_espera_mientras_no_se_emite(sin_pausa: None) -> None:
+    servidor = _Acuses([(404, b""), (503, b""), (404, b""), (200, b"%PDF-1.7 acuse")])
+    try:
+        assert cli.descargar_acuse_notificacion(servidor.url, "tok", "n-1") == b"%PDF-1.7 acuse"
+    finally:
+        servidor.cerrar()
+    assert servidor.pedidos == 4
+
+
+def test_acuse_la_espera_tiene_limite_y_otros_errores_no_se_esperan(sin_pausa: None) -> None:
+    servidor = _Acuses([(404, b"")])
+    try:
+        with pytest.raises(ErrorFirma, match="error_404: Aún no.") as e:
+            cli.descargar_acuse_notificacion(servidor.url, "tok", "n-1", espera_s=0.2)
+        assert (e.value.estado, e.value.codigo_salida) == (404, 1)
+        assert servidor.pedidos > 1
+        servidor.respuestas, servidor.pedidos = [(409, b"")], 0
+        with pytest.raises(ErrorFirma, match="error_409"):
+            cli.descargar_acuse_notificacion(servidor.url, "tok", "n-1")
+        assert servidor.pedidos == 1
+        servidor.respuestas = [(200, b"<html>no soy un PDF</html>")]
+        with pytest.raises(ErrorFirma, match="no respondió un PDF"):
+            cli.descargar_acuse_notificacion(servidor.url, "tok", "n-1")
+    finally:
+        servidor.cerrar()
