@@ -1,11 +1,15 @@
-"""`make demo`: a development Patrón and a development Particular walk the guide's three steps.
+"""`make demo`: a development Patrón and a development Particular walk the guide's three steps, then use the Buzón.
 
 Against a running `make run` (or `make up`), or starting the system in the background and stopping it after.
 It uses what a person uses: the development e.firma files signed on this machine (buzon-firma), the links and
 codes that reach the development mail and SMS sinks, the public API. It leaves every acuse as a PDF file.
+Once both Buzones are active, the development depositing system (its key, as `make run` prints it) deposits one
+notification to each; the Patrón opens theirs by signing the acuse de recibo (buzon-firma) and keeps the document
+and the acuse de notificación; the Particular's stays pending, to be opened or deemed notified.
 """
 from __future__ import annotations
 
+import base64
 import os
 import re
 import sys
@@ -26,8 +30,39 @@ PERSONAS = (
 )
 
 
+# Who opens the notification the demo deposits; the other development user's stays pending.
+ABRE = "EDE0101013A2"
+
+
 class ErrorDemo(Exception):
     pass
+
+
+def documento_pdf(lineas: list[str]) -> bytes:
+    """A one-page PDF with these lines (Helvetica, WinAnsi), as small as a deposited document can be."""
+    def literal(texto: str) -> bytes:
+        crudo = texto.encode("cp1252", "replace")
+        return b"(" + crudo.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)") + b")"
+
+    texto = b"BT /F1 12 Tf 16 TL 72 720 Td " + b" ".join(literal(linea) + b" Tj T*" for linea in lineas) + b" ET"
+    objetos = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 4 0 R >> >> "
+        b"/Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(texto), texto),
+    ]
+    pdf = bytearray(b"%PDF-1.4\n")
+    posiciones = []
+    for numero, objeto in enumerate(objetos, start=1):
+        posiciones.append(len(pdf))
+        pdf += b"%d 0 obj\n%s\nendobj\n" % (numero, objeto)
+    inicio_xref = len(pdf)
+    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objetos) + 1)
+    pdf += b"".join(b"%010d 00000 n \n" % posicion for posicion in posiciones)
+    pdf += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objetos) + 1, inicio_xref)
+    return bytes(pdf)
 
 
 def paso(texto: str) -> None:
@@ -50,6 +85,7 @@ def esperar(condicion, plazo: float = 60, que: str = "la respuesta del sistema")
 
 class Demo:
     def __init__(self, config: Config, salida: Path):
+        self.config = config
         self.url = config.public_url
         self.api = f"{self.url}/api/v1"
         self.efirmas = config.data_dir / "efirmas"
@@ -175,6 +211,84 @@ class Demo:
             guardados.append(archivo)
         return guardados
 
+    # --- the Buzón: the Institute notifies, the person opens by signing ---
+
+    def depositar(self, persona: dict, cabecera: dict, clave_sistema: str) -> dict:
+        """As the development depositing system: one notification to this person's Buzón, and its avisos."""
+        paso(f"{persona['rfc']} · 4. Buzón IMSS: el Instituto te deposita una notificación")
+        sistema = {"Authorization": f"Bearer {clave_sistema}"}
+        referencia = f"DEMO-{persona['rfc']}-{time.strftime('%Y%m%d-%H%M%S')}"
+        asunto = "Invitación a regularizar el pago de cuotas obrero patronales"
+        rps = []
+        if persona.get("correo_rp"):
+            rps = [self._json(self._llamar("GET", "/registros-patronales", cabecera),
+                              200)["registros_patronales"][0]["registro_patronal"]]
+        documento = documento_pdf(["Instituto Mexicano del Seguro Social", "Subdelegación Cuauhtémoc", "",
+                                   f"Oficio {referencia}", f"Destinatario: {persona['rfc']}"
+                                   + (f", Registro Patronal {rps[0]}" if rps else ""), "",
+                                   asunto + ".", "Documento de demostración (make demo)."])
+        antes = len(self.correos(persona["correo"]))
+        depositada = self._json(self._llamar("POST", "/notificaciones", sistema, json={
+            "rfc": persona["rfc"], **({"registros_patronales": rps} if rps else {}), "asunto": asunto,
+            "area": "Subdelegación Cuauhtémoc", "tipo_acto": "Invitación", "referencia": referencia,
+            "documento": base64.b64encode(documento).decode("ascii")}), 201)
+        detalle(f"depositada por el sistema «desarrollo»: {referencia}" + (f" para el RP {rps[0]}" if rps else "")
+                + f", id {depositada['id']}, {depositada['depositada_en']}")
+        aviso = esperar(lambda: [c for c in self.correos(persona["correo"])[: len(self.correos(persona["correo"]))
+                                                                          - antes]
+                                 if "Tienes un mensaje" in c["asunto"]], que="el aviso por correo")[0]
+        detalle(f"aviso en {persona['correo']}: «{aviso['asunto']}» (sin el asunto ni el documento)")
+        vista = esperar(lambda: (v := self._json(self._llamar("GET", f"/notificaciones/{depositada['id']}", sistema),
+                                                 200))["aviso_enviado_en"] and v, que="el envío de los avisos")
+        avisos = ", ".join(f"{a['mecanismo']} {a['estado']}" for a in vista["avisos"])
+        detalle(f"el sistema depositante ve los avisos: {avisos}; enviados {vista['aviso_enviado_en']}")
+        return depositada
+
+    def abrir(self, persona: dict, cabecera: dict, id_notificacion: str) -> list[Path]:
+        from buzon_firma.cli import abrir_notificacion, descargar_acuse_notificacion, descargar_documento
+
+        paso(f"{persona['rfc']} · 5. Abre la notificación firmando el acuse de recibo con tu e.firma")
+        token = cabecera["Authorization"].removeprefix("Bearer ")
+        [listada] = [n for n in self._json(self._llamar("GET", "/buzon/notificaciones", cabecera),
+                                           200)["notificaciones"] if n["id"] == id_notificacion]
+        detalle(f"en tu Buzón: «{listada['asunto']}», {listada['area']}, {listada['estado']}")
+        cer, key = self.efirmas / f"{persona['rfc']}.cer", self.efirmas / f"{persona['rfc']}.key"
+        abierta = abrir_notificacion(self.url, token, id_notificacion, cer, key, PASSWORD)
+        codigo = abierta["codigo_verificacion"] or "impreso en el acuse"
+        detalle(f"abierta el {abierta['notificada_en']}: acuse de notificación {abierta['folio_acuse']}, código de "
+                f"verificación {codigo}")
+        carpeta = self.salida / persona["rfc"]
+        documento = carpeta / f"notificacion-{id_notificacion}.pdf"
+        documento.write_bytes(descargar_documento(self.url, token, id_notificacion))
+        acuse = carpeta / f"acuse-notificacion-{abierta['folio_acuse']}.pdf"
+        acuse.write_bytes(descargar_acuse_notificacion(self.url, token, id_notificacion))
+        for archivo in (documento, acuse):
+            detalle(f"{archivo}")
+        return [documento, acuse]
+
+    def buzon(self, sesiones: dict[str, dict]) -> None:
+        """Step 4 for each development user, step 5 for one of them."""
+        from buzon_firma.cli import ErrorFirma
+        from buzon_gateway.notificaciones_buzon import clave_desarrollo
+
+        if self.config.sistemas_depositantes:
+            paso("4. Buzón IMSS: se omite, BUZON_SISTEMAS_DEPOSITANTES está definida y la demostración no tiene "
+                 "la clave de ningún sistema depositante")
+            return
+        clave = clave_desarrollo(self.config)
+        depositadas = {persona["rfc"]: self.depositar(persona, sesiones[persona["rfc"]], clave)
+                       for persona in PERSONAS}
+        for persona in PERSONAS:
+            if persona["rfc"] == ABRE:
+                try:
+                    self.abrir(persona, sesiones[persona["rfc"]], depositadas[persona["rfc"]]["id"])
+                except ErrorFirma as error:
+                    raise ErrorDemo(f"buzon-firma: {error}") from None
+            else:
+                paso(f"{persona['rfc']} · 5. La notificación queda pendiente")
+                detalle(f"id {depositadas[persona['rfc']]['id']}: ábrela con buzon-firma abrir; si no la abres en "
+                        "3 días hábiles, se tiene por notificada al día hábil siguiente")
+
 
 def ejecutar(args) -> int:
     from buzon_dev.lanzador import abajo, arriba, salud_ok
@@ -188,12 +302,14 @@ def ejecutar(args) -> int:
         iniciado_aqui = True
     demo = Demo(config, config.data_dir / "demo")
     try:
+        sesiones = {}
         for persona in PERSONAS:
-            cabecera = demo.ingresar(persona)
+            cabecera = sesiones[persona["rfc"]] = demo.ingresar(persona)
             medios = demo.registrar_medios(persona, cabecera)
             demo.activar(persona, cabecera)
             demo.descargar_acuses(persona, cabecera, medios)
-        print(f"\nListo: los acuses quedaron en {demo.salida}", flush=True)
+        demo.buzon(sesiones)
+        print(f"\nListo: los acuses y la notificación abierta quedaron en {demo.salida}", flush=True)
         return 0
     except ErrorDemo as error:
         print(f"\ndemo: {error}", file=sys.stderr)
@@ -204,5 +320,6 @@ def ejecutar(args) -> int:
 
 
 def registrar_cli(subparsers) -> None:
-    subparsers.add_parser("demo", help="recorre los tres pasos con un Patrón y un Particular de desarrollo (make demo)"
+    subparsers.add_parser("demo", help="recorre los tres pasos con un Patrón y un Particular de desarrollo, les "
+                                       "deposita una notificación y el Patrón la abre (make demo)"
                           ).set_defaults(func=ejecutar)
