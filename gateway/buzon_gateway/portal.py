@@ -1,7 +1,7 @@
 """The citizen portal: the guide's screens, server-rendered over the same RPCs as the JSON API.
 
 `Portal` is a mixin of nameko `@http` page routes; `Gateway` inherits it and gives it its RpcProxy attributes
-(auth, contactos, activacion, acuses) and `config`. The session travels in an HttpOnly cookie (`sesion_web`);
+(auth, contactos, activacion, acuses, servicio_buzon) and `config`. The session travels in an HttpOnly cookie (`sesion_web`);
 every POST carries a CSRF token. The e.firma is signed in the browser (static/js/efirma.js): the pages only
 render the form that script drives and take the certificate and signature it sends, never the key.
 """
@@ -13,6 +13,7 @@ import logging
 import os
 import uuid
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.security import safe_join
@@ -20,10 +21,11 @@ from werkzeug.wrappers import Response
 
 from buzon_comun.errores import (
     Conflicto, DemasiadasSolicitudes, ErrorBuzon, NoAutenticado, NoEncontrado, Prohibido, ReglaIncumplida,
+    ServicioNoDisponible,
 )
 from buzon_comun.reloj import ZONA_MEXICO
 from buzon_comun.textos import es_texto_valido
-from buzon_gateway import cuerpos, sesion_web
+from buzon_gateway import cuerpos, notificaciones_web, sesion_web
 from buzon_gateway.errores import estado_de
 from buzon_gateway.http import http, pagina_http
 from buzon_gateway.imagen import ProveedorImagen
@@ -164,6 +166,16 @@ class Portal:
             raise CuerpoDemasiadoGrande(MENSAJE_FORMULARIO) from None
         return {nombre: valor if es_texto_valido(valor, LIMITE_FORMULARIO) else "" for nombre, valor in campos}
 
+    def _visita_firma(self, request) -> Visita:
+        """The person of a page script's JSON call (the e.firma signed in the page): the cookie's session and the
+        CSRF token in its header; the failures are the API's JSON errors, which the script shows."""
+        token = request.cookies.get(sesion_web.COOKIE_SESION)
+        if not token:
+            raise NoAutenticado("no_autenticado", "Tu sesión terminó. Ingresa de nuevo con tu e.firma.")
+        if not sesion_web.coincide(sesion_web.csrf_de_sesion(token), request.headers.get(sesion_web.ENCABEZADO_CSRF)):
+            raise CsrfInvalido()
+        return Visita(token, self._sesion(token))
+
     def _verificar_formulario(self, request, visita: Visita) -> dict:
         formulario = self._formulario(request)
         if not sesion_web.coincide(visita.csrf, formulario.get(sesion_web.CAMPO_CSRF)):
@@ -243,7 +255,78 @@ class Portal:
         activo = estado["estado"] == "activo"
         fecha, hora = fecha_hora(estado.get("activado_en"))
         return self._pagina(200, "portal/buzon.html", visita, activo=activo, activacion=estado, fecha=fecha,
-                            hora=hora, recien_activado=activo and request.args.get("activado") == "1")
+                            hora=hora, recien_activado=activo and request.args.get("activado") == "1",
+                            pendientes=self._pendientes(visita) if activo else None)
+
+    def _pendientes(self, visita: Visita) -> int | None:
+        """The count of notifications waiting to be opened; None when buzon doesn't answer: the main screen still
+        opens, and says the count can't be shown now."""
+        try:
+            return self.servicio_buzon.pendientes(visita.titular["rfc"])
+        except ServicioNoDisponible:
+            return None
+
+    # --- the Buzón's notifications (issue 13) ---
+
+    @pagina_http("GET", "/buzon/notificaciones")
+    @pagina()
+    def mis_notificaciones_web(self, request, visita):
+        rfc = visita.titular["rfc"]
+        lista = [notificaciones_web.vista(n) for n in self.servicio_buzon.listar(rfc)["notificaciones"]]
+        # Only an empty list asks whether the Buzón is active, to say why it is empty.
+        activo = bool(lista) or self.activacion.estado(visita.titular)["estado"] == "activo"
+        return self._pagina(200, "portal/notificaciones.html", visita, notificaciones=lista, activo=activo)
+
+    @pagina_http("GET", "/buzon/notificaciones/<id_notificacion>")
+    @pagina()
+    def notificacion_web(self, request, visita, id_notificacion):
+        """A pending one: its acuse de recibo to sign in the page (the activation's e.firma form and script). An
+        opened or deemed one: its acuse's folio and código de verificación, and the downloads."""
+        rfc = visita.titular["rfc"]
+        notificacion = self.servicio_buzon.obtener(rfc, id_notificacion)
+        cadena = None
+        if notificacion["estado"] == notificaciones_web.PENDIENTE:
+            try:
+                cadena = self.servicio_buzon.acuse_recibo(rfc, id_notificacion)["cadena_original"]
+            except Conflicto:
+                # Its días hábiles ran out just now: buzon deemed it notified; show it as it is now.
+                notificacion = self.servicio_buzon.obtener(rfc, id_notificacion)
+        contexto = {"notificacion": notificaciones_web.vista(notificacion), "cadena": cadena,
+                    "recibo": notificaciones_web.recibo_legible(cadena) if cadena else [],
+                    "ruta": "/buzon/notificaciones/" + quote(notificacion["id"], safe=""),
+                    "codigo": None, "recien_abierta": False}
+        if cadena is None:
+            contexto["codigo"] = notificaciones_web.codigo_verificacion(self.acuses, rfc, notificacion["folio_acuse"])
+            contexto["recien_abierta"] = (notificacion["estado"] == notificaciones_web.ABIERTA
+                                          and request.args.get("abierta") == "1")
+        return self._pagina(200, "portal/notificacion.html", visita, csrf_meta=visita.csrf,
+                            con_efirma=cadena is not None, **contexto)
+
+    @http("POST", "/buzon/notificaciones/<id_notificacion>/abrir")
+    def abrir_notificacion_web(self, request, id_notificacion):
+        """The page script's signature of the acuse de recibo (as /activacion/firmar): opens it and sends the person
+        back to the notification's page with the acuse's folio."""
+        visita = self._visita_firma(request)
+        cuerpo = leer_json(request, cuerpos.FIRMA_CADENA)
+        self.servicio_buzon.abrir(visita.titular["rfc"], id_notificacion, cuerpo["certificado"], cuerpo["firma"])
+        return respuesta_json(200, {"destino": f"/buzon/notificaciones/{quote(id_notificacion, safe='')}?abierta=1"})
+
+    @pagina_http("GET", "/buzon/notificaciones/<id_notificacion>/documento")
+    @pagina()
+    def documento_notificacion_web(self, request, visita, id_notificacion):
+        try:
+            contenido = self.servicio_buzon.documento(visita.titular["rfc"], id_notificacion)
+        except Conflicto as error:  # notificacion_sin_abrir
+            return self._error(estado_de(error), "Notificación sin abrir", error.mensaje, visita,
+                               (f"/buzon/notificaciones/{quote(id_notificacion, safe='')}", "Regresar"))
+        return respuesta_pdf(contenido, f"notificacion-{id_notificacion}.pdf")
+
+    @pagina_http("GET", "/buzon/notificaciones/<id_notificacion>/acuse")
+    @pagina()
+    def acuse_notificacion_web(self, request, visita, id_notificacion):
+        folio = notificaciones_web.folio_acuse(self.servicio_buzon, visita.titular["rfc"], id_notificacion)
+        return self._pdf(visita, folio, f"acuse-notificacion-{folio}.pdf",
+                         (f"/buzon/notificaciones/{quote(id_notificacion, safe='')}", "Regresar"))
 
     # --- medios de contacto ---
 
@@ -421,15 +504,10 @@ class Portal:
 
     @http("POST", "/activacion/firmar")
     def firmar_activacion(self, request):
-        token = request.cookies.get(sesion_web.COOKIE_SESION)
-        if not token:
-            raise NoAutenticado("no_autenticado", "Tu sesión terminó. Ingresa de nuevo con tu e.firma.")
-        if not sesion_web.coincide(sesion_web.csrf_de_sesion(token), request.headers.get(sesion_web.ENCABEZADO_CSRF)):
-            raise CsrfInvalido()
-        visita = Visita(token, self._sesion(token))
+        visita = self._visita_firma(request)
         cuerpo = leer_json(request, cuerpos.FIRMA_CADENA)
-        self.activacion.activar(visita.titular, sesion_web.sesion_id(token), cuerpo["certificado"], cuerpo["firma"],
-                                clave_idempotencia=clave_idempotencia(request))
+        self.activacion.activar(visita.titular, sesion_web.sesion_id(visita.token), cuerpo["certificado"],
+                                cuerpo["firma"], clave_idempotencia=clave_idempotencia(request))
         return respuesta_json(200, {"destino": "/buzon?activado=1"})
 
     @pagina_http("GET", "/activacion/acuse")

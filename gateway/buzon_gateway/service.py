@@ -22,7 +22,7 @@ from buzon_comun.remoto import Remoto, bus_disponible
 from buzon_comun.reloj import ZONA_MEXICO
 from buzon_comun.servicio import ProveedorConfig
 from buzon_comun.textos import es_texto_valido
-from buzon_gateway import cuerpos, notificaciones_buzon, sesion_web
+from buzon_gateway import cuerpos, notificaciones_buzon, notificaciones_web, sesion_web
 from buzon_gateway.http import http, quiere_pagina
 from buzon_gateway.openapi import documento_openapi
 from buzon_gateway.paginas import respuesta_html
@@ -333,8 +333,8 @@ class Gateway(Portal):
         rfc = self._titular(request)["rfc"]
         cuerpo = leer_json(request, cuerpos.FIRMA_CADENA)
         abierta = self.servicio_buzon.abrir(rfc, id_notificacion, cuerpo["certificado"], cuerpo["firma"])
-        codigos = self.acuses.codigos(rfc, [abierta["folio_acuse"]])["codigos"]
-        return respuesta_json(200, {**abierta, "codigo_verificacion": codigos.get(abierta["folio_acuse"])})
+        codigo = notificaciones_web.codigo_verificacion(self.acuses, rfc, abierta["folio_acuse"])
+        return respuesta_json(200, {**abierta, "codigo_verificacion": codigo})
 
     @http("GET", "/api/v1/buzon/notificaciones/<id_notificacion>/documento")
     def documento_notificacion(self, request, id_notificacion):
@@ -344,9 +344,7 @@ class Gateway(Portal):
     @http("GET", "/api/v1/buzon/notificaciones/<id_notificacion>/acuse")
     def acuse_notificacion(self, request, id_notificacion):
         rfc = self._titular(request)["rfc"]
-        folio = self.servicio_buzon.obtener(rfc, id_notificacion).get("folio_acuse")
-        if not folio:
-            raise NoEncontrado("no_encontrado", "Esta notificación aún no tiene acuse: ábrela primero.")
+        folio = notificaciones_web.folio_acuse(self.servicio_buzon, rfc, id_notificacion)
         return respuesta_pdf(self.acuses.pdf(folio, rfc), f"acuse-notificacion-{folio}.pdf")
 
     # --- Operations ---

@@ -14,6 +14,7 @@ from nameko.testing.utils import find_free_port
 
 from buzon_activacion.service import Servicio as Activacion
 from buzon_auth.service import Servicio as Auth
+from buzon_buzon.service import Servicio as Buzon
 from buzon_contactos.service import Servicio as Contactos
 from buzon_dev.pruebas import b64, esperar, firmar, oyente
 from buzon_gateway.paginas import POLITICA_CONTENIDO
@@ -43,9 +44,9 @@ def mensaje_de(medio_id: str, plantilla: str) -> dict:
 
 @pytest.fixture
 def arrancar(entorno_auth, container_factory, config_nameko, monkeypatch, tmp_path, motor_de):
-    """auth, contactos (with a padrón), activacion and the gateway; acuses and notificaciones are left out (the
-    acuses' renderers take seconds to start)."""
-    for servicio in ("contactos", "activacion"):
+    """auth, contactos (with a padrón), activacion, buzon (the count of notifications on the Buzón's main screen)
+    and the gateway; acuses and notificaciones are left out (the acuses' renderers take seconds to start)."""
+    for servicio in ("contactos", "activacion", "buzon"):
         motor_de(servicio)
     padron = tmp_path / "padron.csv"
     padron.write_text(PADRON, encoding="utf-8")
@@ -56,7 +57,7 @@ def arrancar(entorno_auth, container_factory, config_nameko, monkeypatch, tmp_pa
         puerto = find_free_port()
         monkeypatch.setenv("BUZON_PUBLIC_URL", public_url or f"http://127.0.0.1:{puerto}")
         config = {**config_nameko, "WEB_SERVER_ADDRESS": f"127.0.0.1:{puerto}"}
-        for clase in (Auth, Contactos, Activacion, Oyente, Gateway):
+        for clase in (Auth, Contactos, Activacion, Buzon, Oyente, Gateway):
             container_factory(clase, config).start()
         return f"http://127.0.0.1:{puerto}"
 
@@ -485,3 +486,5 @@ def test_activation_from_requisitos_to_the_signed_solicitud(url, efirma_dev_fisi
     assert f"<dt>Folio</dt><dd>{folio}</dd>" in activa
     despues = navegador.get(f"{url}/buzon").text
     assert "Tu Buzón IMSS está activo" in despues and "Se activó" not in despues and folio in despues
+    # The Buzón's notifications (issue 13): none yet, and where they will be.
+    assert "No tienes notificaciones sin abrir." in despues and 'href="/buzon/notificaciones"' in despues

@@ -59,6 +59,15 @@ class ContactosFalso:
         return {"correo_validado": True, "telefono_validado": True}
 
 
+class BuzonFalso:
+    """The Buzón's main screen asks buzon for the count of notifications to open (none here)."""
+    name = "buzon"
+
+    @rpc
+    def pendientes(self, rfc):
+        return 0
+
+
 @pytest.fixture
 def url(entorno_auth, container_factory, config_nameko, monkeypatch, motor_de):
     motor_de("activacion")
@@ -67,7 +76,7 @@ def url(entorno_auth, container_factory, config_nameko, monkeypatch, motor_de):
     puerto = find_free_port()
     monkeypatch.setenv("BUZON_PUBLIC_URL", f"http://127.0.0.1:{puerto}")
     config = {**config_nameko, "WEB_SERVER_ADDRESS": f"127.0.0.1:{puerto}"}
-    for clase in (Auth, ContactosFalso, Activacion, AcusesFalso, Gateway):
+    for clase in (Auth, ContactosFalso, Activacion, AcusesFalso, BuzonFalso, Gateway):
         container_factory(clase, config).start()
     return f"http://127.0.0.1:{puerto}"
 

@@ -1,5 +1,6 @@
 /*
- * Signing with the e.firma inside the page: login and the activation's Solicitud y manifestación.
+ * Signing with the e.firma inside the page: login, the activation's Solicitud y manifestación, and the acuse de
+ * recibo that opens a notification of the Buzón.
  *
  * SAT's .key is PKCS#8 encrypted with PBES2 + 3DES, which WebCrypto cannot open, so node-forge (vendored at
  * /static/vendor/forge.min.js) decrypts it here. Only the certificate and the signature leave the page: the key
@@ -7,7 +8,7 @@
  *
  * The CSP allows no inline script, so the pages only carry the DOM this file expects:
  *   <meta name="csrf" content="...">
- *   <form id="form-efirma" data-accion="ingresar|activar" [data-cadena="..."]>
+ *   <form id="form-efirma" data-accion="ingresar|activar|abrir" [data-cadena="..."] [data-url="/..."]>
  *     #cer (file), #key (file), #password, #boton-efirma, #mensaje (role=alert)
  */
 (function () {
@@ -28,7 +29,8 @@
     no_autenticado: "Tu sesión terminó. Ingresa de nuevo con tu e.firma.",
     certificado_ajeno: "La e.firma no corresponde al RFC con el que ingresaste.",
     requisitos_incompletos: "Antes de activar el Buzón IMSS debes validar un correo electrónico y un teléfono celular.",
-    ya_activo: "Tu Buzón IMSS ya está activo."
+    ya_activo: "Tu Buzón IMSS ya está activo.",
+    ya_notificada: "Esta notificación ya surtió efectos: ya fue abierta o se tuvo por notificada. Recarga la página para consultarla."
   };
   var SIN_CONEXION = "No fue posible comunicarse con el Buzón IMSS. Revisa tu conexión e intenta de nuevo.";
   var ERROR_GENERAL = "No fue posible completar la operación. Intenta de nuevo.";
@@ -141,9 +143,12 @@
   }
 
   // Only a path of this site: a destination from the server must never send the person elsewhere.
+  function esRutaPropia(ruta) {
+    return typeof ruta === "string" && ruta.charAt(0) === "/" && ruta.charAt(1) !== "/" && ruta.charAt(1) !== "\\";
+  }
+
   function irA(destino) {
-    if (typeof destino === "string" && destino.charAt(0) === "/" && destino.charAt(1) !== "/" &&
-        destino.charAt(1) !== "\\") {
+    if (esRutaPropia(destino)) {
       window.location.assign(destino);
       return;
     }
@@ -196,6 +201,17 @@
       var cadena = formulario.getAttribute("data-cadena");
       return prepararFirma(formulario).then(function (efirma) {
         return enviarJson("/activacion/firmar", {certificado: efirma.certificado, firma: efirma.firmar(cadena)});
+      });
+    },
+    abrir: function (formulario) {
+      // The notification's acuse de recibo, exactly as the page shows it, to the page's own route.
+      var cadena = formulario.getAttribute("data-cadena");
+      var url = formulario.getAttribute("data-url");
+      if (!esRutaPropia(url)) {
+        return Promise.reject(new Aviso(ERROR_GENERAL));
+      }
+      return prepararFirma(formulario).then(function (efirma) {
+        return enviarJson(url, {certificado: efirma.certificado, firma: efirma.firmar(cadena)});
       });
     }
   };

@@ -1,0 +1,81 @@
+"""How the portal shows the Buzón's notifications (issue 13): plain functions over the contract's notifications, so
+the page handlers stay a few lines and this tests without a browser or a broker; and the steps the JSON API and the
+pages share (the acuse de notificación's folio, its código de verificación).
+
+A notification is `pendiente` until the person opens it by signing its acuse de recibo (`abierta`) or its días
+hábiles run out (`tacita`: deemed notified). Times are Mexico City's.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from buzon_comun.errores import NoEncontrado
+from buzon_comun.reloj import ZONA_MEXICO
+
+PENDIENTE, ABIERTA, TACITA = "pendiente", "abierta", "tacita"
+ESTADOS = {PENDIENTE: "Pendiente de abrir", ABIERTA: "Abierta", TACITA: "Notificada por no abrirse a tiempo"}
+MENSAJE_SIN_ACUSE = "Esta notificación aún no tiene acuse: ábrela primero."
+# buzon's acuse de recibo: ||1.0|ACUSE DE RECIBO DE NOTIFICACION BUZON IMSS|<id>|<RFC>|<moment ISO>|<SHA-256>||
+_RECIBO = re.compile(r"\|\|([^|]*)\|([^|]*)\|([^|]*)\|([^|]*)\|([^|]*)\|([0-9a-f]{64})\|\|")
+TRAMITE_RECIBO = "ACUSE DE RECIBO DE NOTIFICACION BUZON IMSS"
+
+
+# --- shared by the API's routes and the portal's pages ---
+
+def folio_acuse(servicio_buzon, rfc: str, id_notificacion: str) -> str:
+    """The folio of the notification's acuse de notificación; 404 while it has none (still pendiente)."""
+    folio = servicio_buzon.obtener(rfc, id_notificacion).get("folio_acuse")
+    if not folio:
+        raise NoEncontrado("no_encontrado", MENSAJE_SIN_ACUSE)
+    return folio
+
+
+def codigo_verificacion(acuses, rfc: str, folio: str | None) -> str | None:
+    """The acuse's código de verificación: None until acuses has recorded its request (it comes by event, a moment
+    after the opening or the deemed notification)."""
+    if not folio:
+        return None
+    return acuses.codigos(rfc, [folio])["codigos"].get(folio)
+
+
+# --- how the pages show them ---
+
+def _momento(iso: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(iso).astimezone(ZONA_MEXICO) if iso else None
+
+
+def fecha_hora(iso: str | None) -> str:
+    """"dd/mm/aaaa HH:MM" in Mexico City ("" for none)."""
+    momento = _momento(iso)
+    return f"{momento:%d/%m/%Y %H:%M}" if momento else ""
+
+
+def vista(notificacion: dict) -> dict:
+    """One notification as the pages show it: its state in words and its dates as a person reads them."""
+    return {
+        **notificacion,
+        "estado_texto": ESTADOS.get(notificacion["estado"], notificacion["estado"]),
+        "pendiente": notificacion["estado"] == PENDIENTE,
+        "depositada": fecha_hora(notificacion.get("depositada_en")),
+        "notificada": fecha_hora(notificacion.get("notificada_en")),
+        "registros_patronales": notificacion.get("registros_patronales") or [],
+    }
+
+
+def recibo_legible(cadena: str) -> list[tuple[str, str]]:
+    """The acuse de recibo's cadena as data a person reads: what it is, the notification, the RFC, the moment and
+    the document's digest. [] when the cadena has another shape (the page then shows it only as it is)."""
+    partes = _RECIBO.fullmatch(cadena)
+    if partes is None or partes.group(2) != TRAMITE_RECIBO:
+        return []
+    _version, _tramite, id_notificacion, rfc, momento, huella = partes.groups()
+    try:
+        cuando = dt.datetime.fromisoformat(momento).astimezone(ZONA_MEXICO)
+    except ValueError:
+        return []
+    return [("Documento", "Acuse de recibo de notificación del Buzón IMSS"),
+            ("Notificación", id_notificacion),
+            ("RFC", rfc),
+            ("Fecha y hora", f"{cuando:%d/%m/%Y} a las {cuando:%H:%M:%S}"),
+            ("Resumen SHA-256 del documento", huella)]

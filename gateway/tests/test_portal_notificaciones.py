@@ -1,0 +1,351 @@
+"""The Buzón's notifications in the portal (issue 13), over real RabbitMQ and PostgreSQL: the count of pending ones on
+the main screen, the list newest first with each state in words, a notification's page with its acuse de recibo to
+sign in the page (the activation's e.firma form and script), the opening as the page's script posts it, the
+downloads, a deemed notification, another RFC's as a 404, and the empty states.
+
+auth, activacion and buzon are the real services (an active Buzón is only its row in activacion's schema, as in
+test_promociones.py); contactos answers what activacion and buzon ask; acuses is a stand-in with a código de
+verificación and a PDF for every folio of a notification (the real one's renderers take seconds to start). The
+e.firma is signed here in Python where the page's script would sign it in the browser."""
+import base64
+import datetime as dt
+import hashlib
+import html
+import json
+import re
+
+import pytest
+import requests
+from nameko.testing.utils import find_free_port
+from sqlalchemy.orm import Session
+
+from buzon_activacion.models import activaciones
+from buzon_activacion.service import Servicio as Activacion
+from buzon_auth.service import Servicio as Auth
+from buzon_buzon import apertura, habiles
+from buzon_buzon.models import notificaciones as tabla_notificaciones
+from buzon_buzon.service import Servicio as Buzon
+from buzon_comun.config import Config
+from buzon_comun.db import crear_engine
+from buzon_comun.servicio import rpc
+from buzon_dev.pruebas import b64, firmar
+from buzon_gateway import notificaciones_web
+from buzon_gateway.paginas import POLITICA_CONTENIDO
+from buzon_gateway.service import Gateway
+
+FISICA, MORAL = "MAVA800101RS5", "EDE0101013A2"
+CLAVE = "clave-del-sistema-de-pruebas-0123456789"
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+ACUSE = b"%PDF-1.7 acuse de notificacion"
+CODIGO = "ABCD2345EFGH6789"
+
+
+class ContactosFalso:
+    """What activacion.estado and buzon's deposit and avisos ask of contactos."""
+    name = "contactos"
+
+    @rpc
+    def padron(self, rfc):
+        return {"registros_patronales": []}
+
+    @rpc
+    def requisitos(self, rfc):
+        return {"correo_validado": True, "telefono_validado": True}
+
+    @rpc
+    def listar(self, titular, incluir_bajas=False):
+        return {"medios": []}
+
+
+class AcusesFalso:
+    name = "acuses"
+
+    @rpc
+    def codigos(self, rfc, folios):
+        return {"codigos": {folio: CODIGO for folio in folios if folio.startswith("NOT-")}}
+
+    @rpc
+    def pdf(self, folio, rfc):
+        return base64.b64encode(ACUSE).decode("ascii")
+
+
+@pytest.fixture
+def url(entorno_auth, container_factory, config_nameko, monkeypatch, motor_de, tmp_path):
+    motor_de("activacion")
+    motor_de("buzon")
+    sistemas = tmp_path / "sistemas.txt"
+    sistemas.write_text(f"pruebas:{hashlib.sha256(CLAVE.encode()).hexdigest()}\n")
+    monkeypatch.setenv("BUZON_SISTEMAS_DEPOSITANTES", str(sistemas))
+    puerto = find_free_port()
+    monkeypatch.setenv("BUZON_PUBLIC_URL", f"http://127.0.0.1:{puerto}")
+    config = {**config_nameko, "WEB_SERVER_ADDRESS": f"127.0.0.1:{puerto}"}
+    for clase in (Auth, ContactosFalso, Activacion, AcusesFalso, Buzon, Gateway):
+        container_factory(clase, config).start()
+    return f"http://127.0.0.1:{puerto}"
+
+
+@pytest.fixture
+def activar(url_bd):
+    """The activation's flow has its own tests; here an active Buzón is only its row in activacion's schema."""
+    engine = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": url_bd}), "activacion")
+
+    def hacer(rfc):
+        momento = dt.datetime(2026, 11, 28, 17, 0, tzinfo=dt.timezone.utc)
+        with engine.begin() as conexion:
+            conexion.execute(activaciones.insert().values(
+                rfc=rfc, folio="ACT-2026-00000001", tipo="particular", registros_patronales="[]", medios="[]",
+                texto="t", cadena_original="||c||", firma="f", certificado="c", ocsp="", numero_certificado="1",
+                verificado_en=momento, titular=json.dumps({"rfc": rfc}), activado_en=momento))
+
+    yield hacer
+    engine.dispose()
+
+
+def depositar(url, asunto, referencia, rfc=FISICA) -> str:
+    respuesta = requests.post(f"{url}/api/v1/notificaciones", headers={"Authorization": f"Bearer {CLAVE}"}, json={
+        "rfc": rfc, "asunto": asunto, "area": "Subdelegación Centro", "tipo_acto": "Requerimiento",
+        "referencia": referencia, "documento": b64(PDF)})
+    assert respuesta.status_code == 201, respuesta.text
+    return respuesta.json()["id"]
+
+
+def ingresar(url, emitido) -> requests.Session:
+    navegador = requests.Session()
+    pagina = navegador.get(f"{url}/ingresar")
+    csrf = re.search(r'<meta name="csrf" content="([^"]+)">', pagina.text).group(1)
+    reto = requests.post(f"{url}/api/v1/sesiones/retos").json()["reto"]
+    respuesta = navegador.post(f"{url}/ingresar", headers={"X-CSRF-Token": csrf}, json={
+        "certificado": b64(emitido.cer_der), "reto": reto, "firma": firmar(emitido, reto)})
+    assert respuesta.status_code == 200, respuesta.text
+    return navegador
+
+
+def pagina(respuesta, estado: int = 200) -> str:
+    """A page of the portal: its status, the CSP, no inline script or style, no event-handler attributes."""
+    assert respuesta.status_code == estado, respuesta.text
+    assert respuesta.headers["Content-Security-Policy"] == POLITICA_CONTENIDO
+    assert respuesta.headers["Content-Type"].startswith("text/html")
+    texto = respuesta.text
+    for etiqueta in re.findall(r"<script\b[^>]*>", texto, flags=re.I):
+        assert re.search(r'\bsrc="/static/', etiqueta), etiqueta
+    assert not re.search(r"<script\b[^>]*>\s*[^<\s]", texto, flags=re.I)
+    assert not re.search(r"\sstyle=|\son[a-z]+=", texto, flags=re.I)
+    return texto
+
+
+def tarjetas(texto: str) -> list[str]:
+    """The rows of the list (cards at phone width), in the page's order."""
+    return re.findall(r"<tr(?: class=\"notificacion-pendiente\")?>\s*<td data-etiqueta=\"Asunto\".*?</tr>", texto,
+                      flags=re.S)
+
+
+def formulario_efirma(texto: str) -> dict:
+    etiqueta = re.search(r'<form id="form-efirma"[^>]*>', texto).group(0)
+    return {nombre: html.unescape(valor) for nombre, valor in re.findall(r'\b(data-[a-z]+|action)="([^"]*)"', etiqueta)}
+
+
+def test_the_main_screen_counts_the_pending_ones_and_the_list_is_newest_first(url, activar, efirma_dev_fisica):
+    activar(FISICA)
+    navegador = ingresar(url, efirma_dev_fisica)
+    buzon = pagina(navegador.get(f"{url}/buzon"))
+    assert "No tienes notificaciones sin abrir." in buzon and 'href="/buzon/notificaciones"' in buzon
+    vacia = pagina(navegador.get(f"{url}/buzon/notificaciones"))
+    assert "Aún no tienes notificaciones" in vacia and "<table" not in vacia
+
+    primera = depositar(url, "Requerimiento de información", "OF-1")
+    segunda = depositar(url, "Invitación <b>a</b> regularizar & pagar", "OF-2")
+    buzon = pagina(navegador.get(f"{url}/buzon"))
+    resumen = re.search(r'<section class="resumen-notificaciones".*?</section>', buzon, flags=re.S).group(0)
+    assert "<strong>Tienes 2 notificaciones sin abrir.</strong>" in resumen
+    assert '<a class="boton" href="/buzon/notificaciones">Ver mis notificaciones</a>' in resumen
+    # In the menu of every page once logged in, and among the Buzón's services.
+    assert '<li><a href="/buzon/notificaciones">Notificaciones</a></li>' in buzon
+    assert '<h3><a href="/buzon/notificaciones">Notificaciones</a></h3>' in buzon
+
+    lista = pagina(navegador.get(f"{url}/buzon/notificaciones"))
+    nueva, vieja = tarjetas(lista)
+    # Newest first; the subject escaped, never markup.
+    assert f'href="/buzon/notificaciones/{segunda}">Invitación &lt;b&gt;a&lt;/b&gt; regularizar &amp; pagar</a>' in nueva
+    assert f'href="/buzon/notificaciones/{primera}">Requerimiento de información</a>' in vieja
+    for tarjeta in (nueva, vieja):
+        assert '<tr class="notificacion-pendiente">' in tarjeta
+        assert '<td data-etiqueta="Estado"><span class="notificacion-estado">Pendiente de abrir</span></td>' in tarjeta
+        assert '<td data-etiqueta="Área">Subdelegación Centro</td>' in tarjeta
+        assert '<td data-etiqueta="Tipo de acto">Requerimiento</td>' in tarjeta
+        assert re.search(r'<td data-etiqueta="Depositada el">\d\d/\d\d/\d{4} \d\d:\d\d</td>', tarjeta)
+        assert '<td data-etiqueta="Notificada el">—</td>' in tarjeta and "/documento" not in tarjeta
+
+
+def test_a_notification_opened_by_signing_its_acuse_de_recibo_in_the_page(url, activar, efirma_dev_fisica):
+    activar(FISICA)
+    id_ = depositar(url, "Requerimiento de información", "OF-1")
+    otra = depositar(url, "Otra notificación", "OF-2")
+    navegador = ingresar(url, efirma_dev_fisica)
+
+    texto = pagina(navegador.get(f"{url}/buzon/notificaciones/{id_}"))
+    assert "<h1>Requerimiento de información</h1>" in texto and "Pendiente de abrir" in texto
+    # The activation's signing: the same partial and script, the cadena and the page's own route on the form.
+    formulario = formulario_efirma(texto)
+    assert formulario["data-accion"] == "abrir" and "action" not in formulario
+    assert formulario["data-url"] == f"/buzon/notificaciones/{id_}/abrir"
+    cadena = formulario["data-cadena"]
+    assert cadena.startswith("||1.0|ACUSE DE RECIBO DE NOTIFICACION BUZON IMSS|") and id_ in cadena
+    assert '<script src="/static/js/efirma.js"></script>' in texto
+    assert '<button type="submit" id="boton-efirma">Firmar y abrir</button>' in texto
+    # The acuse de recibo readable, and exactly the signed text in its collapsible detail.
+    recibo = re.search(r'<section class="recibo".*?</section>', texto, flags=re.S).group(0)
+    assert f"<dt>Notificación</dt><dd>{id_}</dd>" in recibo and f"<dt>RFC</dt><dd>{FISICA}</dd>" in recibo
+    assert f"<dd>{hashlib.sha256(PDF).hexdigest()}</dd>" in recibo
+    assert html.unescape(re.search(r'<p class="cadena-original">(.*?)</p>', recibo).group(1)) == cadena
+    csrf = re.search(r'<meta name="csrf" content="([^"]+)">', texto).group(1)
+    # Nothing to download before it is opened.
+    sin_abrir = navegador.get(f"{url}/buzon/notificaciones/{id_}/documento")
+    assert "Abre la notificación" in pagina(sin_abrir, 409) and f'href="/buzon/notificaciones/{id_}"' in sin_abrir.text
+    assert navegador.get(f"{url}/buzon/notificaciones/{id_}/acuse").status_code == 404
+
+    ruta = f"{url}/buzon/notificaciones/{id_}/abrir"
+    cuerpo = {"certificado": b64(efirma_dev_fisica.cer_der), "firma": firmar(efirma_dev_fisica, cadena)}
+    sin_token = navegador.post(ruta, json=cuerpo)
+    assert (sin_token.status_code, sin_token.json()["error"]["codigo"]) == (403, "csrf_invalido")
+    sin_sesion = requests.post(ruta, headers={"X-CSRF-Token": csrf}, json=cuerpo)
+    assert (sin_sesion.status_code, sin_sesion.json()["error"]["codigo"]) == (401, "no_autenticado")
+    mala = navegador.post(ruta, headers={"X-CSRF-Token": csrf},
+                          json={**cuerpo, "firma": firmar(efirma_dev_fisica, cadena + "x")})
+    assert (mala.status_code, mala.json()["error"]["codigo"]) == (422, "firma_invalida")
+
+    abierta = navegador.post(ruta, headers={"X-CSRF-Token": csrf}, json=cuerpo)
+    assert abierta.status_code == 200, abierta.text
+    assert abierta.json() == {"destino": f"/buzon/notificaciones/{id_}?abierta=1"}
+    otra_vez = navegador.post(ruta, headers={"X-CSRF-Token": csrf}, json=cuerpo)
+    assert (otra_vez.status_code, otra_vez.json()["error"]["codigo"]) == (409, "ya_notificada")
+
+    texto = pagina(navegador.get(f"{url}/buzon/notificaciones/{id_}", params={"abierta": "1"}))
+    estado = re.search(r'<section class="recuadro-verde" role="status".*?</section>', texto, flags=re.S).group(0)
+    folio = re.search(r'<dt>Folio</dt><dd class="identificador">(NOT-\d{4}-\d{8})</dd>', estado).group(1)
+    assert "Abriste la notificación" in estado
+    assert f'<dt>Código de verificación</dt><dd><span class="identificador">{CODIGO}</span></dd>' in estado
+    assert f'<a class="boton" href="/buzon/notificaciones/{id_}/documento">Descargar documento</a>' in estado
+    assert (f'<a class="boton" href="/buzon/notificaciones/{id_}/acuse">Descargar acuse de notificación</a>'
+            in estado)
+    assert "form-efirma" not in texto and "<script" not in texto
+    # Without ?abierta=1 it is the notification as it stays: opened, with its folio and code, no status message.
+    despues = pagina(navegador.get(f"{url}/buzon/notificaciones/{id_}"))
+    assert "recuadro-verde" not in despues and "<dd><span class=\"notificacion-estado\">Abierta</span></dd>" in despues
+    assert f'<dt>Folio del acuse</dt><dd class="identificador">{folio}</dd>' in despues and CODIGO in despues
+
+    documento = navegador.get(f"{url}/buzon/notificaciones/{id_}/documento")
+    assert (documento.status_code, documento.headers["Content-Type"], documento.content) == (200, "application/pdf",
+                                                                                              PDF)
+    assert f'filename="notificacion-{id_}.pdf"' in documento.headers["Content-Disposition"]
+    acuse = navegador.get(f"{url}/buzon/notificaciones/{id_}/acuse")
+    assert (acuse.status_code, acuse.content) == (200, ACUSE)
+    assert f'filename="acuse-notificacion-{folio}.pdf"' in acuse.headers["Content-Disposition"]
+
+    # The list: opened, with its date, folio and downloads; the other still pending; the count says one.
+    lista = pagina(navegador.get(f"{url}/buzon/notificaciones"))
+    pendiente, abierta_fila = tarjetas(lista)
+    assert otra in pendiente and "Pendiente de abrir" in pendiente
+    assert '<span class="notificacion-estado">Abierta</span>' in abierta_fila
+    assert f'<span class="identificador">{folio}</span>' in abierta_fila
+    assert re.search(r'<td data-etiqueta="Notificada el">\d\d/\d\d/\d{4} \d\d:\d\d</td>', abierta_fila)
+    assert f'href="/buzon/notificaciones/{id_}/documento"' in abierta_fila
+    assert "<strong>Tienes 1 notificación sin abrir.</strong>" in pagina(navegador.get(f"{url}/buzon"))
+
+
+def test_a_notification_deemed_notified_shows_its_downloads_directly(url, url_bd, activar, efirma_dev_fisica):
+    activar(FISICA)
+    id_ = depositar(url, "Requerimiento de información", "OF-1")
+    # Its aviso sent on Monday 11 January 2027 at 10:00 (as notificaciones' report records it), and buzon's own
+    # sweep with the clock a week later.
+    aviso = dt.datetime(2027, 1, 11, 16, 0, tzinfo=dt.timezone.utc)
+    engine = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": url_bd}), "buzon")
+    try:
+        with engine.begin() as conexion:
+            conexion.execute(tabla_notificaciones.update().where(tabla_notificaciones.c.id == id_)
+                             .values(aviso_enviado_en=aviso))
+        with Session(engine) as db:
+            assert apertura.declarar_tacitas(db, habiles.desde_entorno({}), aviso + dt.timedelta(days=7)) == 1
+    finally:
+        engine.dispose()
+
+    navegador = ingresar(url, efirma_dev_fisica)
+    texto = pagina(navegador.get(f"{url}/buzon/notificaciones/{id_}"))
+    assert '<span class="notificacion-estado">Notificada por no abrirse a tiempo</span>' in texto
+    # The deemed moment: Friday 15 January 2027 at the opening of the día hábil.
+    assert "<dt>Notificada el</dt><dd>15/01/2027 07:30</dd>" in texto
+    assert "se tuvo por notificada el" in texto and "form-efirma" not in texto and "<script" not in texto
+    assert f'<a class="boton" href="/buzon/notificaciones/{id_}/documento">Descargar documento</a>' in texto
+    assert CODIGO in texto
+    assert navegador.get(f"{url}/buzon/notificaciones/{id_}/documento").content == PDF
+    assert "No tienes notificaciones sin abrir." in pagina(navegador.get(f"{url}/buzon"))
+
+
+def test_another_rfcs_notification_is_a_404_and_an_inactive_buzon_says_so(url, activar, efirma_dev_fisica,
+                                                                           efirma_dev_moral):
+    activar(FISICA)
+    id_ = depositar(url, "Requerimiento de información", "OF-1")
+    otro = ingresar(url, efirma_dev_moral)
+    for ruta in ("", "/documento", "/acuse"):
+        respuesta = otro.get(f"{url}/buzon/notificaciones/{id_}{ruta}")
+        assert 'role="alert"' in pagina(respuesta, 404), ruta
+        assert "Requerimiento" not in respuesta.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', otro.get(f"{url}/buzon").text).group(1)
+    ajena = otro.post(f"{url}/buzon/notificaciones/{id_}/abrir", headers={"X-CSRF-Token": csrf},
+                      json={"certificado": b64(efirma_dev_moral.cer_der), "firma": "AAAA"})
+    assert (ajena.status_code, ajena.json()["error"]["codigo"]) == (404, "no_encontrado")
+    # The Patrón's Buzón isn't active: no count on the main screen, and the list says why it is empty.
+    buzon = pagina(otro.get(f"{url}/buzon"))
+    assert "resumen-notificaciones" not in buzon and "Tu Buzón IMSS aún no está activo" in buzon
+    lista = pagina(otro.get(f"{url}/buzon/notificaciones"))
+    assert "Tu Buzón IMSS aún no está activo" in lista and 'href="/activacion"' in lista
+    assert navegador_sin_sesion(url, f"/buzon/notificaciones/{id_}") == "/ingresar"
+
+
+def test_the_main_screen_opens_when_buzon_does_not_answer(entorno_auth, container_factory, config_nameko,
+                                                           monkeypatch, motor_de, activar, efirma_dev_fisica):
+    """buzon down (not started here, a short RPC deadline): the Buzón's main screen still opens and says the count
+    can't be shown now; the list itself is the usual 503 page."""
+    motor_de("activacion")
+    monkeypatch.setenv("BUZON_PLAZO_RPC_S", "0.5")
+    puerto = find_free_port()
+    config = {**config_nameko, "WEB_SERVER_ADDRESS": f"127.0.0.1:{puerto}"}
+    for clase in (Auth, ContactosFalso, Activacion, Gateway):
+        container_factory(clase, config).start()
+    url = f"http://127.0.0.1:{puerto}"
+    activar(FISICA)
+    navegador = ingresar(url, efirma_dev_fisica)
+    buzon = pagina(navegador.get(f"{url}/buzon"))
+    assert "Tu Buzón IMSS está activo" in buzon
+    assert "En este momento no es posible consultar tus notificaciones." in buzon and "Tienes" not in buzon
+    assert 'role="alert"' in pagina(navegador.get(f"{url}/buzon/notificaciones"), 503)
+
+
+def navegador_sin_sesion(url, ruta) -> str:
+    return requests.get(f"{url}{ruta}", allow_redirects=False).headers["Location"]
+
+
+# --- without a broker ---------------------------------------------------------------------------------------------
+
+def test_the_acuse_de_recibo_reads_as_data_for_the_cadena_buzon_makes():
+    momento = dt.datetime(2027, 1, 12, 17, 5, 9, tzinfo=dt.timezone.utc)
+    cadena = apertura.cadena_acuse_recibo({"id": "5d1f-id", "documento_sha256": "a" * 64}, FISICA, momento)
+    assert notificaciones_web.recibo_legible(cadena) == [
+        ("Documento", "Acuse de recibo de notificación del Buzón IMSS"), ("Notificación", "5d1f-id"),
+        ("RFC", FISICA), ("Fecha y hora", "12/01/2027 a las 11:05:09"),
+        ("Resumen SHA-256 del documento", "a" * 64)]
+    # Another shape is shown only as it is.
+    for otra in ("||1.0|OTRO TRAMITE|x|y|2027-01-12T11:05:09-06:00|" + "a" * 64 + "||", cadena[:-2], "", "||c||",
+                 cadena.replace("2027-01-12T11:05:09-06:00", "ayer")):
+        assert notificaciones_web.recibo_legible(otra) == [], otra
+
+
+def test_each_state_in_words_and_dates_in_mexico_city():
+    base = {"id": "x", "asunto": "a", "area": "b", "tipo_acto": "c", "depositada_en": "2027-01-12T00:30:00+00:00",
+            "notificada_en": None, "folio_acuse": None}
+    pendiente = notificaciones_web.vista({**base, "estado": "pendiente"})
+    assert (pendiente["estado_texto"], pendiente["pendiente"], pendiente["depositada"], pendiente["notificada"]) == (
+        "Pendiente de abrir", True, "11/01/2027 18:30", "")
+    assert notificaciones_web.vista({**base, "estado": "abierta"})["estado_texto"] == "Abierta"
+    tacita = notificaciones_web.vista({**base, "estado": "tacita", "notificada_en": "2027-01-15T07:30:00-06:00"})
+    assert (tacita["estado_texto"], tacita["pendiente"], tacita["notificada"]) == (
+        "Notificada por no abrirse a tiempo", False, "15/01/2027 07:30")
