@@ -148,8 +148,10 @@ class MensajeFallido(Evento):
 
 # Acuses. Whoever does the act asks `acuses` for its receipt, with the folio it gave the person; acuses stores
 # the request and renders it. Every field printed on the acuse travels in the request, so the acuse never
-# depends on a later state of the requester. Sent by contactos (medios) and activacion (the solicitud), each on
-# its own events exchange.
+# depends on a later state of the requester. Sent by contactos (medios), activacion (the solicitud) and buzon
+# (notifications), each on its own events exchange. The código de verificación is acuses' to mint, unless the
+# requester sends one (`buzon_comun.codigos.nuevo_codigo`): buzon does, so an opening answers its acuse's code at
+# once. A code travels like an SMS code in a message request: the bitácora keeps no event's data.
 
 @dataclass(frozen=True)
 class AcuseSolicitado(Evento):
@@ -162,6 +164,7 @@ class AcuseSolicitado(Evento):
     emitido_en: str         # ISO 8601, the moment of the act
     titular: dict           # rfc, nombre, curp, rfc_representante, tipo_persona (from the session)
     datos: dict             # what was done: mecanismo, valor, estado, registros_patronales, medio_id
+    codigo_verificacion: str | None = None  # the acuse's code when the requester minted it; else acuses mints one
 
 
 # The life of contact means, for other services (activation requirements, the Buzón's notices).

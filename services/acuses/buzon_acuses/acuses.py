@@ -29,7 +29,7 @@ from buzon_acuses.models import acuses, limites, solicitudes
 from buzon_acuses.procesos import FallaDeRender
 from buzon_acuses.reintentos import EMITIDO, SIN_CAMBIO, Reintentos
 from buzon_acuses.sello import Sello
-from buzon_acuses.solicitudes import MAXIMO_FOLIO, MAXIMO_RFC, MENSAJE_NO_DISPONIBLE, insertar, nuevo_codigo
+from buzon_acuses.solicitudes import MAXIMO_FOLIO, MAXIMO_RFC, MENSAJE_NO_DISPONIBLE, codigo_de, insertar
 from buzon_comun import limites as limitador
 from buzon_comun.db import insercion, transaccion
 from buzon_comun.errores import DemasiadasSolicitudes, NoEncontrado, ServicioNoDisponible, SolicitudInvalida
@@ -122,12 +122,12 @@ def intentar(db: Session, folio: str, emision: Emision) -> str:
 
 
 def atender(db: Session, solicitud: AcuseSolicitado, emision: Emision) -> str:
-    """A request from the bus, in one transaction: the request is stored (with a new código de verificación) and,
-    if it is new, its acuse is issued with it; if that transaction fails, nothing is stored and the consumer tries
-    the event again. A document that can't be made leaves the request stored and its failure recorded, scheduled
+    """A request from the bus, in one transaction: the request is stored (with its código de verificación: the
+    requester's, or a new one) and, if it is new, its acuse is issued with it; if that transaction fails, nothing
+    is stored and the consumer tries the event again. A document that can't be made leaves the request stored and its failure recorded, scheduled
     for a retry like any other. A redelivery (the request is there already) goes `_atender_de_nuevo`."""
     ahora = emision.reloj.ahora()
-    codigo = nuevo_codigo()
+    codigo = codigo_de(solicitud)
     falla = None
     with transaccion(db):
         nueva = insertar(db, solicitud, ahora=ahora, codigo=codigo, proximo_intento=ahora + emision.reserva)

@@ -1,9 +1,8 @@
 """Acuse requests: stored once per folio, whatever the bus delivers twice, each with its código de verificación."""
 from __future__ import annotations
 
-import base64
 import json
-import secrets
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -11,17 +10,16 @@ from sqlalchemy.orm import Session
 
 from buzon_acuses.ajustes import Ajustes
 from buzon_acuses.models import solicitudes
+from buzon_comun.codigos import es_codigo, nuevo_codigo
 from buzon_comun.db import insercion, transaccion
 from buzon_comun.errores import NoEncontrado, SolicitudInvalida
 from buzon_comun.eventos import AcuseSolicitado
 from buzon_comun.textos import es_texto_valido
 
+log = logging.getLogger(__name__)
+
 MENSAJE_NO_DISPONIBLE = "El acuse no existe o todavía no está disponible."
 
-# 10 random bytes are 80 bits, exactly 16 base32 characters: no padding, and only A-Z and 2-7, so the code reads
-# aloud, types back and sits in a URL unescaped.
-BYTES_CODIGO = 10
-LARGO_CODIGO = 16
 MAXIMO_FOLIO = 40
 MAXIMO_RFC = 13
 # The owner's screens ask for the codes of the acuses they list (a handful per medio); a bound keeps one call from
@@ -29,9 +27,16 @@ MAXIMO_RFC = 13
 MAXIMO_FOLIOS_POR_CONSULTA = 100
 
 
-def nuevo_codigo() -> str:
-    """A fresh código de verificación: the secret that, with the folio, opens an acuse's public verification."""
-    return base64.b32encode(secrets.token_bytes(BYTES_CODIGO)).decode("ascii")
+def codigo_de(solicitud: AcuseSolicitado) -> str:
+    """The request's código de verificación: the one its requester minted (buzon answers it at once), else a fresh
+    one. A code of another form is a requester's slip: a fresh one replaces it (logged), so no weak code is kept."""
+    if solicitud.codigo_verificacion is None:
+        return nuevo_codigo()
+    if es_codigo(solicitud.codigo_verificacion):
+        return solicitud.codigo_verificacion
+    log.error("la solicitud de acuse %s trae un código de verificación mal formado: se emite con otro",
+              solicitud.folio)
+    return nuevo_codigo()
 
 
 def guardar(db: Session, solicitud: AcuseSolicitado, *, ahora: datetime, reserva: timedelta | None = None) -> bool:
@@ -41,8 +46,13 @@ def guardar(db: Session, solicitud: AcuseSolicitado, *, ahora: datetime, reserva
     The handler that stores it tries it at once; the sweep takes it only if it is still without its acuse once
     `reserva` (the render's time limit and a margin) has passed: a crash, a stop, a failure."""
     with transaccion(db):
-        return insertar(db, solicitud, ahora=ahora, codigo=nuevo_codigo(),
+        return insertar(db, solicitud, ahora=ahora, codigo=codigo_de(solicitud),
                         proximo_intento=ahora + (reserva if reserva is not None else Ajustes().reserva))
+
+
+def _sin_codigo(carga: dict) -> dict:
+    # The code is kept in its own column, once: the request's text never holds the secret.
+    return {campo: valor for campo, valor in carga.items() if campo != "codigo_verificacion"}
 
 
 def insertar(db: Session, solicitud: AcuseSolicitado, *, ahora: datetime, codigo: str,
@@ -50,7 +60,7 @@ def insertar(db: Session, solicitud: AcuseSolicitado, *, ahora: datetime, codigo
     """`guardar`'s INSERT, in the caller's transaction (None as `proximo_intento`: issued in that transaction)."""
     sentencia = insercion(db, solicitudes).values(
         folio=solicitud.folio, tipo=solicitud.tipo, rfc=solicitud.rfc, emitido_en=solicitud.emitido_en,
-        solicitud=json.dumps(solicitud.carga(), ensure_ascii=False), recibida_en=ahora,
+        solicitud=json.dumps(_sin_codigo(solicitud.carga()), ensure_ascii=False), recibida_en=ahora,
         codigo_verificacion=codigo, intentos=0, proximo_intento=proximo_intento,
     ).on_conflict_do_nothing(index_elements=[solicitudes.c.folio])
     return db.execute(sentencia).rowcount == 1

@@ -23,6 +23,7 @@ from buzon_acuses.procesos import ProcesoCaido
 from buzon_acuses.renderizador import NOMBRE_PROCESO, GrupoRender
 from buzon_acuses.service import Servicio
 from buzon_dev.pruebas import esperar, llamar
+from buzon_comun.codigos import nuevo_codigo
 from buzon_comun.config import Config
 from buzon_comun.ejecutar import config_nameko as configuracion_de
 from buzon_comun.errores import DemasiadasSolicitudes, NoEncontrado, ServicioNoDisponible, SolicitudInvalida
@@ -353,8 +354,9 @@ def test_a_renderer_serves_as_many_calls_as_it_has_render_processes_and_two_more
 
 
 def test_the_acuse_de_notificacion_arrives_from_buzon(servicio, despachar, db):
-    """buzon asks for it when a notification is deemed notified (and when one is opened): issued like the rest."""
-    tacita = {"folio": f"NOT-2026-{uuid.uuid4().int % 10**8:08d}", "tipo": "notificacion", "rfc": "MAVA800101RS5",
+    """buzon asks for it when a notification is deemed notified (and when one is opened): issued like the rest,
+    with the código de verificación buzon minted (its answers name it before acuses has read the request)."""
+    tacita = {"codigo_verificacion": nuevo_codigo(), "folio": f"NOT-2026-{uuid.uuid4().int % 10**8:08d}", "tipo": "notificacion", "rfc": "MAVA800101RS5",
               "emitido_en": "2026-12-11T00:00:00-06:00",
               "titular": {"rfc": "MAVA800101RS5", "nombre": None, "curp": None, "rfc_representante": None,
                           "tipo_persona": None},
@@ -366,7 +368,8 @@ def test_the_acuse_de_notificacion_arrives_from_buzon(servicio, despachar, db):
     despachar("buzon", tacita)
     pdf = esperar_pdf(servicio, tacita["folio"], tacita["rfc"])
     assert "Notificación tácita" in texto_pdf(pdf) and f"Folio: {tacita['folio']}" in texto_pdf(pdf)
-    verificacion = llamar(servicio, "verificacion", tacita["folio"], codigo_de(db, tacita["folio"]), CLIENTE)
+    assert codigo_de(db, tacita["folio"]) == tacita["codigo_verificacion"]
+    verificacion = llamar(servicio, "verificacion", tacita["folio"], tacita["codigo_verificacion"], CLIENTE)
     assert verificacion["tipo"] == "notificacion" and verificacion["sello_valido"] is True
     assert verificacion["emitido_en"] == tacita["emitido_en"]
     assert f"|tacita|{tacita['datos']['notificacion_id']}|" in verificacion["cadena_original"]

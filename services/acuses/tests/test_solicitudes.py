@@ -61,6 +61,18 @@ def test_each_request_keeps_its_first_code_through_redeliveries(db):
     assert codigo_de(db, SOLICITUD.folio) == primero
 
 
+def test_a_requester_may_send_the_code_the_acuse_keeps(db, caplog):
+    """buzon mints its acuses' codes (its answers name them at once): acuses keeps that one, never in the request's
+    text; a code of another form is replaced, never kept."""
+    propio = AcuseSolicitado(**{**SOLICITUD.carga(), "folio": "NOT-2027-00000001", "codigo_verificacion": "A" * 16})
+    assert solicitudes.guardar(db, propio, ahora=AHORA) is True
+    assert codigo_de(db, propio.folio) == "A" * 16
+    assert "codigo_verificacion" not in solicitudes.solicitud_de(db, propio.folio, propio.rfc)
+    debil = AcuseSolicitado(**{**SOLICITUD.carga(), "folio": "NOT-2027-00000002", "codigo_verificacion": "1234"})
+    solicitudes.guardar(db, debil, ahora=AHORA)
+    assert re.fullmatch(r"[A-Z2-7]{16}", codigo_de(db, debil.folio)) and "mal formado" in caplog.text
+
+
 def test_the_owner_reads_the_codes_of_their_own_folios_only(db):
     propia = SOLICITUD
     ajena = AcuseSolicitado(**{**SOLICITUD.carga(), "folio": "VAL-2026-00000009", "rfc": "EDE0101013A2"})
