@@ -152,11 +152,14 @@ def estado(db: Session, titular: dict, *, contactos) -> dict:
     }
 
 
-def activo(db: Session, rfc: object) -> bool:
-    """Whether the RFC's Buzón is active (for buzon's deposits: no call to contactos, unlike `estado`)."""
+def titular(db: Session, rfc: object) -> dict | None:
+    """Who activated the RFC's Buzón, as the session named them (`rfc, nombre, curp, rfc_representante,
+    tipo_persona`), or None while it is not active. For buzon's deposits (no call to contactos, unlike `estado`):
+    None refuses the deposit, and the name goes on the acuse of a notification deemed notified (nobody signs it)."""
     rfc = rfc_de({"rfc": rfc})
     with transaccion(db):
-        return _activacion(db, rfc) is not None
+        fila = _activacion(db, rfc)
+    return json.loads(fila["titular"]) if fila is not None else None
 
 
 # -- solicitud --------------------------------------------------------------------------------------------------

@@ -50,8 +50,8 @@ class Servicio(ConEventos, ServicioBase):
         return activacion.estado(self.db, titular, contactos=self.contactos)
 
     @rpc
-    def activo(self, rfc: str) -> bool:
-        return activacion.activo(self.db, rfc)
+    def titular(self, rfc: str) -> dict | None:
+        return activacion.titular(self.db, rfc)
 
     @rpc
     def solicitud(self, titular: dict, sesion_id: str) -> dict:

@@ -55,7 +55,7 @@ def activacion(engine, entorno_auth, container_factory, config_nameko):
 def test_a_particular_activates_with_a_real_efirma_and_the_events_go_out(activacion, efirma_dev_fisica):
     estado = llamar(activacion, "estado", FISICA)
     assert (estado["estado"], estado["tipo"]) == ("inactivo", "particular") and estado["aviso"]
-    assert llamar(activacion, "activo", FISICA["rfc"]) is False
+    assert llamar(activacion, "titular", FISICA["rfc"]) is None
     with pytest.raises(NoEncontrado):
         llamar(activacion, "folio_acuse", FISICA)
 
@@ -74,8 +74,10 @@ def test_a_particular_activates_with_a_real_efirma_and_the_events_go_out(activac
     assert otra.value.codigo == "ya_activo"
     assert respuesta["estado"] == "activo" and respuesta["folio"].startswith("ACT-")
     assert llamar(activacion, "folio_acuse", FISICA) == respuesta["folio"]
-    assert llamar(activacion, "activo", FISICA["rfc"]) is True  # buzon's question before a deposit
-    assert llamar(activacion, "activo", MORAL["rfc"]) is False
+    # buzon's question before a deposit: active, and who activated it (the name on a deemed notification's acuse)
+    assert llamar(activacion, "titular", FISICA["rfc"]) == {campo: FISICA.get(campo) for campo in (
+        "rfc", "nombre", "curp", "rfc_representante", "tipo_persona")}
+    assert llamar(activacion, "titular", MORAL["rfc"]) is None
     assert llamar(activacion, "estado", FISICA)["folio"] == respuesta["folio"]
 
     recibidos = activacion.recibidos
