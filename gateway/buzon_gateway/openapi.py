@@ -523,6 +523,9 @@ FECHA_O_NULL = {"type": ["string", "null"], "format": "date-time"}
 ESTADO_NOTIFICACION = {"type": "string", "enum": ["pendiente", "abierta", "tacita"],
                        "description": "pendiente; abierta (firmó el acuse de recibo); tacita (se tuvo por notificada "
                                       "al vencer los días hábiles para abrirla)"}
+CODIGO_NOTIFICACION = {"type": ["string", "null"], "pattern": "^[A-Z2-7]{16}$",
+                       "description": "el código de verificación del acuse de notificación (con su folio abre su "
+                                      "verificación pública); null mientras está pendiente"}
 ESQUEMAS.update({
     "DepositoNotificacion": {
         "type": "object", "required": ["rfc", "asunto", "area", "tipo_acto", "documento", "referencia"],
@@ -549,7 +552,7 @@ ESQUEMAS.update({
     "NotificacionSistema": {
         "type": "object",
         "required": ["id", "rfc", "estado", "depositada_en", "aviso_enviado_en", "avisos", "notificada_en",
-                     "folio_acuse"],
+                     "folio_acuse", "codigo_verificacion"],
         "properties": {
             "id": {"type": "string", "format": "uuid"}, "rfc": {"type": "string"}, "estado": ESTADO_NOTIFICACION,
             "depositada_en": FECHA,
@@ -560,6 +563,7 @@ ESQUEMAS.update({
                 "properties": {"mecanismo": {"type": "string", "enum": ["correo", "telefono"]},
                                "estado": {"type": "string", "enum": ["solicitado", "enviado", "fallido"]}}}},
             "notificada_en": FECHA_O_NULL, "folio_acuse": {"type": ["string", "null"]},
+            "codigo_verificacion": CODIGO_NOTIFICACION,
         },
     },
     "NotificacionesBuzon": {
@@ -567,11 +571,12 @@ ESQUEMAS.update({
         "properties": {"notificaciones": {"type": "array", "items": {
             "type": "object",
             "required": ["id", "asunto", "area", "tipo_acto", "estado", "depositada_en", "notificada_en",
-                         "folio_acuse"],
+                         "folio_acuse", "codigo_verificacion"],
             "properties": {"id": {"type": "string", "format": "uuid"}, "asunto": {"type": "string"},
                            "area": {"type": "string"}, "tipo_acto": {"type": "string"}, "estado": ESTADO_NOTIFICACION,
                            "depositada_en": FECHA, "notificada_en": FECHA_O_NULL,
-                           "folio_acuse": {"type": ["string", "null"]}}}}},
+                           "folio_acuse": {"type": ["string", "null"]},
+                           "codigo_verificacion": CODIGO_NOTIFICACION}}}},
     },
     "AcuseRecibo": {
         "type": "object", "required": ["cadena_original"],
@@ -584,9 +589,9 @@ ESQUEMAS.update({
         "type": "object", "required": ["estado", "notificada_en", "folio_acuse", "codigo_verificacion"],
         "properties": {"estado": {"type": "string", "enum": ["abierta"]}, "notificada_en": FECHA,
                        "folio_acuse": {"type": "string", "example": "NOT-2027-00000001"},
-                       "codigo_verificacion": {"type": ["string", "null"],
-                                               "description": "el del acuse de notificación; null si acuses aún no lo "
-                                                              "registra (un momento después: GET …/acuse)"}},
+                       "codigo_verificacion": {"type": "string", "pattern": "^[A-Z2-7]{16}$",
+                                               "description": "el del acuse de notificación, para su verificación "
+                                                              "pública"}},
     },
 })
 SISTEMA = {"security": [{"sistema": []}]}

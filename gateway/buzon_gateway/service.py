@@ -328,13 +328,12 @@ class Gateway(Portal):
 
     @http("POST", "/api/v1/buzon/notificaciones/<id_notificacion>/apertura")
     def abrir_notificacion(self, request, id_notificacion):
-        """Opens it with the acuse de recibo signed; the answer carries its acuse's código de verificación
-        (null until acuses has recorded the acuse, a moment later: then GET …/acuse or the list)."""
+        """Opens it with the acuse de recibo signed; the answer carries its acuse's código de verificación (buzon
+        mints it with the acuse's request, so it is known at once, before acuses has read the request)."""
         rfc = self._titular(request)["rfc"]
         cuerpo = leer_json(request, cuerpos.FIRMA_CADENA)
-        abierta = self.servicio_buzon.abrir(rfc, id_notificacion, cuerpo["certificado"], cuerpo["firma"])
-        codigo = notificaciones_web.codigo_verificacion(self.acuses, rfc, abierta["folio_acuse"])
-        return respuesta_json(200, {**abierta, "codigo_verificacion": codigo})
+        return respuesta_json(200, self.servicio_buzon.abrir(rfc, id_notificacion, cuerpo["certificado"],
+                                                             cuerpo["firma"]))
 
     @http("GET", "/api/v1/buzon/notificaciones/<id_notificacion>/documento")
     def documento_notificacion(self, request, id_notificacion):

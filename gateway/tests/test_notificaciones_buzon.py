@@ -6,6 +6,7 @@ buzon and auth are the real services; activacion and contactos answer what buzon
 has a código de verificación and a PDF for every folio."""
 import base64
 import hashlib
+import re
 
 import pytest
 import requests
@@ -31,8 +32,9 @@ class ActivacionFalsa:
     name = "activacion"
 
     @rpc
-    def activo(self, rfc):
-        return rfc in (FISICA, MORAL)
+    def titular(self, rfc):
+        return {"rfc": rfc, "nombre": "ANA", "curp": None, "rfc_representante": None,
+                "tipo_persona": "fisica"} if rfc in (FISICA, MORAL) else None
 
 
 class ContactosFalso:
@@ -135,7 +137,14 @@ def test_a_system_deposits_and_the_addressee_opens_it_with_the_efirma(url, efirm
                             json={"certificado": cer, "firma": firmar(efirma_dev_fisica, cadena)})
     assert abierta.status_code == 200, abierta.text
     assert abierta.json()["estado"] == "abierta" and abierta.json()["folio_acuse"].startswith("NOT-")
-    assert abierta.json()["codigo_verificacion"] == CODIGO
+    # The código de verificación buzon minted with the acuse's request (acuses keeps it): in the answer at once,
+    # and in both lists.
+    codigo = abierta.json()["codigo_verificacion"]
+    assert re.fullmatch(r"[A-Z2-7]{16}", codigo)
+    [listada] = requests.get(f"{url}/buzon/notificaciones", headers=persona).json()["notificaciones"]
+    assert listada["codigo_verificacion"] == codigo
+    assert requests.get(f"{url}/notificaciones/{id_}", headers=_clave(CLAVE_SIPARE)).json()["codigo_verificacion"] \
+        == codigo
     otra_vez = requests.post(f"{url}/buzon/notificaciones/{id_}/apertura", headers=persona,
                              json={"certificado": cer, "firma": firmar(efirma_dev_fisica, cadena)})
     assert (otra_vez.status_code, otra_vez.json()["error"]["codigo"]) == (409, "ya_notificada")

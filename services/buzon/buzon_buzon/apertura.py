@@ -4,7 +4,9 @@ The person's way (`acuse_recibo` → the caller verifies the e.firma with auth o
 `abrir`): the acuse de recibo is a cadena naming the notification, the RFC, the moment and the document's digest,
 the same on every ask for `VIGENCIA_RECIBO`, stored so that the signature is checked against exactly what was
 offered. Opening turns the notification `abierta` at that moment and asks acuses for the acuse de notificación
-(tipo `notificacion`, a folio NOT-…) in the same transaction as `notificacion_abierta`.
+(tipo `notificacion`, a folio NOT-…) in the same transaction as `notificacion_abierta`. The acuse's código de
+verificación is minted here and sent with the request (acuses keeps it): the opening answers it at once, and the
+lists carry it, without waiting for acuses to read the request.
 
 The timer's way (`declarar_tacitas`): pending notifications whose aviso was sent before
 `calendario.limite_de_avisos_vencidos(ahora)` turn `tacita`, notified at their deemed moment
@@ -26,6 +28,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from buzon_comun.bandeja_salida import encolar
+from buzon_comun.codigos import nuevo_codigo
 from buzon_comun.db import insercion, transaccion
 from buzon_comun.errores import Conflicto, NoEncontrado, Prohibido, ReglaIncumplida, SolicitudInvalida
 from buzon_comun.eventos import AcuseSolicitado, NotificacionAbierta, NotificacionTacita
@@ -76,7 +79,7 @@ def _bloquear(db: Session, id_notificacion: object, rfc: str):
             notificaciones.c.id, notificaciones.c.sistema, notificaciones.c.referencia, notificaciones.c.rfc,
             notificaciones.c.registros_patronales, notificaciones.c.asunto, notificaciones.c.area,
             notificaciones.c.tipo_acto, notificaciones.c.documento_sha256, notificaciones.c.estado,
-            notificaciones.c.depositada_en, notificaciones.c.aviso_enviado_en,
+            notificaciones.c.depositada_en, notificaciones.c.aviso_enviado_en, notificaciones.c.titular,
         ).where(notificaciones.c.id == ident, notificaciones.c.rfc == rfc).with_for_update()).mappings().first()
     if fila is None:
         raise NoEncontrado("no_encontrado", MENSAJE_NO_ENCONTRADA)
@@ -96,14 +99,22 @@ def _datos_acuse(fila, forma: str, **extra) -> dict:
             "documento_sha256": fila["documento_sha256"], **extra}
 
 
+def _titular_tacita(fila) -> dict:
+    """The addressee kept at the deposit (only their RFC for deposits made before it was kept)."""
+    guardado = json.loads(fila["titular"]) if fila["titular"] else {}
+    return {campo: (fila["rfc"] if campo == "rfc" else guardado.get(campo)) for campo in CAMPOS_TITULAR}
+
+
 def _tener_por_notificada(db: Session, fila, calendario: Calendario, *, ahora: datetime) -> str:
     """In the caller's transaction, with the row locked: deemed notified at its deemed moment, announced and its
     acuse asked. Returns the folio."""
     momento = calendario.momento_tacito(fila["aviso_enviado_en"])
     folio = siguiente_folio(db, folios, TIPO_ACUSE, ahora=momento)
+    codigo = nuevo_codigo()
     hecho = db.execute(update(notificaciones).where(notificaciones.c.id == fila["id"],
                                                     notificaciones.c.estado == PENDIENTE)
-                       .values(estado=TACITA, notificada_en=momento, folio_acuse=folio)).rowcount
+                       .values(estado=TACITA, notificada_en=momento, folio_acuse=folio,
+                               codigo_verificacion=codigo)).rowcount
     if not hecho:
         raise RuntimeError(f"la notificación {fila['id']} dejó de estar pendiente con su fila bloqueada")
     notificada_en = iso_mexico(momento)
@@ -111,11 +122,11 @@ def _tener_por_notificada(db: Session, fila, calendario: Calendario, *, ahora: d
         id=fila["id"], sistema=fila["sistema"], referencia=fila["referencia"], rfc=fila["rfc"],
         aviso_enviado_en=iso_mexico(fila["aviso_enviado_en"]), notificada_en=notificada_en, folio_acuse=folio),
         ahora=ahora)
-    # The acuse states the deemed date; the name of the addressee is the padrón's, which acuses may add.
+    # The acuse states the deemed date and names the addressee as activated (nobody signed this one).
     encolar(db, salida, AcuseSolicitado(
-        folio=folio, tipo=TIPO_ACUSE, rfc=fila["rfc"], emitido_en=notificada_en,
-        titular={campo: (fila["rfc"] if campo == "rfc" else None) for campo in CAMPOS_TITULAR},
-        datos=_datos_acuse(fila, FORMA_TACITA, notificada_en=notificada_en)), ahora=ahora)
+        folio=folio, tipo=TIPO_ACUSE, rfc=fila["rfc"], emitido_en=notificada_en, titular=_titular_tacita(fila),
+        datos=_datos_acuse(fila, FORMA_TACITA, notificada_en=notificada_en), codigo_verificacion=codigo),
+        ahora=ahora)
     db.execute(delete(recibos).where(recibos.c.notificacion_id == fila["id"]))
     return folio
 
@@ -190,7 +201,9 @@ def abrir(db: Session, rfc: str, id_notificacion: object, *, cadena: str, certif
 
     404 for another RFC's; 409 `ya_notificada` when abierta or tacita, and when its deadline passed (it is deemed
     then, committed, before the refusal); 422 `firma_invalida` when the cadena signed is no longer the one offered
-    (it lapsed and another was issued); 403 `certificado_ajeno` if the verified signer is another RFC."""
+    (it lapsed and another was issued); 403 `certificado_ajeno` if the verified signer is another RFC.
+
+    Answers `{"estado": "abierta", "notificada_en", "folio_acuse", "codigo_verificacion"}`."""
     certificado = _requerido(certificado, "certificado")
     firma = _requerido(firma, "firma")
     if not isinstance(verificacion, dict) or verificacion.get("rfc") != rfc:
@@ -211,8 +224,10 @@ def abrir(db: Session, rfc: str, id_notificacion: object, *, cadena: str, certif
             if ofrecida is None or ofrecida != cadena:
                 raise ReglaIncumplida("firma_invalida", MENSAJE_SIN_RECIBO)
             folio = siguiente_folio(db, folios, TIPO_ACUSE, ahora=ahora)
+            codigo = nuevo_codigo()
             db.execute(update(notificaciones).where(notificaciones.c.id == fila["id"]).values(
-                estado=ABIERTA, notificada_en=ahora, folio_acuse=folio, cadena_recibo=cadena, firma_recibo=firma,
+                estado=ABIERTA, notificada_en=ahora, folio_acuse=folio, codigo_verificacion=codigo,
+                cadena_recibo=cadena, firma_recibo=firma,
                 certificado_recibo=certificado, numero_certificado=verificacion.get("numero_certificado") or "",
                 ocsp_recibo=verificacion.get("ocsp") or "",
                 verificado_en=_momento(verificacion.get("verificado_en"), ahora)))
@@ -224,8 +239,10 @@ def abrir(db: Session, rfc: str, id_notificacion: object, *, cadena: str, certif
                 folio=folio, tipo=TIPO_ACUSE, rfc=rfc, emitido_en=notificada_en,
                 titular={campo: verificacion.get(campo) for campo in CAMPOS_TITULAR},
                 datos=_datos_acuse(fila, APERTURA, notificada_en=notificada_en, cadena_original=cadena, firma=firma,
-                                   numero_certificado=verificacion.get("numero_certificado"))), ahora=ahora)
-            respuesta = {"estado": ABIERTA, "notificada_en": notificada_en, "folio_acuse": folio}
+                                   numero_certificado=verificacion.get("numero_certificado")),
+                codigo_verificacion=codigo), ahora=ahora)
+            respuesta = {"estado": ABIERTA, "notificada_en": notificada_en, "folio_acuse": folio,
+                         "codigo_verificacion": codigo}
     if respuesta is None:
         raise Conflicto("ya_notificada", MENSAJE_YA_NOTIFICADA)
     log.info("notificación %s abierta por %s con folio %s", fila["id"], rfc, respuesta["folio_acuse"])
@@ -234,15 +251,18 @@ def abrir(db: Session, rfc: str, id_notificacion: object, *, cadena: str, certif
 
 # -- the timer: deemed notification -----------------------------------------------------------------------------
 
-def elegir_vencidas(db: Session, calendario: Calendario, ahora: datetime, lote: int) -> list:
-    """In the caller's transaction: up to `lote` pending notifications already deemed by `ahora`, oldest aviso
-    first, their rows locked; rows another sweep or an opening holds are skipped, never waited for."""
+def elegir_vencidas(db: Session, calendario: Calendario, ahora: datetime, lote: int, **filtros) -> list:
+    """In the caller's transaction: up to `lote` pending notifications already deemed by `ahora` (only those whose
+    columns equal `filtros`, e.g. `rfc=`), oldest aviso first, their rows locked; rows another sweep or an opening
+    holds are skipped, never waited for."""
     consulta = (select(notificaciones.c.id, notificaciones.c.sistema, notificaciones.c.referencia,
                        notificaciones.c.rfc, notificaciones.c.registros_patronales, notificaciones.c.asunto,
                        notificaciones.c.area, notificaciones.c.tipo_acto, notificaciones.c.documento_sha256,
-                       notificaciones.c.estado, notificaciones.c.depositada_en, notificaciones.c.aviso_enviado_en)
+                       notificaciones.c.estado, notificaciones.c.depositada_en, notificaciones.c.aviso_enviado_en,
+                       notificaciones.c.titular)
                 .where(notificaciones.c.estado == PENDIENTE,
-                       notificaciones.c.aviso_enviado_en < calendario.limite_de_avisos_vencidos(ahora))
+                       notificaciones.c.aviso_enviado_en < calendario.limite_de_avisos_vencidos(ahora),
+                       *[notificaciones.c[campo] == valor for campo, valor in filtros.items()])
                 .order_by(notificaciones.c.aviso_enviado_en, notificaciones.c.id)
                 .limit(lote))
     if db.bind.dialect.name == "postgresql":
@@ -250,12 +270,14 @@ def elegir_vencidas(db: Session, calendario: Calendario, ahora: datetime, lote: 
     return db.execute(consulta).mappings().all()
 
 
-def declarar_tacitas(db: Session, calendario: Calendario, ahora: datetime, lote: int = LOTE_TACITAS) -> int:
+def declarar_tacitas(db: Session, calendario: Calendario, ahora: datetime, lote: int = LOTE_TACITAS,
+                     **filtros) -> int:
     """One sweep of the timer: deem notified up to `lote` pending notifications past their deadline, each at its
     deemed moment, in one transaction. Returns how many; the timer calls it again while it returns `lote`.
-    Safe with other sweeps (other replicas) and openings at the same time."""
+    Safe with other sweeps (other replicas) and openings at the same time. With `filtros` (`rfc=`, `id=`), only
+    those: what a person's or a system's view deems before it reads, instead of waiting for the timer."""
     with transaccion(db):
-        filas = elegir_vencidas(db, calendario, ahora, lote)
+        filas = elegir_vencidas(db, calendario, ahora, lote, **filtros)
         for fila in filas:
             _tener_por_notificada(db, fila, calendario, ahora=ahora)
     if filas:

@@ -20,6 +20,11 @@ validation messages: there is exactly one per medio per notification.
 
 Which medios cover a notification: the validated RFC-level ones (no RPs) always; one tied to some RPs, only when
 the notification names one of them. A notification addressed to the RFC alone reaches the RFC-level medios only.
+
+Left without any aviso. A pending notification whose every aviso failed, or that no medio covered, never starts its
+días hábiles (they count from an aviso sent): nobody was told, so it is never deemed notified. The moment that is
+known is recorded once (`sin_aviso_en`), and the caller counts it for operators (`SIN_AVISO`): the depositing
+system sees the avisos' states in its query and notifies by other legal means.
 """
 from __future__ import annotations
 
@@ -29,7 +34,7 @@ import re
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from buzon_comun.bandeja_salida import encolar
@@ -47,6 +52,10 @@ TEXTO_AVISO = "Tienes un mensaje en tu Buzón IMSS"
 TEXTO_AVISO_SMS = "Tienes un mensaje en tu Buzon IMSS"
 CORREO, TELEFONO = "correo", "telefono"
 SOLICITADO, ENVIADO, FALLIDO = "solicitado", "enviado", "fallido"
+# What `aviso_fallido` found: the aviso failed, and maybe its notification was left without any aviso.
+SIN_AVISO = "sin_aviso"
+# Why a notification was left without any aviso (the label of buzon_buzon_notificaciones_sin_aviso_total).
+AVISOS_FALLIDOS, SIN_MEDIOS = "avisos_fallidos", "sin_medios"
 VALIDADO = "validado"
 _DIEZ_DIGITOS = re.compile(r"(?:\+52)?([0-9]{10})")
 
@@ -82,8 +91,9 @@ def _solicitud(aviso_id: str, mecanismo: str, destino: str, notificacion) -> Cor
 def registrar_avisos(db: Session, id_notificacion: str, medios: list[dict], *, ahora: datetime) -> dict:
     """One aviso for each medio of `medios` (contactos' list of the RFC's medios) that covers the notification,
     asked of notificaciones in the same transaction. Medios that already have their aviso are left as they are,
-    so a repeat asks nothing again. Returns the avisos created now: `{"avisos": [{"id", "medio_id",
-    "mecanismo"}]}`.
+    so a repeat asks nothing again. Returns the avisos created now, and whether this left the notification without
+    any aviso at all (no covering medio with a usable value): `{"avisos": [{"id", "medio_id", "mecanismo"}],
+    "sin_aviso": bool}` (true once per notification).
 
     Only a pending notification gets avisos (one opened or deemed meanwhile needs none); an unknown id is 404."""
     with transaccion(db):
@@ -94,7 +104,7 @@ def registrar_avisos(db: Session, id_notificacion: str, medios: list[dict], *, a
         if notificacion is None:
             raise NoEncontrado("no_encontrado", MENSAJE_NO_ENCONTRADA)
         if notificacion["estado"] != PENDIENTE:
-            return {"avisos": []}
+            return {"avisos": [], "sin_aviso": False}
         rps = json.loads(notificacion["registros_patronales"])
         creados = []
         vistos = set()
@@ -118,9 +128,28 @@ def registrar_avisos(db: Session, id_notificacion: str, medios: list[dict], *, a
                 continue
             encolar(db, salida, _solicitud(aviso_id, medio["mecanismo"], destino, notificacion), ahora=ahora)
             creados.append({"id": aviso_id, "medio_id": medio_id, "mecanismo": medio["mecanismo"]})
+        sin_aviso = not creados and _quedo_sin_aviso(db, notificacion["id"], SIN_MEDIOS, ahora=ahora)
     if creados:
         log.info("notificación %s: %d avisos solicitados", id_notificacion, len(creados))
-    return {"avisos": creados}
+    return {"avisos": creados, "sin_aviso": sin_aviso}
+
+
+def _quedo_sin_aviso(db: Session, id_notificacion: str, motivo: str, *, ahora: datetime) -> bool:
+    """In the caller's transaction: if the pending notification has no aviso sent nor one that may still be (none,
+    or every one failed), record when that was known, once. True when this call recorded it.
+
+    The row is locked first: two avisos of one notification failing at once are settled one after the other, and
+    the second sees the first's failure (a check on the avisos alone would let each see the other still pending)."""
+    db.execute(select(notificaciones.c.id).where(notificaciones.c.id == id_notificacion).with_for_update())
+    vivos = exists().where(avisos.c.notificacion_id == notificaciones.c.id, avisos.c.estado != FALLIDO)
+    hecho = db.execute(update(notificaciones).where(
+        notificaciones.c.id == id_notificacion, notificaciones.c.estado == PENDIENTE,
+        notificaciones.c.aviso_enviado_en.is_(None), notificaciones.c.sin_aviso_en.is_(None), ~vivos,
+    ).values(sin_aviso_en=ahora)).rowcount == 1
+    if hecho:
+        log.warning("notificación %s sin ningún aviso (%s): sus días hábiles no empiezan; el sistema depositante "
+                    "debe notificar por otro medio legal", id_notificacion, motivo)
+    return hecho
 
 
 def aviso_enviado(db: Session, id_mensaje: str, enviado_en: datetime) -> bool:
@@ -147,10 +176,16 @@ def aviso_enviado(db: Session, id_mensaje: str, enviado_en: datetime) -> bool:
     return True
 
 
-def aviso_fallido(db: Session, id_mensaje: str, error: str, *, ahora: datetime) -> bool:
-    """notificaciones gave the aviso up after its last try. An aviso already sent stays sent. Returns whether
-    the aviso was known."""
+def aviso_fallido(db: Session, id_mensaje: str, error: str, *, ahora: datetime) -> str | None:
+    """notificaciones gave the aviso up after its last try. An aviso already sent stays sent.
+
+    Returns None for an id that is no aviso; `SIN_AVISO` when this failure left its pending notification without
+    any aviso sent or still on its way (recorded once: a repeated report finds it recorded); else `FALLIDO`."""
     with transaccion(db):
-        db.execute(update(avisos).where(avisos.c.id == id_mensaje, avisos.c.estado == SOLICITADO)
-                   .values(estado=FALLIDO, fallido_en=ahora, error=(error or "")[:500]))
-        return db.execute(select(avisos.c.id).where(avisos.c.id == id_mensaje)).first() is not None
+        fila = db.execute(update(avisos).where(avisos.c.id == id_mensaje, avisos.c.estado == SOLICITADO)
+                          .values(estado=FALLIDO, fallido_en=ahora, error=(error or "")[:500])
+                          .returning(avisos.c.notificacion_id)).first()
+        if fila is not None:
+            return SIN_AVISO if _quedo_sin_aviso(db, fila.notificacion_id, AVISOS_FALLIDOS, ahora=ahora) else FALLIDO
+        conocido = db.execute(select(avisos.c.id).where(avisos.c.id == id_mensaje)).first() is not None
+    return FALLIDO if conocido else None

@@ -19,19 +19,24 @@ log = logging.getLogger(__name__)
 AVISOS = Counter("buzon_buzon_avisos_total",
                  "Avisos of notifications: asked of notificaciones (solicitado), then reported enviado or fallido.",
                  ["estado"])
-TACITAS = Counter("buzon_buzon_tacitas_total", "Notifications deemed notified by the timer (notificación tácita).")
+TACITAS = Counter("buzon_buzon_tacitas_total", "Notifications deemed notified by the timer or before a view of them "
+                  "(notificación tácita).")
+SIN_AVISO = Counter("buzon_buzon_notificaciones_sin_aviso_total",
+                    "Pending notifications left without any aviso, so their días hábiles never start: every aviso "
+                    "failed (avisos_fallidos) or no validated medio covered the addressee (sin_medios).",
+                    ["motivo"])
 
 
 def depositar(db: Session, sistema: str, cuerpo: object, *, activacion, contactos, ahora: datetime) -> dict:
-    """`POST /api/v1/notificaciones`: parsed first (400/422 before asking anyone), then activacion says whether
-    the RFC's Buzón is active and contactos' padrón gives its RPs (only when the deposit names some)."""
+    """`POST /api/v1/notificaciones`: parsed first (400/422 before asking anyone), then activacion says who
+    activated the RFC's Buzón (None: inactive) and contactos' padrón gives its RPs (only when the deposit names
+    some)."""
     deposito = notificaciones.leer_deposito(cuerpo)
-    activo = bool(activacion.activo(deposito.rfc))
+    titular = activacion.titular(deposito.rfc)
     registros: list[str] = []
     if deposito.registros_patronales:
         registros = [r["registro_patronal"] for r in contactos.padron(deposito.rfc)["registros_patronales"]]
-    return notificaciones.depositar(db, sistema, deposito, buzon_activo=activo, registros_del_rfc=registros,
-                                    ahora=ahora)
+    return notificaciones.depositar(db, sistema, deposito, titular=titular, registros_del_rfc=registros, ahora=ahora)
 
 
 def registrar_avisos(db: Session, depositada: NotificacionDepositada, *, contactos, ahora: datetime) -> dict:
@@ -39,6 +44,8 @@ def registrar_avisos(db: Session, depositada: NotificacionDepositada, *, contact
     medios = contactos.listar({"rfc": depositada.rfc})["medios"]
     creados = avisos.registrar_avisos(db, depositada.id, medios, ahora=ahora)
     AVISOS.labels("solicitado").inc(len(creados["avisos"]))
+    if creados["sin_aviso"]:
+        SIN_AVISO.labels(avisos.SIN_MEDIOS).inc()
     return creados
 
 
@@ -55,10 +62,12 @@ def mensaje_enviado(db: Session, enviado: MensajeEnviado) -> bool:
 def mensaje_fallido(db: Session, fallido: MensajeFallido, *, ahora: datetime) -> bool:
     if fallido.plantilla != avisos.PLANTILLA:
         return False
-    conocido = avisos.aviso_fallido(db, fallido.id_mensaje, fallido.error, ahora=ahora)
-    if conocido:
+    resultado = avisos.aviso_fallido(db, fallido.id_mensaje, fallido.error, ahora=ahora)
+    if resultado is not None:
         AVISOS.labels("fallido").inc()
-    return conocido
+    if resultado == avisos.SIN_AVISO:
+        SIN_AVISO.labels(avisos.AVISOS_FALLIDOS).inc()
+    return resultado is not None
 
 
 def abrir(db: Session, rfc: str, id_notificacion: object, certificado: object, firma: object, *, auth,
@@ -73,12 +82,26 @@ def abrir(db: Session, rfc: str, id_notificacion: object, certificado: object, f
                           verificacion=verificacion, calendario=calendario, ahora=ahora)
 
 
-def declarar_tacitas(db: Session, calendario: Calendario, ahora: datetime, lote: int = apertura.LOTE_TACITAS) -> int:
-    """The timer: sweeps until a batch comes back short."""
+def declarar_tacitas(db: Session, calendario: Calendario, ahora: datetime, lote: int = apertura.LOTE_TACITAS,
+                     **filtros) -> int:
+    """The timer: sweeps until a batch comes back short. With `filtros` (`rfc=`, `id=`, `sistema=`), before a view:
+    the timer runs every minute, and a list must not show as pendiente what can no longer be opened."""
     total = 0
     while True:
-        hechas = apertura.declarar_tacitas(db, calendario, ahora, lote)
+        hechas = apertura.declarar_tacitas(db, calendario, ahora, lote, **filtros)
         TACITAS.inc(hechas)
         total += hechas
         if hechas < lote:
             return total
+
+
+def al_dia(db: Session, calendario: Calendario, ahora: datetime, **filtros) -> int:
+    """Before a view (the person's list, count, notification or document by `rfc=`; a system's query by `id=` and
+    `sistema=`): what it shows that is already past its deadline is deemed now, with its folio, code and acuse, as
+    the timer would within a minute; no view shows as pendiente one that can no longer be opened. When there is
+    nothing to deem (nearly always) it costs one indexed query."""
+    if "id" in filtros:
+        filtros["id"] = notificaciones._id_valido(filtros["id"])
+        if filtros["id"] is None:
+            return 0  # not an id this service gives: the view answers 404
+    return declarar_tacitas(db, calendario, ahora, **filtros)

@@ -29,6 +29,9 @@ notificaciones = Table(
     Column("asunto", String(200), nullable=False),
     Column("area", String(200), nullable=False),
     Column("tipo_acto", String(100), nullable=False),
+    # The addressee as activacion named them at the deposit (JSON: rfc, nombre, curp, tipo_persona): the name on
+    # the acuse of a notification deemed notified, which nobody signs. NULL for deposits before migration 0002.
+    Column("titular", Text, nullable=True),
     # The PDF itself, or (later, for an object store) where it is: exactly one of the two.
     Column("documento", LargeBinary, nullable=True),
     Column("documento_ref", Text, nullable=True),
@@ -42,6 +45,12 @@ notificaciones = Table(
     # When it took effect: the opening's moment, or the deemed moment (not when the timer ran).
     Column("notificada_en", FechaUtc, nullable=True),
     Column("folio_acuse", String(20), nullable=True),
+    # The acuse de notificación's código de verificación, minted here with its request (acuses keeps it), so the
+    # opening answers it at once and the lists carry it.
+    Column("codigo_verificacion", String(16), nullable=True),
+    # When it was found that no aviso would reach the addressee (every aviso failed, or no medio covered it): its
+    # días hábiles never start. Counted once (buzon_buzon_notificaciones_sin_aviso_total) for operators.
+    Column("sin_aviso_en", FechaUtc, nullable=True),
     # The acuse de recibo as signed (abierta only).
     Column("cadena_recibo", Text, nullable=True),
     Column("firma_recibo", Text, nullable=True),

@@ -173,20 +173,30 @@ def _previo(db: Session, sistema: str, deposito: Deposito) -> dict | None:
     return _respuesta_deposito(fila)
 
 
-def depositar(db: Session, sistema: str, deposito: Deposito, *, buzon_activo: bool,
+def _titular_del_acuse(titular: dict, rfc: str) -> dict:
+    """Whom a deemed notification's acuse names: the RFC's name as activated. Only the addressee: a persona
+    moral's CURP and representative are of whoever signed its activation, not of this act."""
+    fisica = titular.get("tipo_persona") == "fisica"
+    return {"rfc": rfc, "nombre": titular.get("nombre"), "curp": titular.get("curp") if fisica else None,
+            "rfc_representante": None, "tipo_persona": titular.get("tipo_persona")}
+
+
+def depositar(db: Session, sistema: str, deposito: Deposito, *, titular: dict | None,
               registros_del_rfc: object, ahora: datetime) -> dict:
     """Record the notification once per (system, referencia) and announce it, in one transaction.
 
-    The same system and referencia again (a retry after a timeout, a redelivered RPC): the first answer, checked
-    before anything else, so a repeat never depends on the Buzón's state since; with another content,
-    409 `idempotencia_conflicto`. Else 409 `buzon_inactivo` when the caller found the RFC's Buzón inactive, and
-    422 `registro_patronal_ajeno` for RPs outside `registros_del_rfc` (the RFC's RPs in the padrón)."""
+    `titular` is who activated the RFC's Buzón as activacion names them (None: not active). The same system and
+    referencia again (a retry after a timeout, a redelivered RPC): the first answer, checked before anything else,
+    so a repeat never depends on the Buzón's state since; with another content, 409 `idempotencia_conflicto`. Else
+    409 `buzon_inactivo` when the RFC's Buzón is inactive, and 422 `registro_patronal_ajeno` for RPs outside
+    `registros_del_rfc` (the RFC's RPs in the padrón). The titular is kept: a deemed notification's acuse names
+    them."""
     sistema = sistema_valido(sistema)
     with transaccion(db):
         previo = _previo(db, sistema, deposito)
     if previo is not None:
         return previo
-    if not buzon_activo:
+    if titular is None:
         raise Conflicto("buzon_inactivo", MENSAJE_INACTIVO)
     propios = {str(rp) for rp in registros_del_rfc or ()}
     ajenos = [rp for rp in deposito.registros_patronales if rp not in propios]
@@ -200,7 +210,9 @@ def depositar(db: Session, sistema: str, deposito: Deposito, *, buzon_activo: bo
             db.execute(notificaciones.insert().values(
                 id=id_notificacion, sistema=sistema, referencia=deposito.referencia, huella=deposito.huella(),
                 rfc=deposito.rfc, registros_patronales=json.dumps(rps), asunto=deposito.asunto, area=deposito.area,
-                tipo_acto=deposito.tipo_acto, documento=deposito.documento, documento_ref=None,
+                tipo_acto=deposito.tipo_acto, titular=json.dumps(_titular_del_acuse(titular, deposito.rfc),
+                                                                 ensure_ascii=False),
+                documento=deposito.documento, documento_ref=None,
                 documento_sha256=deposito.documento_sha256, documento_bytes=len(deposito.documento),
                 estado=PENDIENTE, depositada_en=ahora,
             ))
@@ -258,20 +270,22 @@ def consultar(db: Session, sistema: str, id_notificacion: object) -> dict:
         "depositada_en": iso_mexico(fila["depositada_en"]), "aviso_enviado_en": _iso(fila["aviso_enviado_en"]),
         "avisos": [{"mecanismo": a["mecanismo"], "estado": a["estado"]} for a in lista],
         "notificada_en": _iso(fila["notificada_en"]), "folio_acuse": fila["folio_acuse"],
+        "codigo_verificacion": fila["codigo_verificacion"],
     }
 
 
 def _para_persona(fila) -> dict:
     return {"id": fila["id"], "asunto": fila["asunto"], "area": fila["area"], "tipo_acto": fila["tipo_acto"],
             "estado": fila["estado"], "depositada_en": iso_mexico(fila["depositada_en"]),
-            "notificada_en": _iso(fila["notificada_en"]), "folio_acuse": fila["folio_acuse"]}
+            "notificada_en": _iso(fila["notificada_en"]), "folio_acuse": fila["folio_acuse"],
+            "codigo_verificacion": fila["codigo_verificacion"]}
 
 
 def listar(db: Session, rfc: str) -> dict:
     """`GET /api/v1/buzon/notificaciones`: the RFC's notifications, newest first."""
     consulta = (select(notificaciones.c.id, notificaciones.c.asunto, notificaciones.c.area, notificaciones.c.tipo_acto,
                        notificaciones.c.estado, notificaciones.c.depositada_en, notificaciones.c.notificada_en,
-                       notificaciones.c.folio_acuse)
+                       notificaciones.c.folio_acuse, notificaciones.c.codigo_verificacion)
                 .where(notificaciones.c.rfc == rfc)
                 .order_by(notificaciones.c.depositada_en.desc(), notificaciones.c.id.desc()))
     with transaccion(db):

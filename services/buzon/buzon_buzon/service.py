@@ -51,26 +51,35 @@ class Servicio(ConEventos, ServicioBase):
 
     @rpc
     def consultar(self, sistema: str, id_notificacion: str) -> dict:
+        self._al_dia(sistema=sistema, id=id_notificacion)
         return notificaciones.consultar(self.db, sistema, id_notificacion)
 
     # --- the addressee (the session's RFC) ---
 
     @rpc
     def listar(self, rfc: str) -> dict:
+        self._al_dia(rfc=rfc)
         return notificaciones.listar(self.db, rfc)
 
     @rpc
     def pendientes(self, rfc: str) -> int:
+        self._al_dia(rfc=rfc)
         return notificaciones.pendientes(self.db, rfc)
 
     @rpc
     def obtener(self, rfc: str, id_notificacion: str) -> dict:
+        self._al_dia(rfc=rfc)
         return notificaciones.obtener(self.db, rfc, id_notificacion)
 
     @rpc
     def documento(self, rfc: str, id_notificacion: str) -> str:
         """The PDF in base64 (the bus's JSON carries no bytes)."""
+        self._al_dia(rfc=rfc)
         return base64.b64encode(notificaciones.documento(self.db, rfc, id_notificacion)).decode("ascii")
+
+    def _al_dia(self, **filtros) -> None:
+        """Deemed first what the view would show as pendiente past its deadline (the timer runs every minute)."""
+        flujos.al_dia(self.db, self.calendario, self.reloj.ahora(), **filtros)
 
     @rpc
     def acuse_recibo(self, rfc: str, id_notificacion: str) -> dict:

@@ -22,6 +22,9 @@ PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>
 MORAL = "EDE0101013A2"
 OTRO_RFC = "MAVA800101RS5"
 RPS = ["A1234567890", "B1234567890"]
+# Who activated MORAL's Buzón, as activacion's `titular` answers.
+TITULAR = {"rfc": MORAL, "nombre": "EMPRESA DE DEMOSTRACION SA DE CV", "curp": "MAVA800101MDFRRN09",
+           "rfc_representante": "MAVA800101RS5", "tipo_persona": "moral"}
 
 
 @pytest.fixture(scope="session")
@@ -103,6 +106,7 @@ def depositar(db, reloj):
 
     def hacer(sistema: str = "cobranza", activo: bool = True, registros=RPS, **cambios) -> dict:
         return notificaciones.depositar(db, sistema, notificaciones.leer_deposito(_cuerpo(**cambios)),
-                                        buzon_activo=activo, registros_del_rfc=registros, ahora=reloj.ahora())
+                                        titular=TITULAR if activo else None, registros_del_rfc=registros,
+                                        ahora=reloj.ahora())
 
     return hacer

@@ -1,6 +1,7 @@
 """Opening with a signed acuse de recibo, and deemed notification, on PostgreSQL with a movable clock: the
 cadena, the opening and its events, ya_notificada, the sweep at the deemed moment, and the races between openings
 and sweeps (other sessions stand for other workers or replicas)."""
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -84,9 +85,14 @@ def test_abrir_la_notifica_en_ese_momento_con_sus_eventos(db, avisada, calendari
     ahora = datetime(2027, 1, 14, 23, 59, tzinfo=ZONA_MEXICO)  # the last día to open it, late at night
     cadena = apertura.acuse_recibo(db, MORAL, id_, calendario=calendario, ahora=ahora)["cadena_original"]
     respuesta = abrir(db, id_, calendario, ahora)
+    codigo = respuesta.pop("codigo_verificacion")
     assert respuesta == {"estado": "abierta", "notificada_en": "2027-01-14T23:59:00-06:00",
                          "folio_acuse": "NOT-2027-00000001"}
+    # The acuse's código de verificación is minted here, with the acuse's request: answered at once, kept, and in
+    # both lists (acuses keeps the one the request carries).
+    assert re.fullmatch(r"[A-Z2-7]{16}", codigo)
     guardada = fila(db, id_)
+    assert guardada["codigo_verificacion"] == codigo
     assert guardada["estado"] == "abierta" and guardada["cadena_recibo"] == cadena
     assert guardada["firma_recibo"] == "firma" and guardada["numero_certificado"] == "30001000000500003416"
     assert guardada["ocsp_recibo"] == "MIIB..." and guardada["verificado_en"].isoformat() == "2027-01-12T15:00:00+00:00"
@@ -96,12 +102,16 @@ def test_abrir_la_notifica_en_ese_momento_con_sus_eventos(db, avisada, calendari
     [acuse] = eventos("acuse_solicitado")
     assert acuse["datos"]["tipo"] == "notificacion" and acuse["datos"]["folio"] == "NOT-2027-00000001"
     assert acuse["datos"]["titular"]["nombre"] == "EMPRESA DE DEMOSTRACION SA DE CV"
+    assert acuse["datos"]["codigo_verificacion"] == codigo
+    assert notificaciones.listar(db, MORAL)["notificaciones"][0]["codigo_verificacion"] == codigo
+    assert notificaciones.obtener(db, MORAL, id_)["codigo_verificacion"] == codigo
     datos = acuse["datos"]["datos"]
     assert datos["forma"] == "apertura" and datos["cadena_original"] == cadena and datos["firma"] == "firma"
     assert datos["asunto"] == "Requerimiento de información 42" and datos["aviso_enviado_en"] == \
         "2027-01-11T10:00:00-06:00"
     assert notificaciones.documento(db, MORAL, id_).startswith(b"%PDF-")
     assert notificaciones.consultar(db, "cobranza", id_)["estado"] == "abierta"
+    assert notificaciones.consultar(db, "cobranza", id_)["codigo_verificacion"] == codigo
     # Made: neither opened again, nor a new acuse de recibo, nor deemed later.
     for llamada in (lambda: abrir(db, id_, calendario, ahora, cadena=cadena),
                     lambda: apertura.acuse_recibo(db, MORAL, id_, calendario=calendario, ahora=ahora),
@@ -184,6 +194,12 @@ def test_barrido_con_reloj_movible(db, avisada, depositar, calendario, eventos):
     [acuse] = eventos("acuse_solicitado")
     assert acuse["datos"]["tipo"] == "notificacion" and acuse["datos"]["emitido_en"] == "2027-01-15T07:30:00-06:00"
     assert acuse["datos"]["datos"]["forma"] == "tacita"
+    # Nobody signed it: the acuse names the addressee as activacion named them at the deposit (a persona moral by
+    # its razón social; its representative's CURP and RFC are not of this act), with the code kept here.
+    assert acuse["datos"]["titular"] == {"rfc": MORAL, "nombre": "EMPRESA DE DEMOSTRACION SA DE CV", "curp": None,
+                                         "rfc_representante": None, "tipo_persona": "moral"}
+    assert re.fullmatch(r"[A-Z2-7]{16}", acuse["datos"]["codigo_verificacion"])
+    assert guardada["codigo_verificacion"] == acuse["datos"]["codigo_verificacion"]
     assert acuse["datos"]["datos"]["notificada_en"] == "2027-01-15T07:30:00-06:00"
     assert notificaciones.consultar(db, "cobranza", id_)["notificada_en"] == "2027-01-15T07:30:00-06:00"
     # Again: nothing more. Without an aviso sent, never.

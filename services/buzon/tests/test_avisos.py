@@ -5,7 +5,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
+
 from buzon_buzon import avisos, notificaciones
+from buzon_buzon.models import avisos as tabla_avisos, notificaciones as tabla
 from buzon_comun.errores import NoEncontrado
 from buzon_comun.eventos import CorreoSolicitado, SmsSolicitado, leer
 from buzon_comun.reloj import ZONA_MEXICO
@@ -23,6 +27,12 @@ MEDIOS = [
      "registros_patronales": []},
     {"id": "m6", "mecanismo": "correo", "valor": "baja@ejemplo.mx", "estado": "baja", "registros_patronales": []},
 ]
+
+
+def sin_aviso_en(db, id_):
+    momento = db.execute(select(tabla.c.sin_aviso_en).where(tabla.c.id == id_)).scalar_one()
+    db.commit()
+    return momento
 
 
 def solicitudes(eventos) -> list:
@@ -73,7 +83,7 @@ def test_one_aviso_per_medio_whatever_the_repeats(db, depositar, eventos, reloj)
     primeros = avisos.registrar_avisos(db, id_, MEDIOS + MEDIOS[:1], ahora=reloj.ahora())["avisos"]
     assert len(primeros) == 3
     antes = eventos()
-    assert avisos.registrar_avisos(db, id_, MEDIOS, ahora=reloj.ahora()) == {"avisos": []}
+    assert avisos.registrar_avisos(db, id_, MEDIOS, ahora=reloj.ahora()) == {"avisos": [], "sin_aviso": False}
     assert eventos() == antes
     # The ids asked are the avisos' ids: notificaciones sends each id_mensaje once.
     assert sorted(s.id_mensaje for s in solicitudes(eventos)) == sorted(a["id"] for a in primeros)
@@ -86,7 +96,10 @@ def test_unknown_notification_and_unusable_values(db, depositar, reloj):
     raros = [{"id": "x1", "mecanismo": "telefono", "valor": "123", "estado": "validado"},
              {"id": "x2", "mecanismo": "correo", "valor": "sin-arroba", "estado": "validado"},
              {"id": "x3", "mecanismo": "fax", "valor": "1", "estado": "validado"}, {"mecanismo": "correo"}]
-    assert avisos.registrar_avisos(db, id_, raros, ahora=reloj.ahora()) == {"avisos": []}
+    # Nobody can be told: recorded once (operators are alerted), whatever repeats.
+    assert avisos.registrar_avisos(db, id_, raros, ahora=reloj.ahora()) == {"avisos": [], "sin_aviso": True}
+    assert avisos.registrar_avisos(db, id_, raros, ahora=reloj.ahora()) == {"avisos": [], "sin_aviso": False}
+    assert sin_aviso_en(db, id_) == reloj.ahora()
 
 
 def test_delivery_reports_set_the_first_aviso_sent(db, depositar, reloj):
@@ -118,3 +131,52 @@ def test_an_earlier_report_arriving_late_moves_the_start_back(db, depositar, rel
     avisos.aviso_enviado(db, creados[0]["id"], t)
     avisos.aviso_enviado(db, creados[1]["id"], t - timedelta(minutes=2))
     assert notificaciones.consultar(db, "cobranza", id_)["aviso_enviado_en"] == "2027-01-11T10:03:00-06:00"
+
+
+# -- left without any aviso -------------------------------------------------------------------------------------
+
+def test_a_notification_whose_every_aviso_failed_is_recorded_once(db, depositar, reloj):
+    id_ = depositar()["id"]
+    correo, sms = (a["id"] for a in avisos.registrar_avisos(db, id_, MEDIOS[:2], ahora=reloj.ahora())["avisos"])
+    t = datetime(2027, 1, 11, 11, 0, tzinfo=ZONA_MEXICO)
+    assert avisos.aviso_fallido(db, correo, "550", ahora=t) == avisos.FALLIDO  # the SMS may still go
+    assert sin_aviso_en(db, id_) is None
+    assert avisos.aviso_fallido(db, sms, "proveedor caído", ahora=t + timedelta(minutes=1)) == avisos.SIN_AVISO
+    assert sin_aviso_en(db, id_) == t + timedelta(minutes=1)
+    # A repeated report is not a second notification left without avisos.
+    assert avisos.aviso_fallido(db, sms, "proveedor caído", ahora=t + timedelta(minutes=2)) == avisos.FALLIDO
+    assert sin_aviso_en(db, id_) == t + timedelta(minutes=1)
+
+
+def test_one_aviso_sent_is_enough(db, depositar, reloj):
+    id_ = depositar()["id"]
+    correo, sms = (a["id"] for a in avisos.registrar_avisos(db, id_, MEDIOS[:2], ahora=reloj.ahora())["avisos"])
+    t = datetime(2027, 1, 11, 11, 0, tzinfo=ZONA_MEXICO)
+    avisos.aviso_enviado(db, correo, t)
+    assert avisos.aviso_fallido(db, sms, "proveedor caído", ahora=t) == avisos.FALLIDO
+    assert sin_aviso_en(db, id_) is None
+
+
+def test_the_last_two_avisos_failing_at_once_are_settled_one_after_the_other(db, otra_db, depositar, reloj):
+    id_ = depositar()["id"]
+    correo, sms = (a["id"] for a in avisos.registrar_avisos(db, id_, MEDIOS[:2], ahora=reloj.ahora())["avisos"])
+    t = datetime(2027, 1, 11, 11, 0, tzinfo=ZONA_MEXICO)
+    # Another worker is inside the report of the email's failure: its aviso failed (not committed), the SMS's
+    # still pending as it sees it, so it records nothing, and it holds the notification until it commits.
+    otra_db.execute(tabla_avisos.update().where(tabla_avisos.c.id == correo).values(estado=avisos.FALLIDO))
+    assert avisos._quedo_sin_aviso(otra_db, id_, avisos.AVISOS_FALLIDOS, ahora=t) is False
+    # The SMS's failure waits for it, instead of deciding now on the email's failure it can't see yet (which would
+    # leave the notification unrecorded by both).
+    db.execute(text("SET lock_timeout = '500ms'"))
+    db.commit()
+    try:
+        with pytest.raises(OperationalError):
+            avisos.aviso_fallido(db, sms, "proveedor caído", ahora=t)
+        db.rollback()
+        otra_db.commit()
+        assert avisos.aviso_fallido(db, sms, "proveedor caído", ahora=t) == avisos.SIN_AVISO
+    finally:
+        db.rollback()
+        db.execute(text("RESET lock_timeout"))
+        db.commit()
+    assert sin_aviso_en(db, id_) == t

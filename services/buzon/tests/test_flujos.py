@@ -4,7 +4,7 @@ from datetime import datetime
 
 import pytest
 
-from buzon_buzon import avisos, flujos
+from buzon_buzon import avisos, flujos, notificaciones
 from buzon_comun.errores import Conflicto, ReglaIncumplida
 from buzon_comun.eventos import MensajeEnviado, MensajeFallido, NotificacionDepositada
 from buzon_comun.reloj import ZONA_MEXICO, iso_mexico
@@ -30,7 +30,7 @@ class Llamadas:
 
 
 def _depositar(db, reloj, cuerpo, activo=True, **cambios):
-    activacion = Llamadas(activo=activo)
+    activacion = Llamadas(titular={"rfc": MORAL, "nombre": "EMPRESA", "tipo_persona": "moral"} if activo else None)
     contactos = Llamadas(padron={"registros_patronales": [{"registro_patronal": "A1234567890"}]})
     respuesta = flujos.depositar(db, "cobranza", cuerpo(**cambios), activacion=activacion, contactos=contactos,
                                  ahora=reloj.ahora())
@@ -42,7 +42,7 @@ def test_a_deposit_is_parsed_before_anyone_is_asked_and_the_padron_only_for_rps(
         flujos.depositar(db, "cobranza", cuerpo(documento="bm8gcGRm"), activacion=None, contactos=None,
                          ahora=reloj.ahora())
     _, activacion, contactos = _depositar(db, reloj, cuerpo, registros_patronales=[], referencia="R1")
-    assert (activacion.pedidas, contactos.pedidas) == ([("activo", MORAL)], [])
+    assert (activacion.pedidas, contactos.pedidas) == ([("titular", MORAL)], [])
     respuesta, _, contactos = _depositar(db, reloj, cuerpo, referencia="R2")
     assert contactos.pedidas == [("padron", MORAL)] and respuesta["estado"] == "pendiente"
     with pytest.raises(Conflicto) as inactivo:
@@ -83,3 +83,44 @@ def test_the_timer_sweeps_batch_after_batch(db, reloj, cuerpo, calendario):
     assert flujos.declarar_tacitas(db, calendario, TACITA, lote=2) == 5
     assert flujos.TACITAS._value.get() == antes + 5
     assert flujos.declarar_tacitas(db, calendario, TACITA, lote=2) == 0
+
+
+def test_notifications_left_without_any_aviso_are_counted_once_by_reason(db, reloj, cuerpo):
+    sin_medios, fallidos = (flujos.SIN_AVISO.labels(m)._value.get() for m in (avisos.SIN_MEDIOS,
+                                                                             avisos.AVISOS_FALLIDOS))
+    id_ = _depositar(db, reloj, cuerpo, referencia="R1")[0]["id"]
+    evento = NotificacionDepositada(id=id_, sistema="cobranza", referencia="R1", rfc=MORAL, registros_patronales=[],
+                                    depositada_en=iso_mexico(reloj.ahora()))
+    for _ in range(2):  # a redelivered event counts nothing more
+        flujos.registrar_avisos(db, evento, contactos=Llamadas(listar={"medios": []}), ahora=reloj.ahora())
+    assert flujos.SIN_AVISO.labels(avisos.SIN_MEDIOS)._value.get() == sin_medios + 1
+    _, aviso = _avisada(db, reloj, cuerpo, "R2")
+    fallido = MensajeFallido(id_mensaje=aviso, canal="correo", referencia="x", plantilla=avisos.PLANTILLA, error="e")
+    for _ in range(2):
+        assert flujos.mensaje_fallido(db, fallido, ahora=reloj.ahora()) is True
+    assert flujos.SIN_AVISO.labels(avisos.AVISOS_FALLIDOS)._value.get() == fallidos + 1
+
+
+def test_a_view_deems_first_what_is_past_its_deadline(db, reloj, cuerpo, calendario):
+    """The timer runs every minute: the person's and the system's views don't wait for it to show as tacita (with
+    its folio and code) what can no longer be opened, and deem nothing else."""
+    id_, aviso = _avisada(db, reloj, cuerpo, "R1")
+    flujos.mensaje_enviado(db, MensajeEnviado(id_mensaje=aviso, canal="correo", referencia="x",
+                                              plantilla=avisos.PLANTILLA, enviado_en=iso_mexico(ENVIADO)))
+    antes = flujos.TACITAS._value.get()
+    assert flujos.al_dia(db, calendario, TACITA.replace(minute=29), rfc=MORAL) == 0
+    assert flujos.al_dia(db, calendario, TACITA, rfc="MAVA800101RS5") == 0
+    assert flujos.al_dia(db, calendario, TACITA, sistema="otro", id=id_) == 0
+    assert flujos.al_dia(db, calendario, TACITA, sistema="cobranza", id="no-es-un-id") == 0
+    assert notificaciones.listar(db, MORAL)["notificaciones"][0]["estado"] == "pendiente"
+    assert flujos.al_dia(db, calendario, TACITA, rfc=MORAL) == 1
+    [vista] = notificaciones.listar(db, MORAL)["notificaciones"]
+    assert (vista["estado"], vista["notificada_en"]) == ("tacita", "2027-01-15T07:30:00-06:00")
+    assert vista["folio_acuse"] and len(vista["codigo_verificacion"]) == 16
+    assert notificaciones.pendientes(db, MORAL) == 0 and flujos.TACITAS._value.get() == antes + 1
+    # The system's query, by its id.
+    otro, aviso = _avisada(db, reloj, cuerpo, "R2")
+    flujos.mensaje_enviado(db, MensajeEnviado(id_mensaje=aviso, canal="correo", referencia="x",
+                                              plantilla=avisos.PLANTILLA, enviado_en=iso_mexico(ENVIADO)))
+    assert flujos.al_dia(db, calendario, TACITA, sistema="cobranza", id=otro) == 1
+    assert notificaciones.consultar(db, "cobranza", otro)["estado"] == "tacita"

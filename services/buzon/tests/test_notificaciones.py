@@ -97,6 +97,10 @@ def test_deposito_registra_y_anuncia_sin_contenido(db, depositar, eventos, reloj
     assert fila["sistema"] == "cobranza" and fila["referencia"] == "REQ-42" and fila["rfc"] == MORAL
     assert fila["documento"].startswith(b"%PDF-") and fila["documento_bytes"] == len(fila["documento"])
     assert fila["estado"] == "pendiente" and fila["aviso_enviado_en"] is None and fila["notificada_en"] is None
+    # Who activated the Buzón, as activacion named them: the name on the acuse if it is deemed notified. Only the
+    # addressee's: a persona moral's representative and their CURP are not of this act.
+    assert json.loads(fila["titular"]) == {"rfc": MORAL, "nombre": "EMPRESA DE DEMOSTRACION SA DE CV", "curp": None,
+                                           "rfc_representante": None, "tipo_persona": "moral"}
     [evento] = eventos("notificacion_depositada")
     assert evento["datos"] == {"id": respuesta["id"], "sistema": "cobranza", "referencia": "REQ-42", "rfc": MORAL,
                                "registros_patronales": ["A1234567890"], "depositada_en": "2027-01-11T10:00:00-06:00"}
@@ -159,7 +163,8 @@ def test_consultar_para_el_sistema_depositante(db, depositar):
     id_ = depositar()["id"]
     assert notificaciones.consultar(db, "cobranza", id_) == {
         "id": id_, "rfc": MORAL, "estado": "pendiente", "depositada_en": "2027-01-11T10:00:00-06:00",
-        "aviso_enviado_en": None, "avisos": [], "notificada_en": None, "folio_acuse": None}
+        "aviso_enviado_en": None, "avisos": [], "notificada_en": None, "folio_acuse": None,
+        "codigo_verificacion": None}
     for sistema, ident in (("fiscalizacion", id_), ("cobranza", "00000000-0000-0000-0000-000000000000"),
                            ("cobranza", "no-es-uuid"), ("cobranza", None)):
         with pytest.raises(NoEncontrado):
@@ -175,7 +180,8 @@ def test_la_persona_ve_solo_las_de_su_rfc_mas_nuevas_primero(db, depositar, relo
     assert [n["id"] for n in lista] == [segunda, primera]
     assert lista[0] == {"id": segunda, "asunto": "Segunda", "area": "Subdelegación Centro",
                         "tipo_acto": "requerimiento", "estado": "pendiente",
-                        "depositada_en": "2027-01-11T11:00:00-06:00", "notificada_en": None, "folio_acuse": None}
+                        "depositada_en": "2027-01-11T11:00:00-06:00", "notificada_en": None, "folio_acuse": None,
+                        "codigo_verificacion": None}
     assert notificaciones.pendientes(db, MORAL) == 2 and notificaciones.pendientes(db, OTRO_RFC) == 1
     assert notificaciones.obtener(db, MORAL, primera)["registros_patronales"] == ["A1234567890"]
     with pytest.raises(NoEncontrado):

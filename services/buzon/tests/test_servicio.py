@@ -33,8 +33,9 @@ class ActivacionFalsa:
     name = "activacion"
 
     @rpc
-    def activo(self, rfc):
-        return rfc in ACTIVOS
+    def titular(self, rfc):
+        return {"rfc": rfc, "nombre": "EMPRESA", "curp": None, "rfc_representante": None,
+                "tipo_persona": "moral"} if rfc in ACTIVOS else None
 
 
 class ContactosFalso:
