@@ -756,9 +756,9 @@ def expresiones_de_alertas(docs) -> dict[str, str]:
 
 def test_las_alertas_usan_metricas_que_el_codigo_exporta(docs):
     alertas = expresiones_de_alertas(docs)
-    # Queue depth and age, dead letters, 5xx, OCSP, renders.
+    # Queue depth and age, dead letters, 5xx, OCSP, renders, notifications nobody was told of.
     for necesaria in ("BuzonColaProfunda", "BuzonColaSinVaciarse", "BuzonColaApartadosCrece", "BuzonEventosApartados",
-                      "BuzonErrores5xx", "BuzonOcspNoDisponible", "BuzonRenderFallando"):
+                      "BuzonErrores5xx", "BuzonOcspNoDisponible", "BuzonRenderFallando", "BuzonNotificacionesSinAviso"):
         assert necesaria in alertas
     exportadas = metricas_del_codigo() | METRICAS_RABBITMQ
     for alerta, expresion in alertas.items():
