@@ -1,8 +1,14 @@
 """Database access: one engine per service process, one session per nameko worker.
 
-With `BUZON_DATABASE_URL` set (PostgreSQL), every service lives in its own schema of that database: the
-connection's search_path is the service's schema, so models and migrations stay unqualified. Unset, each
-service gets its own embedded SQLite file under the data folder, for a local run.
+With `BUZON_DATABASE_URL` set (PostgreSQL), every service lives in its own schema of that database: each
+transaction's search_path is the service's schema (`en_esquema`), so models and migrations stay unqualified. Unset,
+each service gets its own embedded SQLite file under the data folder, for a local run.
+
+The services work through a pooler in transaction mode (PgBouncer): they keep no state in a database session,
+only in a transaction. No `SET` or startup `options` (the search_path is `SET LOCAL` in every transaction), no
+session advisory locks (`pg_advisory_xact_lock`), no server-side prepared statements (psycopg2 interpolates
+parameters on the client), no LISTEN/NOTIFY, temporary tables or WITH HOLD cursors. tests/test_pgbouncer.py runs
+the migrations, the whole system and a folio burst through PgBouncer with a pool of two server connections.
 """
 from __future__ import annotations
 
@@ -76,8 +82,8 @@ def crear_engine(config: Config, servicio: str, conexiones: int | None = None) -
             pool_size=conexiones or config.db_conexiones,
             max_overflow=0,
             pool_timeout=ESPERA_CONEXION_S,
-            connect_args={"options": f"-csearch_path={servicio}"},
         )
+        en_esquema(engine, servicio)
         probar_si_estuvo_quieta(engine)
         return engine
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
@@ -90,6 +96,41 @@ def crear_engine(config: Config, servicio: str, conexiones: int | None = None) -
         cursor.close()
 
     return engine
+
+
+_ESQUEMA_PENDIENTE = "buzon_esquema_pendiente"
+
+
+def en_esquema(engine: Engine, esquema: str) -> None:
+    """Every transaction of `engine` (PostgreSQL) works in `esquema`: `SET LOCAL search_path` before its first
+    statement.
+
+    Not a setting of the connection (the `options` startup parameter, a `SET` when it connects): through PgBouncer
+    in transaction mode a client connection gets whichever server connection is free at each transaction, one that
+    another service (another schema) used a moment before, and PgBouncer refuses or drops `options`. A transaction
+    is what the pooler keeps whole, and SET LOCAL lasts exactly that long.
+
+    Sent when the transaction's first statement runs (the `begin` event only marks it): from SQLAlchemy's own
+    execution, so a connection that died is reported and discarded as for any statement, and a transaction that
+    runs no statement costs nothing. One round trip more per transaction. Connections in AUTOCOMMIT (none here)
+    would not keep it: SET LOCAL outside a transaction does nothing."""
+    if not esquema.isidentifier() or not esquema.isascii():
+        raise ValueError(f"esquema inválido: {esquema!r}")
+    fijar = f'SET LOCAL search_path TO "{esquema}"'
+
+    @event.listens_for(engine, "begin")
+    def _al_empezar(conexion):
+        conexion.info[_ESQUEMA_PENDIENTE] = True
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _antes_de_la_primera(conexion, _cursor, *_):
+        if conexion.info.pop(_ESQUEMA_PENDIENTE, False):
+            # A cursor of its own: the statement's may be one that executes only once (a named cursor).
+            cursor = conexion.connection.dbapi_connection.cursor()
+            try:
+                cursor.execute(fijar)
+            finally:
+                cursor.close()
 
 
 # A pooled connection unused for longer than this is tried before it is handed out.

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from buzon_comun.db import insercion
+from buzon_comun.db import en_esquema, insercion
 from buzon_comun.reloj import en_mexico
 
 PREFIJOS = {"registro_medio": "REG", "validacion_medio": "VAL", "baja_medio": "BAJ", "activacion": "ACT",
@@ -96,11 +96,13 @@ _MOTORES_APARTE: dict[tuple[str, str], Engine] = {}
 
 
 def _motor_aparte(engine: Engine, esquema: str) -> Engine:
-    """An engine without a pool (each connect opens and closes one connection) for the same database and schema."""
+    """An engine without a pool (each connect opens and closes one connection) for the same database and schema
+    (its transactions in it as the services' own: `en_esquema`)."""
     clave = (engine.url.render_as_string(hide_password=False), esquema)
     motor = _MOTORES_APARTE.get(clave)
     if motor is None:
-        motor = create_engine(engine.url, poolclass=NullPool, connect_args={"options": f"-csearch_path={esquema}"})
+        motor = create_engine(engine.url, poolclass=NullPool)
+        en_esquema(motor, esquema)
         _MOTORES_APARTE[clave] = motor
     return motor
 

@@ -1,8 +1,8 @@
 """Alembic migrations of every service, run as one step before the services start.
 
-Each service declares its migrations folder under the `buzon.migraciones` entry point group. On PostgreSQL the
-step takes an advisory lock per service, so replicas or repeated runs never race; it creates the service's
-schema and upgrades it to head.
+Each service declares its migrations folder under the `buzon.migraciones` entry point group. On PostgreSQL each
+service's step takes an advisory lock per service (transaction-scoped), so replicas or repeated runs never race; it
+creates the service's schema and upgrades it to head.
 """
 from __future__ import annotations
 
@@ -39,12 +39,17 @@ def configuracion_alembic(ubicacion: str) -> AlembicConfig:
 
 
 def migrar_servicio(config: Config, servicio: str, ubicacion: str, destino: str = "head") -> None:
+    """On PostgreSQL two transactions, each under the service's advisory lock: the schema if it is missing, then
+    every migration up to `destino` (committed together or not at all). The lock is transaction-scoped, so it holds
+    through PgBouncer in transaction mode and a failed run never leaves it taken. The schema goes first on its own:
+    the migrations' transaction begins with it in place (one whose search_path was set before another migrator
+    committed the schema might not find it)."""
     engine = crear_engine(config, servicio, conexiones=1)
     try:
         with engine.connect() as conexion:
             postgres = conexion.dialect.name == "postgresql"
             if postgres:
-                conexion.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _clave_bloqueo(servicio)})
+                _bloquear(conexion, servicio)
                 # Created only when missing: `CREATE SCHEMA IF NOT EXISTS` asks for CREATE on the database even when
                 # the schema exists, and a cluster's role per service owns its schema and nothing more.
                 existe = conexion.execute(text("SELECT 1 FROM pg_namespace WHERE nspname = :s"),
@@ -52,17 +57,18 @@ def migrar_servicio(config: Config, servicio: str, ubicacion: str, destino: str 
                 if existe is None:
                     conexion.execute(text(f'CREATE SCHEMA "{servicio}"'))
                 conexion.commit()
-            try:
-                cfg = configuracion_alembic(ubicacion)
-                cfg.attributes["connection"] = conexion
-                command.upgrade(cfg, destino)
-                conexion.commit()
-            finally:
-                if postgres:
-                    conexion.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _clave_bloqueo(servicio)})
-                    conexion.commit()
+                _bloquear(conexion, servicio)
+            cfg = configuracion_alembic(ubicacion)
+            cfg.attributes["connection"] = conexion
+            command.upgrade(cfg, destino)
+            conexion.commit()
     finally:
         engine.dispose()
+
+
+def _bloquear(conexion, servicio: str) -> None:
+    """The service's migration lock until the connection's transaction ends: other migrators wait their turn."""
+    conexion.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _clave_bloqueo(servicio)})
 
 
 def migrar(config: Config | None = None, servicios: list[str] | None = None) -> list[str]:

@@ -1,9 +1,10 @@
 """The services' engine on PostgreSQL: a fixed pool, and a connection that died while idle is replaced, not used."""
-from sqlalchemy import event, text
+import pytest
+from sqlalchemy import create_engine, event, text
 
 from buzon_comun import db as modulo_db
 from buzon_comun.config import Config
-from buzon_comun.db import crear_engine
+from buzon_comun.db import crear_engine, en_esquema
 
 
 def _pid(conexion) -> int:
@@ -44,3 +45,27 @@ def test_a_connection_used_a_moment_ago_is_not_tried_again(url_bd):
         assert pings == [] and sentencias.count("SELECT 2") == 5
     finally:
         engine.dispose()
+
+
+def test_each_transaction_works_in_the_schema_and_the_session_keeps_nothing(url_bd):
+    """What a transaction pooler needs (tests/test_pgbouncer.py): the schema lasts a transaction, the session's
+    search_path (the server connection another client gets next) is left as it was."""
+    engine = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": url_bd}), "auth", conexiones=1)
+    try:
+        with engine.connect() as conexion:
+            for _ in range(2):
+                assert conexion.execute(text("SELECT current_schema()")).scalar_one() == "auth"
+                assert conexion.execute(text("SELECT count(*) FROM retos")).scalar_one() >= 0
+                conexion.commit()
+            cursor = conexion.connection.dbapi_connection.cursor()  # outside SQLAlchemy: no SET LOCAL
+            cursor.execute("SHOW search_path")
+            assert "auth" not in cursor.fetchone()[0]
+            cursor.close()
+            conexion.rollback()
+    finally:
+        engine.dispose()
+
+
+def test_a_schema_name_is_an_identifier():
+    with pytest.raises(ValueError):
+        en_esquema(create_engine("sqlite://"), 'auth"; DROP SCHEMA auth; --')
