@@ -3,6 +3,7 @@ development key, BUZON_SISTEMAS_DEPOSITANTES unset) into an active Patrón's Buz
 validated email and mobile without the notification's content; the Patrón lists it and opens it by signing the acuse
 de recibo with the e.firma; the depositing system sees it opened with its folio; the document and the acuse de
 notificación download; an inactive Buzón is refused and another RFC can't read it."""
+import re
 import subprocess
 
 import pytest
@@ -88,11 +89,17 @@ def test_a_notification_deposited_opened_by_signing_and_seen_opened(sistema, tmp
     assert abierta.status_code == 200, abierta.text
     folio = abierta.json()["folio_acuse"]
     assert abierta.json()["estado"] == "abierta" and folio.startswith("NOT-")
+    # Its acuse's código de verificación in the answer at once (buzon mints it with the acuse's request), and in
+    # the person's list.
+    codigo = abierta.json()["codigo_verificacion"]
+    assert re.fullmatch(r"[A-Z2-7]{16}", codigo or ""), abierta.text
+    listadas = requests.get(f"{sistema.api}/buzon/notificaciones", headers=cabecera).json()["notificaciones"]
+    assert next(n for n in listadas if n["id"] == id_)["codigo_verificacion"] == codigo
 
-    # The depositing system sees it opened, with the acuse's folio.
+    # The depositing system sees it opened, with the acuse's folio and code.
     vista = requests.get(f"{sistema.api}/notificaciones/{id_}", headers=clave).json()
-    assert (vista["estado"], vista["folio_acuse"], vista["notificada_en"]) == (
-        "abierta", folio, abierta.json()["notificada_en"])
+    assert (vista["estado"], vista["folio_acuse"], vista["notificada_en"], vista["codigo_verificacion"]) == (
+        "abierta", folio, abierta.json()["notificada_en"], codigo)
 
     documento = requests.get(f"{sistema.api}/buzon/notificaciones/{id_}/documento", headers=cabecera)
     assert (documento.status_code, documento.content) == (200, PDF)
@@ -103,3 +110,6 @@ def test_a_notification_deposited_opened_by_signing_and_seen_opened(sistema, tmp
     texto = subprocess.run(["pdftotext", "-layout", str(archivo), "-"], capture_output=True, text=True,
                            check=True).stdout
     assert folio in texto and RFC in texto and RP1 in texto
+    # That code is the one acuses issued it with: its public verification opens with it.
+    verificada = requests.get(f"{sistema.api}/acuses/{folio}/verificacion", params={"codigo": codigo})
+    assert (verificada.status_code, verificada.json()["sello_valido"]) == (200, True), verificada.text
