@@ -15,7 +15,9 @@ como_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 paquetes=(rabbitmq-server libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
 if [ "$modo" = test ]; then
   # chromium: the browser tests drive Debian's Chromium with Playwright (its own browser download can't be used).
-  paquetes+=(postgresql poppler-utils docker-compose chromium)
+  # pgbouncer: tests/test_pgbouncer.py runs the services through it in transaction mode (an instance of its own on
+  # a free port).
+  paquetes+=(postgresql poppler-utils docker-compose chromium pgbouncer)
 fi
 faltan=()
 for p in "${paquetes[@]}"; do

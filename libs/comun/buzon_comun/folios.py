@@ -83,7 +83,8 @@ def _de_secuencia(db: Session, tabla: Table, prefijo: str, anio: int) -> int:
         # Made on a connection of its own and committed at once: the caller's transaction holds no catalog lock,
         # and a rollback of the caller leaves the sequence in place for everyone. That connection is not taken from
         # the process's pool: on a new database (or a new year) every worker asks at once, each holding a pooled
-        # connection already, and with the pool used up none of them would get a second one.
+        # connection already, and with the pool used up none of them would get a second one. Through PgBouncer the
+        # same holds for its server pool, which must be larger than the client connections that may get here at once.
         esquema = db.execute(text("SELECT current_schema()")).scalar_one()
         with _motor_aparte(db.get_bind().engine, esquema).connect() as conexion:
             crear_secuencia(conexion, tabla, prefijo, anio)
