@@ -18,13 +18,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from playwright.sync_api import expect
 
-from buzon_dev.pruebas import esperar
+from buzon_comun.config import Config
+from buzon_dev.pruebas import b64, esperar
+from buzon_gateway.notificaciones_buzon import clave_desarrollo
 
 pytestmark = pytest.mark.e2e
 
@@ -336,6 +339,9 @@ PADRON_MOVIL = ("rfc,registro_patronal,razon_social\n"
                 "MPR040404KL0,M1111111110,MOVIL DE PRUEBAS SA DE CV\n"
                 "MPR040404KL0,M2222222220,MOVIL DE PRUEBAS SA DE CV\n")
 VENCE = re.compile(r"Vence el \d\d/\d\d/\d{4} a las \d\d:\d\d")
+# The document of the notification the Institute deposits in each walk's Buzón (issue 13).
+PDF_NOTIFICACION = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] "
+                    b"/Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
 
 AXE = RAIZ / "tests" / "vendor" / "axe.min.js"
 # What every page is measured for: the document no wider than the window, and no element with a horizontal
@@ -547,6 +553,17 @@ class Guia:
         assert contenido.startswith(b"%PDF"), contenido[:40]
         return contenido
 
+    def depositar(self, asunto: str) -> str:
+        """An Institute system deposits a notification in the person's Buzón through the API, with the development
+        system's key (BUZON_SISTEMAS_DEPOSITANTES unset), as tests/test_e2e_buzon.py does; its id."""
+        clave = clave_desarrollo(Config.desde_entorno(self.sistema.entorno))
+        respuesta = requests.post(f"{self.sistema.api}/notificaciones", headers={"Authorization": f"Bearer {clave}"},
+                                  json={"rfc": self.datos["rfc"], "asunto": asunto, "area": "Subdelegación Centro",
+                                        "tipo_acto": "Requerimiento", "referencia": f"NAV-{self.ancho}-{self.persona}",
+                                        "documento": b64(PDF_NOTIFICACION)})
+        assert respuesta.status_code == 201, respuesta.text
+        return respuesta.json()["id"]
+
     def mostrar(self, nombre: str, html: str) -> None:
         """A message as the person gets it, in a page of its own, captured and checked like the portal's."""
         pagina = self.contexto.new_page()
@@ -694,6 +711,49 @@ def recorrer(guia: Guia) -> None:
     guia.captura("aclaracion-presentada")
     guia.descargar(guia.exito().get_by_role("link", name="Descargar acuse"))
 
+    # 4. A notification from the Institute (issue 13), deposited through the API: counted on the main screen,
+    # listed, opened by signing its acuse de recibo in the page (the activation's signing), its document and its
+    # acuse de notificación downloaded; then listed as opened.
+    asunto = "Requerimiento de información sobre cuotas obrero patronales"
+    id_notificacion = guia.depositar(asunto)
+    guia.ir("/buzon")
+    pagina.get_by_text("Tienes 1 notificación sin abrir.").wait_for()
+    guia.captura("buzon-notificacion-pendiente")
+    guia.accion(pagina, "Ver mis notificaciones").click()
+    esperar_ruta(pagina, "/buzon/notificaciones")
+    fila = pagina.get_by_role("row").filter(has_text=asunto)
+    expect(fila).to_contain_text("Pendiente de abrir")
+    guia.captura("notificaciones")
+    fila.get_by_role("link", name=asunto, exact=True).click()
+    pagina.locator("#form-efirma[data-accion='abrir']").wait_for()
+    expect(pagina.locator(".recibo")).to_contain_text(datos["rfc"])
+    pagina.locator("#cer").set_input_files(str(emitido.ruta_cer))
+    pagina.locator("#key").set_input_files(str(emitido.ruta_key))
+    pagina.locator("#password").fill(emitido.password)
+    guia.captura("notificacion-firma")
+    pagina.locator("#boton-efirma").click()
+    esperar_ruta(pagina, f"/buzon/notificaciones/{id_notificacion}")
+    guia.exito().get_by_text("Abriste la notificación").wait_for()
+    assert "NOT-" in guia.exito().inner_text()
+
+    def con_codigo():
+        # The acuse's código de verificación comes from acuses a moment after the opening.
+        if "Se está generando" not in guia.exito().inner_text():
+            return True
+        pagina.reload()
+        return False
+
+    esperar(con_codigo, plazo=30, paso=1)
+    assert re.search(r"Código de verificación\s+[0-9A-Z]{16}", guia.exito().inner_text()), guia.exito().inner_text()
+    guia.captura("notificacion-abierta")
+    assert guia.descargar(guia.exito().get_by_role("link", name="Descargar documento")) == PDF_NOTIFICACION
+    guia.descargar(guia.exito().get_by_role("link", name="Descargar acuse de notificación"))
+    pagina.get_by_role("navigation", name="Menú principal").get_by_role("link", name="Notificaciones", exact=True).click()
+    esperar_ruta(pagina, "/buzon/notificaciones")
+    expect(fila).to_contain_text("Abierta")
+    expect(fila).to_contain_text("NOT-")
+    guia.captura("notificaciones-abierta")
+
     # An error: a page that doesn't exist.
     respuesta = pagina.goto(f"{sistema.url}/medios-contacto/no-existe/de-ningun-modo")
     assert respuesta.status == 404
@@ -707,12 +767,13 @@ def recorrer(guia: Guia) -> None:
         ("correo-aviso-registro", guia.correo(correo, "se registró un medio de contacto", datos["telefono"])),
         ("correo-aviso-baja", guia.correo(correo, "se eliminó un medio de contacto", eliminado)),
     ]
+    mensajes.append(("correo-aviso-notificacion", guia.correo(correo, "Tienes un mensaje en tu Buzón IMSS")))
     if guia.persona == "patron":
         mensajes.append(("correo-validacion-rp", guia.correo(datos["correo_rp"], "valida tu correo")))
     for nombre, mensaje in mensajes:
         guia.mostrar(nombre, pagina_de_correo(mensaje))
     for nombre, texto in (("sms-codigo", "codigo de verificacion"), ("sms-validacion-concluida", "fue exitosa"),
-                          ("sms-aviso-baja", "se elimino")):
+                          ("sms-aviso-baja", "se elimino"), ("sms-aviso-notificacion", "Tienes un mensaje")):
         guia.mostrar(nombre, pagina_de_sms(guia.sms(texto)))
 
     # The history: the deleted medio and the lapsed one, each with its acuses; the lapsed one's link, an error now;
