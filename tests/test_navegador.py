@@ -1,6 +1,8 @@
 """The citizen portal in a real browser (Debian's Chromium driven by Playwright): the e.firma signed inside the
 page, and the whole guide for a Particular and a Patrón, on a desktop and at a phone's 375 px, with a screenshot of
 every page (artefactos/navegador/, named by width, person and step), the emails and SMS as they arrived included.
+After the activation each walk opens a notification of the Buzón (issue 13) deposited through the API: the count on
+the main screen, the list, the acuse de recibo signed in the page, the document and the acuse de notificación.
 
 Every page is measured (nothing wider than the window, nothing scrolling sideways inside it) and checked by
 axe-core (tests/vendor, from the npm registry: `make vendor`): no serious or critical violation. Every request the
