@@ -91,7 +91,6 @@ def pgbouncer(bd, tmp_path_factory):
     comando = [BINARIO]
     if os.geteuid() == 0:  # PgBouncer refuses to run as root
         comando += ["-u", "nobody"]
-        os.chmod(carpeta, 0o755)
     proceso = subprocess.Popen([*comando, str(carpeta / "pgbouncer.ini")], stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     try:
