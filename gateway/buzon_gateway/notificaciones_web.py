@@ -1,6 +1,6 @@
 """How the portal shows the Buzón's notifications (issue 13): plain functions over the contract's notifications, so
-the page handlers stay a few lines and this tests without a browser or a broker; and the steps the JSON API and the
-pages share (the acuse de notificación's folio, its código de verificación).
+the page handlers stay a few lines and this tests without a browser or a broker; and the step the JSON API and the
+pages share (the acuse de notificación's folio).
 
 A notification is `pendiente` until the person opens it by signing its acuse de recibo (`abierta`) or its días
 hábiles run out (`tacita`: deemed notified). Times are Mexico City's.
@@ -32,8 +32,8 @@ def folio_acuse(servicio_buzon, rfc: str, id_notificacion: str) -> str:
 
 
 def codigo_verificacion(acuses, rfc: str, folio: str | None) -> str | None:
-    """The acuse's código de verificación: None until acuses has recorded its request (it comes by event, a moment
-    after the opening or the deemed notification)."""
+    """The acuse's código de verificación as acuses keeps it, for a notification whose own view carries none (made
+    before buzon minted the code with the acuse's request: its migration 0002); None until acuses has it."""
     if not folio:
         return None
     return acuses.codigos(rfc, [folio])["codigos"].get(folio)

@@ -296,7 +296,9 @@ class Portal:
                     "ruta": "/buzon/notificaciones/" + quote(notificacion["id"], safe=""),
                     "codigo": None, "recien_abierta": False}
         if cadena is None:
-            contexto["codigo"] = notificaciones_web.codigo_verificacion(self.acuses, rfc, notificacion["folio_acuse"])
+            contexto["codigo"] = (notificacion.get("codigo_verificacion")
+                                  or notificaciones_web.codigo_verificacion(self.acuses, rfc,
+                                                                            notificacion["folio_acuse"]))
             contexto["recien_abierta"] = (notificacion["estado"] == notificaciones_web.ABIERTA
                                           and request.args.get("abierta") == "1")
         return self._pagina(200, "portal/notificacion.html", visita, csrf_meta=visita.csrf,

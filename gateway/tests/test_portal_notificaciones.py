@@ -17,18 +17,20 @@ import re
 import pytest
 import requests
 from nameko.testing.utils import find_free_port
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from buzon_activacion.models import activaciones
 from buzon_activacion.service import Servicio as Activacion
 from buzon_auth.service import Servicio as Auth
-from buzon_buzon import apertura, habiles
+from buzon_buzon import apertura, avisos, habiles
+from buzon_buzon.models import avisos as tabla_avisos
 from buzon_buzon.models import notificaciones as tabla_notificaciones
 from buzon_buzon.service import Servicio as Buzon
 from buzon_comun.config import Config
 from buzon_comun.db import crear_engine
 from buzon_comun.servicio import rpc
-from buzon_dev.pruebas import b64, firmar
+from buzon_dev.pruebas import b64, esperar, firmar
 from buzon_gateway import notificaciones_web
 from buzon_gateway.paginas import POLITICA_CONTENIDO
 from buzon_gateway.service import Gateway
@@ -54,7 +56,9 @@ class ContactosFalso:
 
     @rpc
     def listar(self, titular, incluir_bajas=False):
-        return {"medios": []}
+        # One validated RFC-level email: every notification gets its aviso.
+        return {"medios": [{"id": "medio-1", "mecanismo": "correo", "valor": "ana@example.com", "estado": "validado",
+                            "registros_patronales": []}]}
 
 
 class AcusesFalso:
@@ -220,10 +224,16 @@ def test_a_notification_opened_by_signing_its_acuse_de_recibo_in_the_page(url, a
     assert (otra_vez.status_code, otra_vez.json()["error"]["codigo"]) == (409, "ya_notificada")
 
     texto = pagina(navegador.get(f"{url}/buzon/notificaciones/{id_}", params={"abierta": "1"}))
-    estado = re.search(r'<section class="recuadro-verde" role="status".*?</section>', texto, flags=re.S).group(0)
+    estado = re.search(r'<section class="recuadro-verde notificacion-abierta" role="status".*?</section>', texto,
+                       flags=re.S).group(0)
     folio = re.search(r'<dt>Folio</dt><dd class="identificador">(NOT-\d{4}-\d{8})</dd>', estado).group(1)
     assert "Abriste la notificación" in estado
-    assert f'<dt>Código de verificación</dt><dd><span class="identificador">{CODIGO}</span></dd>' in estado
+    # buzon mints the code with the acuse's request: the page shows the one the API gives.
+    [api] = [n for n in requests.get(f"{url}/api/v1/buzon/notificaciones", headers={
+        "Authorization": f"Bearer {navegador.cookies['buzon_sesion']}"}).json()["notificaciones"] if n["id"] == id_]
+    codigo = api["codigo_verificacion"]
+    assert re.fullmatch(r"[0-9A-Z]{16}", codigo) and api["folio_acuse"] == folio
+    assert f'<dt>Código de verificación</dt><dd><span class="identificador">{codigo}</span></dd>' in estado
     assert f'<a class="boton" href="/buzon/notificaciones/{id_}/documento">Descargar documento</a>' in estado
     assert (f'<a class="boton" href="/buzon/notificaciones/{id_}/acuse">Descargar acuse de notificación</a>'
             in estado)
@@ -231,7 +241,7 @@ def test_a_notification_opened_by_signing_its_acuse_de_recibo_in_the_page(url, a
     # Without ?abierta=1 it is the notification as it stays: opened, with its folio and code, no status message.
     despues = pagina(navegador.get(f"{url}/buzon/notificaciones/{id_}"))
     assert "recuadro-verde" not in despues and "<dd><span class=\"notificacion-estado\">Abierta</span></dd>" in despues
-    assert f'<dt>Folio del acuse</dt><dd class="identificador">{folio}</dd>' in despues and CODIGO in despues
+    assert f'<dt>Folio del acuse</dt><dd class="identificador">{folio}</dd>' in despues and codigo in despues
 
     documento = navegador.get(f"{url}/buzon/notificaciones/{id_}/documento")
     assert (documento.status_code, documento.headers["Content-Type"], documento.content) == (200, "application/pdf",
@@ -255,15 +265,19 @@ def test_a_notification_opened_by_signing_its_acuse_de_recibo_in_the_page(url, a
 def test_a_notification_deemed_notified_shows_its_downloads_directly(url, url_bd, activar, efirma_dev_fisica):
     activar(FISICA)
     id_ = depositar(url, "Requerimiento de información", "OF-1")
-    # Its aviso sent on Monday 11 January 2027 at 10:00 (as notificaciones' report records it), and buzon's own
-    # sweep with the clock a week later.
+    # Its aviso reported sent on Monday 11 January 2027 at 10:00 (buzon's function for notificaciones' report),
+    # and buzon's own sweep with the clock a week later.
     aviso = dt.datetime(2027, 1, 11, 16, 0, tzinfo=dt.timezone.utc)
     engine = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": url_bd}), "buzon")
     try:
-        with engine.begin() as conexion:
-            conexion.execute(tabla_notificaciones.update().where(tabla_notificaciones.c.id == id_)
-                             .values(aviso_enviado_en=aviso))
+        def aviso_solicitado():
+            with engine.begin() as conexion:
+                return conexion.execute(select(tabla_avisos.c.id).where(tabla_avisos.c.notificacion_id == id_)
+                                        ).scalar_one_or_none()
+
+        id_aviso = esperar(aviso_solicitado)
         with Session(engine) as db:
+            assert avisos.aviso_enviado(db, id_aviso, aviso)
             assert apertura.declarar_tacitas(db, habiles.desde_entorno({}), aviso + dt.timedelta(days=7)) == 1
     finally:
         engine.dispose()
@@ -275,9 +289,19 @@ def test_a_notification_deemed_notified_shows_its_downloads_directly(url, url_bd
     assert "<dt>Notificada el</dt><dd>15/01/2027 07:30</dd>" in texto
     assert "se tuvo por notificada el" in texto and "form-efirma" not in texto and "<script" not in texto
     assert f'<a class="boton" href="/buzon/notificaciones/{id_}/documento">Descargar documento</a>' in texto
-    assert CODIGO in texto
+    assert re.search(r'<dt>Código de verificación</dt><dd><span class="identificador">[0-9A-Z]{16}</span>', texto)
     assert navegador.get(f"{url}/buzon/notificaciones/{id_}/documento").content == PDF
     assert "No tienes notificaciones sin abrir." in pagina(navegador.get(f"{url}/buzon"))
+
+    # A notification deemed before buzon minted codes (its migration 0002) carries none: acuses' is shown.
+    engine = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": url_bd}), "buzon")
+    try:
+        with engine.begin() as conexion:
+            conexion.execute(tabla_notificaciones.update().where(tabla_notificaciones.c.id == id_)
+                             .values(codigo_verificacion=None))
+    finally:
+        engine.dispose()
+    assert f'<span class="identificador">{CODIGO}</span>' in pagina(navegador.get(f"{url}/buzon/notificaciones/{id_}"))
 
 
 def test_another_rfcs_notification_is_a_404_and_an_inactive_buzon_says_so(url, activar, efirma_dev_fisica,
