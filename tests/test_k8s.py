@@ -545,8 +545,13 @@ def test_postgresql_un_rol_por_esquema_pgbouncer_y_respaldos(docs):
         assert roles[esquema]["passwordSecret"]["name"] == f"buzon-bd-{esquema}"
         assert not any(roles[esquema].get(p) for p in ("superuser", "createdb", "createrole", "bypassrls"))
         assert f"CREATE SCHEMA {esquema} AUTHORIZATION {esquema}" in sql
-        # Through PgBouncer the service's `options=-csearch_path` is dropped: the role's own setting applies.
+        # For operators' psql; the services SET LOCAL their schema in every transaction (buzon_comun.db.en_esquema).
         assert f"ALTER ROLE {esquema} IN DATABASE buzon SET search_path = {esquema}" in sql
+    # Connect only: every schema is made here, so no role may create schemas of its own (buzon-migrar creates one
+    # only when it is missing, and here none is).
+    (concesion,) = [s for s in sql if s.startswith("GRANT") and "ON DATABASE" in s]
+    assert concesion.startswith("GRANT CONNECT ON DATABASE buzon TO ")
+    assert set(concesion.split(" TO ")[1].replace(" ", "").split(",")) == esquemas
     (pooler,) = de_tipo(docs, "Pooler").values()
     assert pooler["metadata"]["name"] == "buzon-pg-pooler-rw"
     assert pooler["spec"]["cluster"]["name"] == cluster["metadata"]["name"]
