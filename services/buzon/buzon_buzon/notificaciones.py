@@ -8,8 +8,10 @@ and outside any transaction here.
   bounded texts, the PDF decoded and checked), or the contract's refusal.
 - `depositar(db, sistema, deposito, …)`: records it once per (system, referencia) and announces
   `notificacion_depositada` through the outbox in the same transaction; a repeat gets the first answer.
-- `consultar(db, sistema, id)`: the depositing system's view (its own deposits only).
+- `consultar(db, sistema, id, *, calendario)`: the depositing system's view (its own deposits only).
 - `listar`, `pendientes`, `obtener`, `documento`: the addressee's view (their RFC's only).
+- `plazo(fila, calendario)`: a pending notification's deadline in those views (`abrir_hasta`, `tacita_el`),
+  from `Calendario.plazo` of its aviso.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -31,9 +33,10 @@ from buzon_comun.db import transaccion
 from buzon_comun.errores import Conflicto, NoEncontrado, ReglaIncumplida, SolicitudInvalida
 from buzon_comun.eventos import NotificacionDepositada
 from buzon_comun.idempotencia import huella
-from buzon_comun.reloj import iso_mexico
+from buzon_comun.reloj import ZONA_MEXICO, iso_mexico
 from buzon_comun.textos import es_texto_valido
 from buzon_comun.tipos import RegistroPatronal, Rfc, ValorInvalido
+from buzon_buzon.habiles import Calendario
 from buzon_buzon.models import avisos, notificaciones, salida
 
 log = logging.getLogger(__name__)
@@ -259,8 +262,25 @@ def _de(db: Session, id_notificacion: object, **filtros):
     return fila
 
 
-def consultar(db: Session, sistema: str, id_notificacion: object) -> dict:
-    """`GET /api/v1/notificaciones/{id}` for the system that deposited it (another system's id: 404)."""
+# The last moment of a día hábil, as `abrir_hasta` gives it: the whole day counts (second precision, as every time).
+_FIN_DEL_DIA = time(23, 59, 59)
+
+
+def plazo(fila, calendario: Calendario) -> dict:
+    """By when a notification can be opened: `abrir_hasta`, the end of the last día hábil to open it (Mexico City,
+    ISO with offset), and `tacita_el`, the día hábil it will be deemed notified on if it isn't (ISO date), both from
+    `calendario.plazo` of its aviso. Both null unless it is pendiente with an aviso sent: before the aviso its días
+    hábiles haven't started, and once abierta or tacita it has no deadline left (its `notificada_en` says when)."""
+    if fila["estado"] != PENDIENTE or fila["aviso_enviado_en"] is None:
+        return {"abrir_hasta": None, "tacita_el": None}
+    dias = calendario.plazo(fila["aviso_enviado_en"])
+    return {"abrir_hasta": iso_mexico(datetime.combine(dias.abrir_hasta, _FIN_DEL_DIA, ZONA_MEXICO)),
+            "tacita_el": dias.tacita_el.isoformat()}
+
+
+def consultar(db: Session, sistema: str, id_notificacion: object, *, calendario: Calendario) -> dict:
+    """`GET /api/v1/notificaciones/{id}` for the system that deposited it (another system's id: 404), with its
+    deadline while pending (`plazo`)."""
     with transaccion(db):
         fila = _de(db, id_notificacion, sistema=sistema_valido(sistema))
         lista = db.execute(select(avisos.c.mecanismo, avisos.c.estado).where(avisos.c.notificacion_id == fila["id"])
@@ -268,29 +288,33 @@ def consultar(db: Session, sistema: str, id_notificacion: object) -> dict:
     return {
         "id": fila["id"], "rfc": fila["rfc"], "estado": fila["estado"],
         "depositada_en": iso_mexico(fila["depositada_en"]), "aviso_enviado_en": _iso(fila["aviso_enviado_en"]),
+        **plazo(fila, calendario),
         "avisos": [{"mecanismo": a["mecanismo"], "estado": a["estado"]} for a in lista],
         "notificada_en": _iso(fila["notificada_en"]), "folio_acuse": fila["folio_acuse"],
         "codigo_verificacion": fila["codigo_verificacion"],
     }
 
 
-def _para_persona(fila) -> dict:
+def _para_persona(fila, calendario: Calendario) -> dict:
     return {"id": fila["id"], "asunto": fila["asunto"], "area": fila["area"], "tipo_acto": fila["tipo_acto"],
             "estado": fila["estado"], "depositada_en": iso_mexico(fila["depositada_en"]),
+            "aviso_enviado_en": _iso(fila["aviso_enviado_en"]), **plazo(fila, calendario),
             "notificada_en": _iso(fila["notificada_en"]), "folio_acuse": fila["folio_acuse"],
             "codigo_verificacion": fila["codigo_verificacion"]}
 
 
-def listar(db: Session, rfc: str) -> dict:
-    """`GET /api/v1/buzon/notificaciones`: the RFC's notifications, newest first."""
+def listar(db: Session, rfc: str, *, calendario: Calendario) -> dict:
+    """`GET /api/v1/buzon/notificaciones`: the RFC's notifications, newest first, each pending one with its
+    deadline (`plazo`)."""
     consulta = (select(notificaciones.c.id, notificaciones.c.asunto, notificaciones.c.area, notificaciones.c.tipo_acto,
-                       notificaciones.c.estado, notificaciones.c.depositada_en, notificaciones.c.notificada_en,
-                       notificaciones.c.folio_acuse, notificaciones.c.codigo_verificacion)
+                       notificaciones.c.estado, notificaciones.c.depositada_en, notificaciones.c.aviso_enviado_en,
+                       notificaciones.c.notificada_en, notificaciones.c.folio_acuse,
+                       notificaciones.c.codigo_verificacion)
                 .where(notificaciones.c.rfc == rfc)
                 .order_by(notificaciones.c.depositada_en.desc(), notificaciones.c.id.desc()))
     with transaccion(db):
         filas = db.execute(consulta).mappings().all()
-    return {"notificaciones": [_para_persona(f) for f in filas]}
+    return {"notificaciones": [_para_persona(f, calendario) for f in filas]}
 
 
 def pendientes(db: Session, rfc: str) -> int:
@@ -300,11 +324,11 @@ def pendientes(db: Session, rfc: str) -> int:
             notificaciones.c.rfc == rfc, notificaciones.c.estado == PENDIENTE)).scalar_one()
 
 
-def obtener(db: Session, rfc: str, id_notificacion: object) -> dict:
-    """One of the RFC's notifications (another RFC's: 404), with the RPs it names."""
+def obtener(db: Session, rfc: str, id_notificacion: object, *, calendario: Calendario) -> dict:
+    """One of the RFC's notifications (another RFC's: 404), with the RPs it names and its deadline (`plazo`)."""
     with transaccion(db):
         fila = _de(db, id_notificacion, rfc=rfc)
-    return {**_para_persona(fila), "registros_patronales": json.loads(fila["registros_patronales"])}
+    return {**_para_persona(fila, calendario), "registros_patronales": json.loads(fila["registros_patronales"])}
 
 
 def documento(db: Session, rfc: str, id_notificacion: object) -> bytes:

@@ -52,14 +52,14 @@ class Servicio(ConEventos, ServicioBase):
     @rpc
     def consultar(self, sistema: str, id_notificacion: str) -> dict:
         self._al_dia(sistema=sistema, id=id_notificacion)
-        return notificaciones.consultar(self.db, sistema, id_notificacion)
+        return notificaciones.consultar(self.db, sistema, id_notificacion, calendario=self.calendario)
 
     # --- the addressee (the session's RFC) ---
 
     @rpc
     def listar(self, rfc: str) -> dict:
         self._al_dia(rfc=rfc)
-        return notificaciones.listar(self.db, rfc)
+        return notificaciones.listar(self.db, rfc, calendario=self.calendario)
 
     @rpc
     def pendientes(self, rfc: str) -> int:
@@ -69,7 +69,7 @@ class Servicio(ConEventos, ServicioBase):
     @rpc
     def obtener(self, rfc: str, id_notificacion: str) -> dict:
         self._al_dia(rfc=rfc)
-        return notificaciones.obtener(self.db, rfc, id_notificacion)
+        return notificaciones.obtener(self.db, rfc, id_notificacion, calendario=self.calendario)
 
     @rpc
     def documento(self, rfc: str, id_notificacion: str) -> str:

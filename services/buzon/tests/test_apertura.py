@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select, text
 
-from buzon_buzon import apertura, avisos, notificaciones
+from buzon_buzon import apertura, avisos, habiles, notificaciones
 from buzon_buzon.models import notificaciones as tabla
 from buzon_comun.errores import Conflicto, NoEncontrado, Prohibido, ReglaIncumplida, SolicitudInvalida
 from buzon_comun.reloj import ZONA_MEXICO
@@ -103,15 +103,15 @@ def test_abrir_la_notifica_en_ese_momento_con_sus_eventos(db, avisada, calendari
     assert acuse["datos"]["tipo"] == "notificacion" and acuse["datos"]["folio"] == "NOT-2027-00000001"
     assert acuse["datos"]["titular"]["nombre"] == "EMPRESA DE DEMOSTRACION SA DE CV"
     assert acuse["datos"]["codigo_verificacion"] == codigo
-    assert notificaciones.listar(db, MORAL)["notificaciones"][0]["codigo_verificacion"] == codigo
-    assert notificaciones.obtener(db, MORAL, id_)["codigo_verificacion"] == codigo
+    assert notificaciones.listar(db, MORAL, calendario=calendario)["notificaciones"][0]["codigo_verificacion"] == codigo
+    assert notificaciones.obtener(db, MORAL, id_, calendario=calendario)["codigo_verificacion"] == codigo
     datos = acuse["datos"]["datos"]
     assert datos["forma"] == "apertura" and datos["cadena_original"] == cadena and datos["firma"] == "firma"
     assert datos["asunto"] == "Requerimiento de información 42" and datos["aviso_enviado_en"] == \
         "2027-01-11T10:00:00-06:00"
     assert notificaciones.documento(db, MORAL, id_).startswith(b"%PDF-")
-    assert notificaciones.consultar(db, "cobranza", id_)["estado"] == "abierta"
-    assert notificaciones.consultar(db, "cobranza", id_)["codigo_verificacion"] == codigo
+    assert notificaciones.consultar(db, "cobranza", id_, calendario=calendario)["estado"] == "abierta"
+    assert notificaciones.consultar(db, "cobranza", id_, calendario=calendario)["codigo_verificacion"] == codigo
     # Made: neither opened again, nor a new acuse de recibo, nor deemed later.
     for llamada in (lambda: abrir(db, id_, calendario, ahora, cadena=cadena),
                     lambda: apertura.acuse_recibo(db, MORAL, id_, calendario=calendario, ahora=ahora),
@@ -175,6 +175,65 @@ def test_pedir_el_acuse_de_recibo_de_una_vencida(db, avisada, calendario, evento
     assert fila(db, id_)["notificada_en"] == TACITA and len(eventos("notificacion_tacita")) == 1
 
 
+# -- the deadline in the views ----------------------------------------------------------------------------------
+
+def vistas(db, id_, calendario) -> list[dict]:
+    """The notification as the person's list, the person's notification and the depositing system's query show it."""
+    [en_lista] = [n for n in notificaciones.listar(db, MORAL, calendario=calendario)["notificaciones"] if n["id"] == id_]
+    return [en_lista, notificaciones.obtener(db, MORAL, id_, calendario=calendario),
+            notificaciones.consultar(db, "cobranza", id_, calendario=calendario)]
+
+
+def plazo_de(vista: dict) -> tuple:
+    return vista["aviso_enviado_en"], vista["abrir_hasta"], vista["tacita_el"]
+
+
+@pytest.mark.parametrize(("enviado", "abrir_hasta", "tacita_el"), [
+    # services/buzon/README.md, "The rule": the table's rows, with the shipped calendar and schedule.
+    (ENVIADO, "2027-01-14T23:59:59-06:00", "2027-01-15"),
+    (datetime(2027, 1, 11, 18, 0, tzinfo=ZONA_MEXICO), "2027-01-15T23:59:59-06:00", "2027-01-18"),
+    (datetime(2027, 1, 29, 10, 0, tzinfo=ZONA_MEXICO), "2027-02-04T23:59:59-06:00", "2027-02-05"),
+    (datetime(2026, 12, 24, 20, 0, tzinfo=ZONA_MEXICO), "2026-12-31T23:59:59-06:00", "2027-01-04"),
+])
+def test_una_pendiente_avisada_dice_hasta_cuando_abrirla(db, avisada, calendario, enviado, abrir_hasta, tacita_el):
+    id_ = avisada(enviado=enviado)
+    for vista in vistas(db, id_, calendario):
+        assert plazo_de(vista) == (enviado.isoformat(), abrir_hasta, tacita_el)
+
+
+def test_sin_aviso_no_hay_plazo_y_con_otro_calendario_otro_plazo(db, depositar, avisada, calendario):
+    # Its días hábiles haven't started: no deadline to show.
+    sin_aviso = depositar(referencia="sin-aviso")["id"]
+    for vista in vistas(db, sin_aviso, calendario):
+        assert plazo_de(vista) == (None, None, None)
+    # The views use the calendar the service was given (BUZON_DIAS_HABILES_PARA_ABRIR=1, another schedule).
+    id_ = avisada()
+    otro = habiles.Calendario(inhabiles=calendario.inhabiles, horario=habiles.Horario.desde_texto("07:30-09:00"),
+                              dias_para_abrir=1)
+    for vista in vistas(db, id_, otro):
+        assert plazo_de(vista) == ("2027-01-11T10:00:00-06:00", "2027-01-13T23:59:59-06:00", "2027-01-14")
+
+
+def test_el_plazo_que_muestra_se_cumple_y_desaparece_al_abrirla(db, avisada, calendario):
+    id_ = avisada()
+    abrir_hasta = datetime.fromisoformat(notificaciones.obtener(db, MORAL, id_, calendario=calendario)["abrir_hasta"])
+    # The last second the views promise, it still opens.
+    apertura.acuse_recibo(db, MORAL, id_, calendario=calendario, ahora=abrir_hasta)
+    assert abrir(db, id_, calendario, abrir_hasta)["notificada_en"] == "2027-01-14T23:59:59-06:00"
+    # Made: no deadline left; when its aviso was sent stays.
+    for vista in vistas(db, id_, calendario):
+        assert plazo_de(vista) == ("2027-01-11T10:00:00-06:00", None, None)
+
+
+def test_una_tacita_ya_no_tiene_plazo(db, avisada, calendario):
+    id_ = avisada()
+    tacita_el = notificaciones.obtener(db, MORAL, id_, calendario=calendario)["tacita_el"]
+    assert apertura.declarar_tacitas(db, calendario, TACITA) == 1
+    for vista in vistas(db, id_, calendario):
+        assert vista["estado"] == "tacita" and vista["notificada_en"].startswith(tacita_el)
+        assert plazo_de(vista) == ("2027-01-11T10:00:00-06:00", None, None)
+
+
 # -- the timer --------------------------------------------------------------------------------------------------
 
 def test_barrido_con_reloj_movible(db, avisada, depositar, calendario, eventos):
@@ -201,7 +260,8 @@ def test_barrido_con_reloj_movible(db, avisada, depositar, calendario, eventos):
     assert re.fullmatch(r"[A-Z2-7]{16}", acuse["datos"]["codigo_verificacion"])
     assert guardada["codigo_verificacion"] == acuse["datos"]["codigo_verificacion"]
     assert acuse["datos"]["datos"]["notificada_en"] == "2027-01-15T07:30:00-06:00"
-    assert notificaciones.consultar(db, "cobranza", id_)["notificada_en"] == "2027-01-15T07:30:00-06:00"
+    consulta = notificaciones.consultar(db, "cobranza", id_, calendario=calendario)
+    assert consulta["notificada_en"] == "2027-01-15T07:30:00-06:00"
     # Again: nothing more. Without an aviso sent, never.
     assert apertura.declarar_tacitas(db, calendario, TACITA + timedelta(days=60)) == 0
     assert fila(db, sin_aviso)["estado"] == "pendiente"

@@ -102,20 +102,22 @@ def test_unknown_notification_and_unusable_values(db, depositar, reloj):
     assert sin_aviso_en(db, id_) == reloj.ahora()
 
 
-def test_delivery_reports_set_the_first_aviso_sent(db, depositar, reloj):
+def test_delivery_reports_set_the_first_aviso_sent(db, depositar, reloj, calendario):
     id_ = depositar()["id"]
     creados = avisos.registrar_avisos(db, id_, MEDIOS, ahora=reloj.ahora())["avisos"]
     correo, sms, planta = (next(a["id"] for a in creados if a["medio_id"] == m) for m in ("m1", "m2", "m3"))
     t = datetime(2027, 1, 11, 10, 5, tzinfo=ZONA_MEXICO)
     assert avisos.aviso_enviado(db, sms, t)
-    assert notificaciones.consultar(db, "cobranza", id_)["aviso_enviado_en"] == "2027-01-11T10:05:00-06:00"
+    consulta = notificaciones.consultar(db, "cobranza", id_, calendario=calendario)
+    assert consulta["aviso_enviado_en"] == "2027-01-11T10:05:00-06:00"
     # A later report doesn't move it; an earlier one (reports out of order) does, while pending.
     assert avisos.aviso_enviado(db, correo, t + timedelta(minutes=3))
-    assert notificaciones.consultar(db, "cobranza", id_)["aviso_enviado_en"] == "2027-01-11T10:05:00-06:00"
+    consulta = notificaciones.consultar(db, "cobranza", id_, calendario=calendario)
+    assert consulta["aviso_enviado_en"] == "2027-01-11T10:05:00-06:00"
     assert avisos.aviso_fallido(db, planta, "550 buzón inexistente", ahora=t)
     # A repeated report changes nothing.
     assert avisos.aviso_enviado(db, sms, t + timedelta(hours=1))
-    consulta = notificaciones.consultar(db, "cobranza", id_)
+    consulta = notificaciones.consultar(db, "cobranza", id_, calendario=calendario)
     assert consulta["aviso_enviado_en"] == "2027-01-11T10:05:00-06:00"
     assert sorted((a["mecanismo"], a["estado"]) for a in consulta["avisos"]) == [
         ("correo", "enviado"), ("correo", "fallido"), ("telefono", "enviado")]
@@ -124,13 +126,14 @@ def test_delivery_reports_set_the_first_aviso_sent(db, depositar, reloj):
         avisos.aviso_enviado(db, sms, datetime(2027, 1, 11, 10, 5))
 
 
-def test_an_earlier_report_arriving_late_moves_the_start_back(db, depositar, reloj):
+def test_an_earlier_report_arriving_late_moves_the_start_back(db, depositar, reloj, calendario):
     id_ = depositar()["id"]
     creados = avisos.registrar_avisos(db, id_, MEDIOS, ahora=reloj.ahora())["avisos"]
     t = datetime(2027, 1, 11, 10, 5, tzinfo=ZONA_MEXICO)
     avisos.aviso_enviado(db, creados[0]["id"], t)
     avisos.aviso_enviado(db, creados[1]["id"], t - timedelta(minutes=2))
-    assert notificaciones.consultar(db, "cobranza", id_)["aviso_enviado_en"] == "2027-01-11T10:03:00-06:00"
+    consulta = notificaciones.consultar(db, "cobranza", id_, calendario=calendario)
+    assert consulta["aviso_enviado_en"] == "2027-01-11T10:03:00-06:00"
 
 
 # -- left without any aviso -------------------------------------------------------------------------------------

@@ -112,9 +112,9 @@ def test_a_view_deems_first_what_is_past_its_deadline(db, reloj, cuerpo, calenda
     assert flujos.al_dia(db, calendario, TACITA, rfc="MAVA800101RS5") == 0
     assert flujos.al_dia(db, calendario, TACITA, sistema="otro", id=id_) == 0
     assert flujos.al_dia(db, calendario, TACITA, sistema="cobranza", id="no-es-un-id") == 0
-    assert notificaciones.listar(db, MORAL)["notificaciones"][0]["estado"] == "pendiente"
+    assert notificaciones.listar(db, MORAL, calendario=calendario)["notificaciones"][0]["estado"] == "pendiente"
     assert flujos.al_dia(db, calendario, TACITA, rfc=MORAL) == 1
-    [vista] = notificaciones.listar(db, MORAL)["notificaciones"]
+    [vista] = notificaciones.listar(db, MORAL, calendario=calendario)["notificaciones"]
     assert (vista["estado"], vista["notificada_en"]) == ("tacita", "2027-01-15T07:30:00-06:00")
     assert vista["folio_acuse"] and len(vista["codigo_verificacion"]) == 16
     assert notificaciones.pendientes(db, MORAL) == 0 and flujos.TACITAS._value.get() == antes + 1
@@ -123,4 +123,4 @@ def test_a_view_deems_first_what_is_past_its_deadline(db, reloj, cuerpo, calenda
     flujos.mensaje_enviado(db, MensajeEnviado(id_mensaje=aviso, canal="correo", referencia="x",
                                               plantilla=avisos.PLANTILLA, enviado_en=iso_mexico(ENVIADO)))
     assert flujos.al_dia(db, calendario, TACITA, sistema="cobranza", id=otro) == 1
-    assert notificaciones.consultar(db, "cobranza", otro)["estado"] == "tacita"
+    assert notificaciones.consultar(db, "cobranza", otro, calendario=calendario)["estado"] == "tacita"

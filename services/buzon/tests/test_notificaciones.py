@@ -159,33 +159,34 @@ def test_registro_patronal_ajeno(db, depositar, eventos):
 
 # -- reading ----------------------------------------------------------------------------------------------------
 
-def test_consultar_para_el_sistema_depositante(db, depositar):
+def test_consultar_para_el_sistema_depositante(db, depositar, calendario):
     id_ = depositar()["id"]
-    assert notificaciones.consultar(db, "cobranza", id_) == {
+    assert notificaciones.consultar(db, "cobranza", id_, calendario=calendario) == {
         "id": id_, "rfc": MORAL, "estado": "pendiente", "depositada_en": "2027-01-11T10:00:00-06:00",
-        "aviso_enviado_en": None, "avisos": [], "notificada_en": None, "folio_acuse": None,
-        "codigo_verificacion": None}
+        "aviso_enviado_en": None, "abrir_hasta": None, "tacita_el": None, "avisos": [], "notificada_en": None,
+        "folio_acuse": None, "codigo_verificacion": None}
     for sistema, ident in (("fiscalizacion", id_), ("cobranza", "00000000-0000-0000-0000-000000000000"),
                            ("cobranza", "no-es-uuid"), ("cobranza", None)):
         with pytest.raises(NoEncontrado):
-            notificaciones.consultar(db, sistema, ident)
+            notificaciones.consultar(db, sistema, ident, calendario=calendario)
 
 
-def test_la_persona_ve_solo_las_de_su_rfc_mas_nuevas_primero(db, depositar, reloj):
+def test_la_persona_ve_solo_las_de_su_rfc_mas_nuevas_primero(db, depositar, reloj, calendario):
     primera = depositar(referencia="1")["id"]
     reloj.avanzar(hours=1)
     segunda = depositar(referencia="2", asunto="Segunda")["id"]
     ajena = depositar(referencia="3", rfc=OTRO_RFC, registros=[], registros_patronales=[])["id"]
-    lista = notificaciones.listar(db, MORAL)["notificaciones"]
+    lista = notificaciones.listar(db, MORAL, calendario=calendario)["notificaciones"]
     assert [n["id"] for n in lista] == [segunda, primera]
     assert lista[0] == {"id": segunda, "asunto": "Segunda", "area": "Subdelegación Centro",
                         "tipo_acto": "requerimiento", "estado": "pendiente",
-                        "depositada_en": "2027-01-11T11:00:00-06:00", "notificada_en": None, "folio_acuse": None,
+                        "depositada_en": "2027-01-11T11:00:00-06:00", "aviso_enviado_en": None,
+                        "abrir_hasta": None, "tacita_el": None, "notificada_en": None, "folio_acuse": None,
                         "codigo_verificacion": None}
     assert notificaciones.pendientes(db, MORAL) == 2 and notificaciones.pendientes(db, OTRO_RFC) == 1
-    assert notificaciones.obtener(db, MORAL, primera)["registros_patronales"] == ["A1234567890"]
+    assert notificaciones.obtener(db, MORAL, primera, calendario=calendario)["registros_patronales"] == ["A1234567890"]
     with pytest.raises(NoEncontrado):
-        notificaciones.obtener(db, MORAL, ajena)
+        notificaciones.obtener(db, MORAL, ajena, calendario=calendario)
     with pytest.raises(NoEncontrado):
         notificaciones.documento(db, MORAL, ajena)
 
