@@ -523,6 +523,14 @@ FECHA_O_NULL = {"type": ["string", "null"], "format": "date-time"}
 ESTADO_NOTIFICACION = {"type": "string", "enum": ["pendiente", "abierta", "tacita"],
                        "description": "pendiente; abierta (firmó el acuse de recibo); tacita (se tuvo por notificada "
                                       "al vencer los días hábiles para abrirla)"}
+ABRIR_HASTA = {**FECHA_O_NULL, "example": "2027-01-14T23:59:59-06:00",
+               "description": "el último momento para abrirla: el fin del último día hábil del plazo, hora de la Ciudad "
+                              "de México; null antes del aviso y una vez abierta o tácita"}
+TACITA_EL = {"type": ["string", "null"], "format": "date", "example": "2027-01-15",
+             "description": "el día hábil en que se tendrá por notificada si no se abre (desde la apertura de ese día "
+                            "hábil, 07:30 de la Ciudad de México por omisión); null antes del aviso y una vez abierta o "
+                            "tácita"}
+AVISO_ENVIADO = {**FECHA_O_NULL, "description": "el primer aviso enviado: desde él corren los días hábiles para abrirla"}
 CODIGO_NOTIFICACION = {"type": ["string", "null"], "pattern": "^[A-Z2-7]{16}$",
                        "description": "el código de verificación del acuse de notificación (con su folio abre su "
                                       "verificación pública); null mientras está pendiente"}
@@ -551,13 +559,12 @@ ESQUEMAS.update({
     },
     "NotificacionSistema": {
         "type": "object",
-        "required": ["id", "rfc", "estado", "depositada_en", "aviso_enviado_en", "avisos", "notificada_en",
-                     "folio_acuse", "codigo_verificacion"],
+        "required": ["id", "rfc", "estado", "depositada_en", "aviso_enviado_en", "abrir_hasta", "tacita_el", "avisos",
+                     "notificada_en", "folio_acuse", "codigo_verificacion"],
         "properties": {
             "id": {"type": "string", "format": "uuid"}, "rfc": {"type": "string"}, "estado": ESTADO_NOTIFICACION,
-            "depositada_en": FECHA,
-            "aviso_enviado_en": {**FECHA_O_NULL, "description": "el primer aviso enviado: desde él corren los días "
-                                                                "hábiles para abrirla"},
+            "depositada_en": FECHA, "aviso_enviado_en": AVISO_ENVIADO, "abrir_hasta": ABRIR_HASTA,
+            "tacita_el": TACITA_EL,
             "avisos": {"type": "array", "items": {
                 "type": "object", "required": ["mecanismo", "estado"],
                 "properties": {"mecanismo": {"type": "string", "enum": ["correo", "telefono"]},
@@ -570,11 +577,12 @@ ESQUEMAS.update({
         "type": "object", "required": ["notificaciones"],
         "properties": {"notificaciones": {"type": "array", "items": {
             "type": "object",
-            "required": ["id", "asunto", "area", "tipo_acto", "estado", "depositada_en", "notificada_en",
-                         "folio_acuse", "codigo_verificacion"],
+            "required": ["id", "asunto", "area", "tipo_acto", "estado", "depositada_en", "aviso_enviado_en",
+                         "abrir_hasta", "tacita_el", "notificada_en", "folio_acuse", "codigo_verificacion"],
             "properties": {"id": {"type": "string", "format": "uuid"}, "asunto": {"type": "string"},
                            "area": {"type": "string"}, "tipo_acto": {"type": "string"}, "estado": ESTADO_NOTIFICACION,
-                           "depositada_en": FECHA, "notificada_en": FECHA_O_NULL,
+                           "depositada_en": FECHA, "aviso_enviado_en": AVISO_ENVIADO, "abrir_hasta": ABRIR_HASTA,
+                           "tacita_el": TACITA_EL, "notificada_en": FECHA_O_NULL,
                            "folio_acuse": {"type": ["string", "null"]},
                            "codigo_verificacion": CODIGO_NOTIFICACION}}}},
     },
