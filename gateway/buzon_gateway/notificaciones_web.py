@@ -3,7 +3,9 @@ the page handlers stay a few lines and this tests without a browser or a broker;
 pages share (the acuse de notificación's folio).
 
 A notification is `pendiente` until the person opens it by signing its acuse de recibo (`abierta`) or its días
-hábiles run out (`tacita`: deemed notified). Times are Mexico City's.
+hábiles run out (`tacita`: deemed notified). Once its aviso was sent, a pending one carries its deadline (buzon's
+`abrir_hasta` and `tacita_el`, from its calendar): the list says "Ábrela a más tardar el …" and its page "Tienes
+hasta el … para abrirla; si no la abres, se tendrá por notificada el …". Times are Mexico City's.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from buzon_comun.reloj import ZONA_MEXICO
 PENDIENTE, ABIERTA, TACITA = "pendiente", "abierta", "tacita"
 ESTADOS = {PENDIENTE: "Pendiente de abrir", ABIERTA: "Abierta", TACITA: "Notificada por no abrirse a tiempo"}
 MENSAJE_SIN_ACUSE = "Esta notificación aún no tiene acuse: ábrela primero."
+DIAS_SEMANA = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
 # buzon's acuse de recibo: ||1.0|ACUSE DE RECIBO DE NOTIFICACION BUZON IMSS|<id>|<RFC>|<moment ISO>|<SHA-256>||
 _RECIBO = re.compile(r"\|\|([^|]*)\|([^|]*)\|([^|]*)\|([^|]*)\|([^|]*)\|([0-9a-f]{64})\|\|")
 TRAMITE_RECIBO = "ACUSE DE RECIBO DE NOTIFICACION BUZON IMSS"
@@ -51,12 +54,34 @@ def fecha_hora(iso: str | None) -> str:
     return f"{momento:%d/%m/%Y %H:%M}" if momento else ""
 
 
+def dia_y_fecha(dia: dt.date) -> str:
+    """"jueves 14/01/2027"."""
+    return f"{DIAS_SEMANA[dia.weekday()]} {dia:%d/%m/%Y}"
+
+
+def plazo(notificacion: dict) -> tuple[str, str]:
+    """A pending notification's deadline in words: (for the list, for its page); ("", "") when it has none (its aviso
+    not sent yet, or already made). `abrir_hasta` is the end of the last día hábil, read as its Mexico City day (as
+    the medios' "Vence el…"); `tacita_el` is a date."""
+    hasta, tacita = _momento(notificacion.get("abrir_hasta")), notificacion.get("tacita_el")
+    if notificacion["estado"] != PENDIENTE or hasta is None or not tacita:
+        return "", ""
+    tacita = dt.date.fromisoformat(tacita)
+    return (f"Ábrela a más tardar el {hasta:%d/%m/%Y}",
+            f"Tienes hasta el {dia_y_fecha(hasta.date())} para abrirla; si no la abres, se tendrá por notificada el "
+            f"{dia_y_fecha(tacita)}.")
+
+
 def vista(notificacion: dict) -> dict:
-    """One notification as the pages show it: its state in words and its dates as a person reads them."""
+    """One notification as the pages show it: its state in words, its dates as a person reads them and, while
+    pending with an aviso sent, its deadline (`abrir_antes` for the list, `plazo` for its page)."""
+    abrir_antes, plazo_texto = plazo(notificacion)
     return {
         **notificacion,
         "estado_texto": ESTADOS.get(notificacion["estado"], notificacion["estado"]),
         "pendiente": notificacion["estado"] == PENDIENTE,
+        "abrir_antes": abrir_antes,
+        "plazo": plazo_texto,
         "depositada": fecha_hora(notificacion.get("depositada_en")),
         "notificada": fecha_hora(notificacion.get("notificada_en")),
         "registros_patronales": notificacion.get("registros_patronales") or [],

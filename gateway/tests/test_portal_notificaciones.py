@@ -304,6 +304,68 @@ def test_a_notification_deemed_notified_shows_its_downloads_directly(url, url_bd
     assert f'<span class="identificador">{CODIGO}</span>' in pagina(navegador.get(f"{url}/buzon/notificaciones/{id_}"))
 
 
+@pytest.fixture
+def calendario_2030(monkeypatch, tmp_path):
+    """buzon's calendar of días inhábiles as operators give it (BUZON_DIAS_INHABILES), set before `url` starts it:
+    Monday 4 February 2030 inhábil. Dates years ahead, so the real clock of the views never deems them."""
+    archivo = tmp_path / "inhabiles.txt"
+    archivo.write_text("2030-02-04 Primer lunes de febrero\n", encoding="utf-8")
+    monkeypatch.setenv("BUZON_DIAS_INHABILES", str(archivo))
+
+
+def reportar_aviso(url_bd, id_notificacion, enviado):
+    """The notification's aviso reported sent at `enviado` (buzon's own function for notificaciones' report), once
+    the deposit's avisos step asked for it."""
+    engine = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": url_bd}), "buzon")
+    try:
+        def aviso_solicitado():
+            with engine.begin() as conexion:
+                return conexion.execute(select(tabla_avisos.c.id).where(
+                    tabla_avisos.c.notificacion_id == id_notificacion)).scalar_one_or_none()
+
+        with Session(engine) as db:
+            assert avisos.aviso_enviado(db, esperar(aviso_solicitado), enviado)
+    finally:
+        engine.dispose()
+
+
+def test_a_pending_notification_says_by_when_to_open_it(calendario_2030, url, url_bd, activar, efirma_dev_fisica):
+    activar(FISICA)
+    sin_aviso = depositar(url, "Sin aviso todavía", "OF-1")
+    avisada = depositar(url, "Requerimiento de información", "OF-2")
+    # Its aviso sent on Friday 1 February 2030 at 10:00 Mexico City: it counts that day; Monday 4 is inhábil, so
+    # the person has Tuesday 5 to Thursday 7, and it is deemed notified on Friday 8 February.
+    reportar_aviso(url_bd, avisada, dt.datetime(2030, 2, 1, 16, 0, tzinfo=dt.timezone.utc))
+    navegador = ingresar(url, efirma_dev_fisica)
+
+    [api] = [n for n in requests.get(f"{url}/api/v1/buzon/notificaciones", headers={
+        "Authorization": f"Bearer {navegador.cookies['buzon_sesion']}"}).json()["notificaciones"] if n["id"] == avisada]
+    assert (api["aviso_enviado_en"], api["abrir_hasta"], api["tacita_el"]) == (
+        "2030-02-01T10:00:00-06:00", "2030-02-07T23:59:59-06:00", "2030-02-08")
+
+    avisada_fila, sin_aviso_fila = tarjetas(pagina(navegador.get(f"{url}/buzon/notificaciones")))
+    assert ('<td data-etiqueta="Estado"><span class="notificacion-estado">Pendiente de abrir</span><span '
+            'class="medio-vence">Ábrela a más tardar el 07/02/2030</span></td>') in avisada_fila
+    # No aviso sent yet: its días hábiles haven't started, no date to give.
+    assert sin_aviso in sin_aviso_fila and "Ábrela" not in sin_aviso_fila
+
+    texto = pagina(navegador.get(f"{url}/buzon/notificaciones/{avisada}"))
+    assert ('<p class="notificacion-plazo"><strong>Tienes hasta el jueves 07/02/2030 para abrirla; si no la abres, '
+            'se tendrá por notificada el viernes 08/02/2030.</strong></p>') in texto
+    assert "form-efirma" in texto
+    sin_fecha = pagina(navegador.get(f"{url}/buzon/notificaciones/{sin_aviso}"))
+    assert "Tienes hasta" not in sin_fecha and "dentro del plazo de días hábiles que siguen al aviso" in sin_fecha
+
+    # Opened: no deadline left, in the page or the list.
+    cadena = formulario_efirma(texto)["data-cadena"]
+    csrf = re.search(r'<meta name="csrf" content="([^"]+)">', texto).group(1)
+    abierta = navegador.post(f"{url}/buzon/notificaciones/{avisada}/abrir", headers={"X-CSRF-Token": csrf}, json={
+        "certificado": b64(efirma_dev_fisica.cer_der), "firma": firmar(efirma_dev_fisica, cadena)})
+    assert abierta.status_code == 200, abierta.text
+    assert "Tienes hasta" not in pagina(navegador.get(f"{url}/buzon/notificaciones/{avisada}"))
+    assert "Ábrela" not in pagina(navegador.get(f"{url}/buzon/notificaciones"))
+
+
 def test_another_rfcs_notification_is_a_404_and_an_inactive_buzon_says_so(url, activar, efirma_dev_fisica,
                                                                            efirma_dev_moral):
     activar(FISICA)
@@ -373,3 +435,25 @@ def test_each_state_in_words_and_dates_in_mexico_city():
     tacita = notificaciones_web.vista({**base, "estado": "tacita", "notificada_en": "2027-01-15T07:30:00-06:00"})
     assert (tacita["estado_texto"], tacita["pendiente"], tacita["notificada"]) == (
         "Notificada por no abrirse a tiempo", False, "15/01/2027 07:30")
+
+
+def test_the_deadline_in_words_in_mexico_city():
+    base = {"id": "x", "asunto": "a", "area": "b", "tipo_acto": "c", "depositada_en": "2026-12-24T20:00:00-06:00",
+            "notificada_en": None, "folio_acuse": None, "aviso_enviado_en": "2026-12-24T20:00:00-06:00"}
+    # The end of Thursday 31 December in Mexico City, given in UTC: still that Thursday for the person.
+    pendiente = notificaciones_web.vista({**base, "estado": "pendiente", "abrir_hasta": "2027-01-01T05:59:59+00:00",
+                                          "tacita_el": "2027-01-04"})
+    assert pendiente["abrir_antes"] == "Ábrela a más tardar el 31/12/2026"
+    assert pendiente["plazo"] == ("Tienes hasta el jueves 31/12/2026 para abrirla; si no la abres, se tendrá por "
+                                  "notificada el lunes 04/01/2027.")
+    assert [notificaciones_web.dia_y_fecha(dt.date(2027, 1, 11) + dt.timedelta(days=n)) for n in range(7)] == [
+        "lunes 11/01/2027", "martes 12/01/2027", "miércoles 13/01/2027", "jueves 14/01/2027", "viernes 15/01/2027",
+        "sábado 16/01/2027", "domingo 17/01/2027"]
+    # None before the aviso, none once made (whatever a stale answer carried), none from an older buzon.
+    for sin_plazo in ({**base, "estado": "pendiente", "aviso_enviado_en": None, "abrir_hasta": None,
+                       "tacita_el": None},
+                      {**base, "estado": "pendiente"},
+                      {**base, "estado": "abierta", "abrir_hasta": "2027-01-01T05:59:59+00:00",
+                       "tacita_el": "2027-01-04"}):
+        assert (notificaciones_web.vista(sin_plazo)["abrir_antes"], notificaciones_web.vista(sin_plazo)["plazo"]) == (
+            "", ""), sin_plazo
