@@ -11,6 +11,9 @@ and noisy: only ratios of one run mean anything):
 - an acuse from its request to its PDF against a raw WeasyPrint render of the same HTML;
 - a cheap RPC of acuses (`salud`) while 20 acuses render against idle;
 - 300 emails through one worker against a raw smtplib loop on one connection, and two workers against one.
+Last, the Buzón's campaign (buzon_dev.campana, issue 13): N deposits through the API to the people it activated and
+a few Patrones, while other people validate their phones, against the same validations at rest (`--campana 0`
+leaves it out; `banco campana` runs it alone on a system of its own and rewrites only its section).
 It writes docs/rendimiento.md (a table, with the machine and the date). `python -m buzon_dev.banco --help`.
 """
 from __future__ import annotations
@@ -716,7 +719,11 @@ META_CPU_MS = 400
 
 
 def informe(ruta: Path, parametros: dict, medidas: Medidas, duracion_s: float, drenado_s: float, cpu: dict,
-            comparaciones: list[Comparacion]) -> str:
+            comparaciones: list[Comparacion], campana: str | None = None) -> str:
+    """The report: this run's figures, then the campaign's section (`campana`, or the last one written when this run
+    didn't measure it), then what people wrote after MARCA_NOTAS."""
+    from buzon_dev import campana as escenario
+
     activaciones = max(medidas.activaciones, 1)
     total_cpu_ms = sum(cpu.values()) * 1000
     filas_cpu = [f"| {tipo} | {segundos * 1000 / activaciones:.0f} |" for tipo, segundos in
@@ -767,6 +774,9 @@ def informe(ruta: Path, parametros: dict, medidas: Medidas, duracion_s: float, d
         *filas_comparaciones,
         "",
     ]
+    campana = campana or escenario.seccion_anterior(ruta)
+    if campana:
+        lineas += [campana, ""]
     texto = "\n".join(lineas)
     ruta.parent.mkdir(parents=True, exist_ok=True)
     anterior = ruta.read_text(encoding="utf-8") if ruta.exists() else ""
@@ -777,16 +787,25 @@ def informe(ruta: Path, parametros: dict, medidas: Medidas, duracion_s: float, d
 
 # --- the run ---------------------------------------------------------------------------------------------------
 
-def correr(args) -> int:
-    url_bd = args.base_de_datos
-    vaciar(url_bd)
-    nombre_vhost = f"buzon-banco-{os.getpid()}"
+def sistema_de_banco(args, nombre_vhost: str) -> Sistema:
+    """A system of the bench's own: its database emptied, its own vhost and data folder."""
+    vaciar(args.base_de_datos)
     amqp = vhost_propio(nombre_vhost)
     datos = Path(args.datos or __import__("tempfile").mkdtemp(prefix="buzon-banco-"))
-    sistema = Sistema(datos, url_bd, RAIZ, BUZON_AMQP_URI=amqp, BUZON_VENTANA_VALIDACION_S="3600",
-                      BUZON_LOG_LEVEL=args.bitacora, BUZON_ACUSES_PROCESOS=str(PROCESOS_POR_RENDERIZADOR))
+    return Sistema(datos, args.base_de_datos, RAIZ, BUZON_AMQP_URI=amqp, BUZON_VENTANA_VALIDACION_S="3600",
+                   BUZON_LOG_LEVEL=args.bitacora, BUZON_ACUSES_PROCESOS=str(PROCESOS_POR_RENDERIZADOR))
+
+
+def correr(args) -> int:
+    from buzon_dev import campana
+
+    nombre_vhost = f"buzon-banco-{os.getpid()}"
+    sistema = sistema_de_banco(args, nombre_vhost)
     llave = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     comparaciones: list[Comparacion] = []
+    resultado = None
+    # The campaign's Patrones go into the padrón before contactos imports it at its start.
+    patrones = campana.patrones(args.patrones, sistema, llave) if args.campana else []
     try:
         with sistema.en_marcha():
             gente = fallas.personas("banco", 9, args.usuarios, sistema, llave)
@@ -804,13 +823,18 @@ def correr(args) -> int:
                   f"{sum(cpu.values()):.1f} s", flush=True)
             if not args.sin_comparaciones:
                 comparaciones = comparar(sistema, llave, args)
+            if args.campana:
+                resultado = campana.correr_campana(
+                    sistema, nombre_vhost, llave, gente, por_activar=patrones, notificaciones=args.campana,
+                    depositantes=args.depositantes, telefonos=args.telefonos)
     finally:
         borrar_vhost(nombre_vhost)
     texto = informe(Path(args.informe), {"usuarios": args.usuarios, "concurrencia": args.concurrencia,
                                          "reposo": reposo}, medidas,
-                    duracion, drenado, cpu, comparaciones)
+                    duracion, drenado, cpu, comparaciones, campana.seccion(resultado) if resultado else None)
     print(texto)
-    return 0 if medidas.activaciones == args.usuarios and not medidas.errores else 1
+    return 0 if (medidas.activaciones == args.usuarios and not medidas.errores
+                 and not (resultado and resultado.errores)) else 1
 
 
 def comparar(sistema: Sistema, llave, args) -> list[Comparacion]:
@@ -882,6 +906,30 @@ def comparar(sistema: Sistema, llave, args) -> list[Comparacion]:
     return comparaciones
 
 
+def correr_campana_sola(args) -> int:
+    """`banco campana`: a system of its own, Particulares and Patrones activated through the guide, the campaign;
+    only the report's campaign section changes."""
+    from buzon_dev import campana
+
+    nombre_vhost = f"buzon-banco-{os.getpid()}"
+    sistema = sistema_de_banco(args, nombre_vhost)
+    llave = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    gente = fallas.personas("campana", 5, args.particulares, sistema, llave) + campana.patrones(
+        args.patrones, sistema, llave)
+    try:
+        with sistema.en_marcha():
+            eventlet.sleep(3)  # the services' own start is not part of the run
+            resultado = campana.correr_campana(sistema, nombre_vhost, llave, [], por_activar=gente,
+                                               notificaciones=args.notificaciones, depositantes=args.depositantes,
+                                               telefonos=args.telefonos)
+    finally:
+        borrar_vhost(nombre_vhost)
+    texto = campana.seccion(resultado)
+    campana.escribir(Path(args.informe), texto)
+    print(texto)
+    return 0 if not resultado.errores else 1
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m buzon_dev.banco", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="orden")
@@ -893,11 +941,22 @@ def main(argv=None) -> int:
     correr_p.add_argument("--correos", type=int, default=300)
     correr_p.add_argument("--renders", type=int, default=20)
     correr_p.add_argument("--sin-comparaciones", action="store_true")
-    correr_p.add_argument("--informe", default=str(RAIZ / "docs" / "rendimiento.md"))
-    correr_p.add_argument("--base-de-datos", default=os.environ.get(
-        "BUZON_BANCO_DATABASE_URL", "postgresql://buzon:buzon@127.0.0.1:5432/buzon_banco"))
-    correr_p.add_argument("--datos", default=None)
-    correr_p.add_argument("--bitacora", default="INFO")
+    correr_p.add_argument("--campana", type=int, default=2000, metavar="N",
+                          help="al final, la campaña del Buzón con N depósitos (0 la omite)")
+    campana_p = sub.add_parser("campana", help="solo la campaña del Buzón, en un sistema propio (make bench-campana)")
+    campana_p.add_argument("--notificaciones", type=int, default=2000)
+    campana_p.add_argument("--particulares", type=int, default=40, help="Particulares activos a quienes notificar")
+    campana_p.set_defaults(func=correr_campana_sola)
+    for p in (correr_p, campana_p):
+        p.add_argument("--patrones", type=int, default=10, help="Patrones activos a quienes notificar en la campaña")
+        p.add_argument("--depositantes", type=int, default=4, help="depósitos a la vez en la campaña")
+        p.add_argument("--telefonos", type=int, default=40,
+                       help="celulares validados en reposo, y otros tantos durante la campaña")
+        p.add_argument("--informe", default=str(RAIZ / "docs" / "rendimiento.md"))
+        p.add_argument("--base-de-datos", default=os.environ.get(
+            "BUZON_BANCO_DATABASE_URL", "postgresql://buzon:buzon@127.0.0.1:5432/buzon_banco"))
+        p.add_argument("--datos", default=None)
+        p.add_argument("--bitacora", default="INFO")
     correr_p.set_defaults(func=correr)
     descargas = sub.add_parser("descargas", help="(interno) descarga a la vez los acuses de los folios dados")
     descargas.add_argument("--amqp", required=True)
