@@ -564,7 +564,11 @@ class Guia:
                                         "tipo_acto": "Requerimiento", "referencia": f"NAV-{self.ancho}-{self.persona}",
                                         "documento": b64(PDF_NOTIFICACION)})
         assert respuesta.status_code == 201, respuesta.text
-        return respuesta.json()["id"]
+        id_notificacion = respuesta.json()["id"]
+        # Its aviso reported sent, a moment later over the bus: from then on its pages say by when to open it.
+        esperar(lambda: requests.get(f"{self.sistema.api}/notificaciones/{id_notificacion}", headers={
+            "Authorization": f"Bearer {clave}"}).json()["aviso_enviado_en"], plazo=30)
+        return id_notificacion
 
     def mostrar(self, nombre: str, html: str) -> None:
         """A message as the person gets it, in a page of its own, captured and checked like the portal's."""
@@ -725,10 +729,14 @@ def recorrer(guia: Guia) -> None:
     esperar_ruta(pagina, "/buzon/notificaciones")
     fila = pagina.get_by_role("row").filter(has_text=asunto)
     expect(fila).to_contain_text("Pendiente de abrir")
+    expect(fila).to_contain_text(re.compile(r"Ábrela a más tardar el \d\d/\d\d/\d{4}"))
     guia.captura("notificaciones")
     fila.get_by_role("link", name=asunto, exact=True).click()
     pagina.locator("#form-efirma[data-accion='abrir']").wait_for()
     expect(pagina.locator(".recibo")).to_contain_text(datos["rfc"])
+    expect(pagina.locator(".notificacion-plazo")).to_contain_text(re.compile(
+        r"Tienes hasta el \S+ \d\d/\d\d/\d{4} para abrirla; si no la abres, se tendrá por notificada el \S+ "
+        r"\d\d/\d\d/\d{4}"))
     pagina.locator("#cer").set_input_files(str(emitido.ruta_cer))
     pagina.locator("#key").set_input_files(str(emitido.ruta_key))
     pagina.locator("#password").fill(emitido.password)
