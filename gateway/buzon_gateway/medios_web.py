@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from buzon_comun.reloj import ZONA_MEXICO
+from buzon_gateway.paginas import fecha_hora, momento as _momento
 
 MECANISMOS = {"correo": "Correo Electrónico", "telefono": "Teléfono"}
 ESTADOS_MEDIO = {"pendiente": "Pendiente de validación", "validado": "Validado",
@@ -21,16 +21,6 @@ EN_VIGOR = ("pendiente", "validado")
 # More Registros Patronales than this are folded under a summary, so that one medio doesn't fill the screen.
 RPS_A_LA_VISTA = 3
 _NUNCA = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
-
-
-def _momento(iso: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(iso).astimezone(ZONA_MEXICO) if iso else None
-
-
-def fecha_hora(iso: str | None) -> tuple[str, str]:
-    """dd/mm/aaaa and HH:MM:SS, as the guide shows the moment of an act ("" for none)."""
-    momento = _momento(iso)
-    return (momento.strftime("%d/%m/%Y"), momento.strftime("%H:%M:%S")) if momento else ("", "")
 
 
 def vencimiento(iso: str | None) -> str:

@@ -13,7 +13,7 @@ import datetime as dt
 import re
 
 from buzon_comun.errores import NoEncontrado
-from buzon_comun.reloj import ZONA_MEXICO
+from buzon_gateway.paginas import momento as _momento
 
 PENDIENTE, ABIERTA, TACITA = "pendiente", "abierta", "tacita"
 ESTADOS = {PENDIENTE: "Pendiente de abrir", ABIERTA: "Abierta", TACITA: "Notificada por no abrirse a tiempo"}
@@ -43,10 +43,6 @@ def codigo_verificacion(acuses, rfc: str, folio: str | None) -> str | None:
 
 
 # --- how the pages show them ---
-
-def _momento(iso: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(iso).astimezone(ZONA_MEXICO) if iso else None
-
 
 def fecha_hora(iso: str | None) -> str:
     """"dd/mm/aaaa HH:MM" in Mexico City ("" for none)."""
@@ -96,7 +92,7 @@ def recibo_legible(cadena: str) -> list[tuple[str, str]]:
         return []
     _version, _tramite, id_notificacion, rfc, momento, huella = partes.groups()
     try:
-        cuando = dt.datetime.fromisoformat(momento).astimezone(ZONA_MEXICO)
+        cuando = _momento(momento)
     except ValueError:
         return []
     return [("Documento", "Acuse de recibo de notificación del Buzón IMSS"),

@@ -7,7 +7,6 @@ render the form that script drives and take the certificate and signature it sen
 """
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import logging
 import os
@@ -23,14 +22,13 @@ from buzon_comun.errores import (
     Conflicto, DemasiadasSolicitudes, ErrorBuzon, NoAutenticado, NoEncontrado, Prohibido, ReglaIncumplida,
     ServicioNoDisponible,
 )
-from buzon_comun.reloj import ZONA_MEXICO
 from buzon_comun.textos import es_texto_valido
 from buzon_gateway import cuerpos, notificaciones_web, sesion_web
 from buzon_gateway.errores import estado_de
 from buzon_gateway.http import http, pagina_http
 from buzon_gateway.imagen import ProveedorImagen
 from buzon_gateway.medios_web import MECANISMOS, TIPOS_ACUSE, tablero, vencimiento
-from buzon_gateway.paginas import respuesta_html
+from buzon_gateway.paginas import fecha_hora, respuesta_html
 from buzon_gateway.respuestas import (
     MAXIMO_CLAVE_IDEMPOTENCIA, CuerpoDemasiadoGrande, clave_idempotencia, leer_json, respuesta_error, respuesta_json,
     respuesta_pdf,
@@ -86,14 +84,6 @@ def redirigir(destino: str) -> Response:
     respuesta = Response(status=303, headers={"Location": destino})
     respuesta.headers["Cache-Control"] = "no-store"
     return respuesta
-
-
-def fecha_hora(iso: str | None) -> tuple[str, str]:
-    """The contract's ISO time as the guide shows it: dd/mm/aaaa and HH:MM:SS, Mexico City time."""
-    if not iso:
-        return "", ""
-    momento = dt.datetime.fromisoformat(iso).astimezone(ZONA_MEXICO)
-    return momento.strftime("%d/%m/%Y"), momento.strftime("%H:%M:%S")
 
 
 def nueva_clave() -> str:

@@ -6,7 +6,6 @@ trust the RFC the gateway resolved from the session, never one the client sends.
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 import eventlet
@@ -19,13 +18,12 @@ from buzon_comun.errores import ErrorBuzon, NoAutenticado, NoEncontrado, Servici
 from buzon_comun.eventos import SesionCerrada
 from buzon_comun.metricas import Metricas
 from buzon_comun.remoto import Remoto, bus_disponible
-from buzon_comun.reloj import ZONA_MEXICO
 from buzon_comun.servicio import ProveedorConfig
 from buzon_comun.textos import es_texto_valido
 from buzon_gateway import cuerpos, notificaciones_buzon, notificaciones_web, sesion_web
 from buzon_gateway.http import http, quiere_pagina
 from buzon_gateway.openapi import documento_openapi
-from buzon_gateway.paginas import respuesta_html
+from buzon_gateway.paginas import fecha_hora, respuesta_html
 from buzon_gateway.portal import Portal
 from buzon_gateway.respuestas import (
     clave_cliente, clave_idempotencia, en_redes, ip_cliente, leer_cuerpo_crudo, leer_json, redes, respuesta_json,
@@ -296,10 +294,9 @@ class Gateway(Portal):
         acuse = self.acuses.verificacion(folio, codigo, self._cliente(request))
         if not quiere_pagina(request, solo_fuera_de_api=False):
             return respuesta_json(200, acuse)
-        momento = dt.datetime.fromisoformat(acuse["emitido_en"]).astimezone(ZONA_MEXICO)
+        fecha, hora = fecha_hora(acuse["emitido_en"])
         return respuesta_html(200, "verificacion_acuse.html", acuse=acuse,
-                              tipo=TIPOS_ACUSE_LEGIBLES.get(acuse["tipo"], acuse["tipo"]),
-                              fecha=momento.strftime("%d/%m/%Y"), hora=momento.strftime("%H:%M:%S"))
+                              tipo=TIPOS_ACUSE_LEGIBLES.get(acuse["tipo"], acuse["tipo"]), fecha=fecha, hora=hora)
 
     # --- Buzón: notifications from the Institute ---
 
