@@ -77,6 +77,23 @@ def pki_dev(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def documentos_dev(tmp_path_factory):
+    """The development CA «IMSS documentos» and its signer (`firmar_pdf`), shared by the whole run; its `carpeta_ca`
+    is what BUZON_DOCUMENTOS_CA_DIR names for buzon."""
+    from buzon_dev.documentos import FirmaDocumentos
+
+    return FirmaDocumentos.abrir(tmp_path_factory.mktemp("pki-documentos"))
+
+
+@pytest.fixture(scope="session")
+def pdf_firmado(documentos_dev):
+    """A one-page PDF signed with the development key of the Institute's documents (one per run)."""
+    from buzon_dev.documentos import pdf_de_prueba
+
+    return documentos_dev.firmar_pdf(pdf_de_prueba("Requerimiento de prueba"))
+
+
+@pytest.fixture(scope="session")
 def efirma_dev_fisica(pki_dev):
     return pki_dev.emitir("MAVA800101RS5", "ANA MARIA MARTINEZ VARGAS", "MAVA800101MDFRRN09")
 

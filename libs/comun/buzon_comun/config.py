@@ -207,6 +207,8 @@ class Config:
     db_conexiones: int = 5
     colas_quorum: bool = False
     sistemas_depositantes: str | None = None
+    # The CAs whose certificates sign the Institute's documents deposited in the Buzón (buzon's firma_documento).
+    documentos_ca_dir: Path = Path("var/pki-documentos/ca")
 
     @classmethod
     def desde_entorno(cls, entorno=None) -> "Config":
@@ -266,6 +268,7 @@ class Config:
             metricas_host=_texto(e, "BUZON_METRICAS_HOST", "127.0.0.1"),
             secreto_codigos=_texto(e, "BUZON_SECRETO_CODIGOS"),
             sistemas_depositantes=_texto(e, "BUZON_SISTEMAS_DEPOSITANTES"),
+            documentos_ca_dir=Path(_texto(e, "BUZON_DOCUMENTOS_CA_DIR", str(data_dir / "pki-documentos" / "ca"))),
             # Never tighter than API.md's floor: a person who mistypes a code must still get through.
             limite_verificaciones_por_minuto=max(_entero(e, "BUZON_LIMITE_VERIFICACIONES_POR_MINUTO", 60), 30),
             ocsp_cache_max_s=max(_entero(e, "BUZON_OCSP_CACHE_MAX_S", 300), 0),

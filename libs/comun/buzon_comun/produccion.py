@@ -41,6 +41,8 @@ VARIABLES: dict[str, Requisito] = {
                                   "http://127.0.0.1:<puerto> en los enlaces y en los acuses"),
     "BUZON_SAT_CA_DIR": Requisito(frozenset({"auth"}), "la AC de desarrollo como si fuera la del SAT"),
     "BUZON_OCSP_URL": Requisito(frozenset({"auth"}), "el respondedor OCSP de desarrollo"),
+    "BUZON_DOCUMENTOS_CA_DIR": Requisito(frozenset({"buzon"}),
+                                         "la AC de desarrollo «IMSS documentos» como si fuera la del Instituto"),
     "BUZON_PADRON_CSV": Requisito(frozenset({"contactos"}), "ningún padrón importado al arrancar"),
     "BUZON_SECRETO_CODIGOS": Requisito(frozenset({"contactos"}),
                                        "un secreto propio de cada réplica, en su carpeta de datos"),

@@ -22,7 +22,7 @@ PROPIAS = {
     "acuses": {"BUZON_SELLO_CER", "BUZON_SELLO_KEY", "BUZON_SELLO_PASSWORD"},
     "gateway": {"BUZON_SISTEMAS_DEPOSITANTES"},
     "acuses_render": set(),
-    "buzon": set(),
+    "buzon": {"BUZON_DOCUMENTOS_CA_DIR"},
 }
 # The processes that keep no data never ask for a database.
 SIN_DATOS = {"gateway", "acuses_render"}
@@ -40,6 +40,7 @@ COMPLETO = {
     "BUZON_SELLO_KEY": "/etc/buzon/sello.key",
     "BUZON_SELLO_PASSWORD": "contraseña",
     "BUZON_SISTEMAS_DEPOSITANTES": "/etc/buzon/sistemas-depositantes",
+    "BUZON_DOCUMENTOS_CA_DIR": "/etc/buzon/documentos-ca",
 }
 BIN = Path(sys.executable).parent
 

@@ -37,6 +37,10 @@ notificaciones = Table(
     Column("documento_ref", Text, nullable=True),
     Column("documento_sha256", String(64), nullable=False),
     Column("documento_bytes", BigInteger, nullable=False),
+    # Who signed the document (firma_documento.Firmante): the certificate's serial in hex and its subject (RFC
+    # 4514). NULL for deposits before migration 0003, when the signature wasn't checked.
+    Column("firmante_serie", String(64), nullable=True),
+    Column("firmante_sujeto", Text, nullable=True),
     # pendiente → abierta (signed acuse de recibo) | tacita (deemed notified by the timer or at an opening too late)
     Column("estado", String(10), nullable=False),
     Column("depositada_en", FechaUtc, nullable=False),

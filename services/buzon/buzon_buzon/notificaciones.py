@@ -4,8 +4,9 @@ Every function takes a SQLAlchemy session and, where time matters, the moment `a
 (whether the RFC's Buzón is active, its Registros Patronales) is passed in by the caller, which asks them before
 and outside any transaction here.
 
-- `leer_deposito(cuerpo)`: the depositing system's JSON parsed at the edge into a `Deposito` (typed RFC and RPs,
-  bounded texts, the PDF decoded and checked), or the contract's refusal.
+- `leer_deposito(cuerpo, confianza)`: the depositing system's JSON parsed at the edge into a `Deposito` (typed RFC
+  and RPs, bounded texts, the PDF decoded and its signature verified by `confianza`: `firma_documento`), or the
+  contract's refusal.
 - `depositar(db, sistema, deposito, …)`: records it once per (system, referencia) and announces
   `notificacion_depositada` through the outbox in the same transaction; a repeat gets the first answer.
 - `consultar(db, sistema, id, *, calendario)`: the depositing system's view (its own deposits only).
@@ -36,6 +37,7 @@ from buzon_comun.idempotencia import huella
 from buzon_comun.reloj import ZONA_MEXICO, iso_mexico
 from buzon_comun.textos import es_texto_valido
 from buzon_comun.tipos import RegistroPatronal, Rfc, ValorInvalido
+from buzon_buzon.firma_documento import MENSAJE_NO_PDF, Firmante
 from buzon_buzon.habiles import Calendario
 from buzon_buzon.models import avisos, notificaciones, salida
 
@@ -60,7 +62,6 @@ MAXIMO_REGISTROS = 100
 MENSAJE_INACTIVO = ("El Buzón IMSS de este RFC no está activo: no puede recibir notificaciones. Notifica por otro "
                     "medio legal.")
 MENSAJE_RP_AJENO = "Los registros patronales {rps} no pertenecen al RFC destinatario."
-MENSAJE_NO_PDF = "El documento debe ser un PDF (codificado en base64)."
 MENSAJE_DEMASIADO_GRANDE = f"El documento excede el tamaño máximo permitido ({MAXIMO_DOCUMENTO // (1024 * 1024)} MiB)."
 MENSAJE_REFERENCIA_REPETIDA = ("Esa referencia ya se usó para otra notificación de este sistema. Usa una referencia "
                                "nueva para cada notificación y repite la misma solo al reintentar el mismo depósito.")
@@ -81,6 +82,8 @@ class Deposito:
     tipo_acto: str
     referencia: str
     documento: bytes
+    # Who signed the document, as `confianza.verificar` found (not part of the fingerprint: the document is).
+    firmante: Firmante
 
     @property
     def documento_sha256(self) -> str:
@@ -121,11 +124,13 @@ def _documento(valor: object) -> bytes:
     return contenido
 
 
-def leer_deposito(cuerpo: object) -> Deposito:
+def leer_deposito(cuerpo: object, confianza) -> Deposito:
     """The request of `POST /api/v1/notificaciones`, parsed: 400 `solicitud_invalida` (or the identifier's own
     code, `rfc_invalido`, `registro_patronal_invalido`) for its shape; 422 `documento_invalido` (not base64 of a
     PDF) and `documento_demasiado_grande` (over MAXIMO_DOCUMENTO; the gateway's body limit answers 413 first for
-    anything clearly larger)."""
+    anything clearly larger); then the document's signature, last (the costliest check), by
+    `confianza.verificar(pdf) -> Firmante` (`firma_documento.Confianza`): 422 `documento_sin_firma` and
+    `firma_documento_invalida`."""
     if not isinstance(cuerpo, dict):
         raise _invalida("El cuerpo debe ser un objeto JSON.")
     try:
@@ -141,15 +146,12 @@ def leer_deposito(cuerpo: object) -> Deposito:
     referencia = cuerpo.get("referencia")
     if not es_texto_valido(referencia, MAXIMO_REFERENCIA) or not referencia.strip():
         raise _invalida(f"El campo «referencia» es obligatorio: texto de 1 a {MAXIMO_REFERENCIA} caracteres.")
-    return Deposito(
-        rfc=rfc,
-        registros_patronales=registros,
-        asunto=_texto(cuerpo, "asunto", MAXIMO_ASUNTO),
-        area=_texto(cuerpo, "area", MAXIMO_AREA),
-        tipo_acto=_texto(cuerpo, "tipo_acto", MAXIMO_TIPO_ACTO),
-        referencia=referencia,
-        documento=_documento(cuerpo.get("documento")),
-    )
+    asunto = _texto(cuerpo, "asunto", MAXIMO_ASUNTO)
+    area = _texto(cuerpo, "area", MAXIMO_AREA)
+    tipo_acto = _texto(cuerpo, "tipo_acto", MAXIMO_TIPO_ACTO)
+    documento = _documento(cuerpo.get("documento"))
+    return Deposito(rfc=rfc, registros_patronales=registros, asunto=asunto, area=area, tipo_acto=tipo_acto,
+                    referencia=referencia, documento=documento, firmante=confianza.verificar(documento))
 
 
 def sistema_valido(sistema: object) -> str:
@@ -217,6 +219,7 @@ def depositar(db: Session, sistema: str, deposito: Deposito, *, titular: dict | 
                                                                  ensure_ascii=False),
                 documento=deposito.documento, documento_ref=None,
                 documento_sha256=deposito.documento_sha256, documento_bytes=len(deposito.documento),
+                firmante_serie=deposito.firmante.serie, firmante_sujeto=deposito.firmante.sujeto,
                 estado=PENDIENTE, depositada_en=ahora,
             ))
             encolar(db, salida, NotificacionDepositada(

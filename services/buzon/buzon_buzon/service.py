@@ -6,15 +6,18 @@ import base64
 import logging
 import os
 
+from eventlet import tpool
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
+from buzon_comun.config import Config
 from buzon_comun.consumo import evento
+from buzon_comun.errores import ReglaIncumplida
 from buzon_comun.eventos import MensajeEnviado, MensajeFallido, NotificacionDepositada
 from buzon_comun.reloj import ZONA_MEXICO, Reloj
 from buzon_comun.remoto import Remoto
 from buzon_comun.servicio import ConEventos, Salida, ServicioBase, rpc
-from buzon_buzon import apertura, flujos, habiles, notificaciones
+from buzon_buzon import apertura, firma_documento, flujos, habiles, notificaciones
 from buzon_buzon.models import salida as tabla_salida
 
 log = logging.getLogger(__name__)
@@ -34,10 +37,45 @@ class ProveedorCalendario(DependencyProvider):
         return self.calendario
 
 
+class ConfianzaEnHilos:
+    """`firma_documento.Confianza` whose verification (about 12 ms of CPU) runs in eventlet's thread pool, off
+    the hub: the other workers (openings, avisos, views) keep answering during a campaign's deposits."""
+
+    def __init__(self, confianza: firma_documento.Confianza):
+        self.confianza = confianza
+
+    def verificar(self, pdf: bytes) -> firma_documento.Firmante:
+        return tpool.execute(self.confianza.verificar, pdf)
+
+
+class ProveedorConfianza(DependencyProvider):
+    """The CAs of the Institute's documents (BUZON_DOCUMENTOS_CA_DIR), read once per process: a missing folder
+    stops the start."""
+
+    def setup(self):
+        carpeta = Config.desde_entorno().documentos_ca_dir
+        try:
+            confianza = firma_documento.Confianza.desde_carpeta(carpeta)
+        except FileNotFoundError:
+            log.critical("no existe la carpeta de AC de los documentos %s (BUZON_DOCUMENTOS_CA_DIR)", carpeta)
+            raise
+        # One verification here imports pyHanko and makes its loggers, which are then silenced (firma_documento).
+        try:
+            confianza.verificar(b"%PDF-1.7\n%%EOF\n")
+        except ReglaIncumplida:
+            pass
+        firma_documento.silenciar_pyhanko()
+        self.confianza = ConfianzaEnHilos(confianza)
+
+    def get_dependency(self, worker_ctx) -> ConfianzaEnHilos:
+        return self.confianza
+
+
 class Servicio(ConEventos, ServicioBase):
     name = "buzon"
     salida = Salida(tabla_salida)
     calendario = ProveedorCalendario()
+    confianza = ProveedorConfianza()
     activacion = Remoto("activacion")
     contactos = Remoto("contactos")
     auth = Remoto("auth")
@@ -46,8 +84,8 @@ class Servicio(ConEventos, ServicioBase):
 
     @rpc
     def depositar(self, sistema: str, cuerpo: dict) -> dict:
-        return flujos.depositar(self.db, sistema, cuerpo, activacion=self.activacion, contactos=self.contactos,
-                                ahora=self.reloj.ahora())
+        return flujos.depositar(self.db, sistema, cuerpo, confianza=self.confianza, activacion=self.activacion,
+                                contactos=self.contactos, ahora=self.reloj.ahora())
 
     @rpc
     def consultar(self, sistema: str, id_notificacion: str) -> dict:

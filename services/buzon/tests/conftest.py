@@ -15,10 +15,9 @@ from buzon_comun.db import normalizar_url
 from buzon_comun.folios import borrar_secuencias
 from buzon_comun.migraciones import migrar_servicio
 from buzon_comun.reloj import ZONA_MEXICO, RelojFijo
-from buzon_buzon import habiles, notificaciones
+from buzon_buzon import firma_documento, habiles, notificaciones
 
 UBICACION = "buzon_buzon:migrations"
-PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 MORAL = "EDE0101013A2"
 OTRO_RFC = "MAVA800101RS5"
 RPS = ["A1234567890", "B1234567890"]
@@ -87,25 +86,45 @@ def eventos(db):
     return leer
 
 
-def _cuerpo(**cambios) -> dict:
-    base = {"rfc": MORAL, "registros_patronales": ["A1234567890"], "asunto": "Requerimiento de información 42",
-            "area": "Subdelegación Centro", "tipo_acto": "requerimiento", "referencia": "REQ-42",
-            "documento": base64.b64encode(PDF).decode("ascii")}
-    return {**base, **cambios}
+@pytest.fixture(scope="session")
+def confianza(documentos_dev):
+    """The development CA of the Institute's documents trusted, as buzon reads BUZON_DOCUMENTOS_CA_DIR."""
+    return firma_documento.Confianza.desde_carpeta(documentos_dev.carpeta_ca)
+
+
+@pytest.fixture(scope="session")
+def firmador_ajeno(tmp_path_factory):
+    """A pyHanko signer of another CA with the very names of the development one: trusted by nobody."""
+    from buzon_dev.documentos import FirmaDocumentos
+
+    return FirmaDocumentos.abrir(tmp_path_factory.mktemp("pki-ajena")).firmador()
 
 
 @pytest.fixture
-def cuerpo():
-    """A deposit's JSON body, with some fields changed."""
-    return _cuerpo
+def entorno_documentos(documentos_dev, monkeypatch):
+    """BUZON_DOCUMENTOS_CA_DIR for a buzon service started in the test."""
+    monkeypatch.setenv("BUZON_DOCUMENTOS_CA_DIR", str(documentos_dev.carpeta_ca))
 
 
 @pytest.fixture
-def depositar(db, reloj):
+def cuerpo(pdf_firmado):
+    """A deposit's JSON body (its document the run's signed PDF), with some fields changed."""
+
+    def hacer(**cambios) -> dict:
+        base = {"rfc": MORAL, "registros_patronales": ["A1234567890"], "asunto": "Requerimiento de información 42",
+                "area": "Subdelegación Centro", "tipo_acto": "requerimiento", "referencia": "REQ-42",
+                "documento": base64.b64encode(pdf_firmado).decode("ascii")}
+        return {**base, **cambios}
+
+    return hacer
+
+
+@pytest.fixture
+def depositar(db, reloj, cuerpo, confianza):
     """Deposit as system `cobranza` to an active Buzón whose RFC has RPS, by default."""
 
     def hacer(sistema: str = "cobranza", activo: bool = True, registros=RPS, **cambios) -> dict:
-        return notificaciones.depositar(db, sistema, notificaciones.leer_deposito(_cuerpo(**cambios)),
+        return notificaciones.depositar(db, sistema, notificaciones.leer_deposito(cuerpo(**cambios), confianza),
                                         titular=TITULAR if activo else None, registros_del_rfc=registros,
                                         ahora=reloj.ahora())
 

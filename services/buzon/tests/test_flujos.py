@@ -29,29 +29,29 @@ class Llamadas:
         return llamar
 
 
-def _depositar(db, reloj, cuerpo, activo=True, **cambios):
+def _depositar(db, reloj, cuerpo, confianza, activo=True, **cambios):
     activacion = Llamadas(titular={"rfc": MORAL, "nombre": "EMPRESA", "tipo_persona": "moral"} if activo else None)
     contactos = Llamadas(padron={"registros_patronales": [{"registro_patronal": "A1234567890"}]})
-    respuesta = flujos.depositar(db, "cobranza", cuerpo(**cambios), activacion=activacion, contactos=contactos,
+    respuesta = flujos.depositar(db, "cobranza", cuerpo(**cambios), confianza=confianza, activacion=activacion, contactos=contactos,
                                  ahora=reloj.ahora())
     return respuesta, activacion, contactos
 
 
-def test_a_deposit_is_parsed_before_anyone_is_asked_and_the_padron_only_for_rps(db, reloj, cuerpo):
+def test_a_deposit_is_parsed_before_anyone_is_asked_and_the_padron_only_for_rps(db, reloj, cuerpo, confianza):
     with pytest.raises(ReglaIncumplida):
-        flujos.depositar(db, "cobranza", cuerpo(documento="bm8gcGRm"), activacion=None, contactos=None,
+        flujos.depositar(db, "cobranza", cuerpo(documento="bm8gcGRm"), confianza=confianza, activacion=None, contactos=None,
                          ahora=reloj.ahora())
-    _, activacion, contactos = _depositar(db, reloj, cuerpo, registros_patronales=[], referencia="R1")
+    _, activacion, contactos = _depositar(db, reloj, cuerpo, confianza, registros_patronales=[], referencia="R1")
     assert (activacion.pedidas, contactos.pedidas) == ([("titular", MORAL)], [])
-    respuesta, _, contactos = _depositar(db, reloj, cuerpo, referencia="R2")
+    respuesta, _, contactos = _depositar(db, reloj, cuerpo, confianza, referencia="R2")
     assert contactos.pedidas == [("padron", MORAL)] and respuesta["estado"] == "pendiente"
     with pytest.raises(Conflicto) as inactivo:
-        _depositar(db, reloj, cuerpo, activo=False, referencia="R3")
+        _depositar(db, reloj, cuerpo, confianza, activo=False, referencia="R3")
     assert inactivo.value.codigo == "buzon_inactivo"
 
 
-def _avisada(db, reloj, cuerpo, referencia):
-    id_ = _depositar(db, reloj, cuerpo, referencia=referencia)[0]["id"]
+def _avisada(db, reloj, cuerpo, confianza, referencia):
+    id_ = _depositar(db, reloj, cuerpo, confianza, referencia=referencia)[0]["id"]
     evento = NotificacionDepositada(id=id_, sistema="cobranza", referencia=referencia, rfc=MORAL,
                                     registros_patronales=["A1234567890"], depositada_en=iso_mexico(reloj.ahora()))
     contactos = Llamadas(listar={"medios": MEDIOS})
@@ -60,8 +60,8 @@ def _avisada(db, reloj, cuerpo, referencia):
     return id_, aviso["id"]
 
 
-def test_only_the_reports_of_avisos_count(db, reloj, cuerpo):
-    _, aviso = _avisada(db, reloj, cuerpo, "R1")
+def test_only_the_reports_of_avisos_count(db, reloj, cuerpo, confianza):
+    _, aviso = _avisada(db, reloj, cuerpo, confianza, "R1")
     otro = MensajeEnviado(id_mensaje=aviso, canal="correo", referencia="x", plantilla="codigo_sms",
                           enviado_en=iso_mexico(ENVIADO))
     assert flujos.mensaje_enviado(db, otro) is False
@@ -74,9 +74,9 @@ def test_only_the_reports_of_avisos_count(db, reloj, cuerpo):
     assert flujos.mensaje_enviado(db, enviado) is True  # sent after all: it counts from its time
 
 
-def test_the_timer_sweeps_batch_after_batch(db, reloj, cuerpo, calendario):
+def test_the_timer_sweeps_batch_after_batch(db, reloj, cuerpo, confianza, calendario):
     for n in range(5):
-        _, aviso = _avisada(db, reloj, cuerpo, f"R{n}")
+        _, aviso = _avisada(db, reloj, cuerpo, confianza, f"R{n}")
         flujos.mensaje_enviado(db, MensajeEnviado(id_mensaje=aviso, canal="correo", referencia="x",
                                                   plantilla=avisos.PLANTILLA, enviado_en=iso_mexico(ENVIADO)))
     antes = flujos.TACITAS._value.get()
@@ -85,26 +85,26 @@ def test_the_timer_sweeps_batch_after_batch(db, reloj, cuerpo, calendario):
     assert flujos.declarar_tacitas(db, calendario, TACITA, lote=2) == 0
 
 
-def test_notifications_left_without_any_aviso_are_counted_once_by_reason(db, reloj, cuerpo):
+def test_notifications_left_without_any_aviso_are_counted_once_by_reason(db, reloj, cuerpo, confianza):
     sin_medios, fallidos = (flujos.SIN_AVISO.labels(m)._value.get() for m in (avisos.SIN_MEDIOS,
                                                                              avisos.AVISOS_FALLIDOS))
-    id_ = _depositar(db, reloj, cuerpo, referencia="R1")[0]["id"]
+    id_ = _depositar(db, reloj, cuerpo, confianza, referencia="R1")[0]["id"]
     evento = NotificacionDepositada(id=id_, sistema="cobranza", referencia="R1", rfc=MORAL, registros_patronales=[],
                                     depositada_en=iso_mexico(reloj.ahora()))
     for _ in range(2):  # a redelivered event counts nothing more
         flujos.registrar_avisos(db, evento, contactos=Llamadas(listar={"medios": []}), ahora=reloj.ahora())
     assert flujos.SIN_AVISO.labels(avisos.SIN_MEDIOS)._value.get() == sin_medios + 1
-    _, aviso = _avisada(db, reloj, cuerpo, "R2")
+    _, aviso = _avisada(db, reloj, cuerpo, confianza, "R2")
     fallido = MensajeFallido(id_mensaje=aviso, canal="correo", referencia="x", plantilla=avisos.PLANTILLA, error="e")
     for _ in range(2):
         assert flujos.mensaje_fallido(db, fallido, ahora=reloj.ahora()) is True
     assert flujos.SIN_AVISO.labels(avisos.AVISOS_FALLIDOS)._value.get() == fallidos + 1
 
 
-def test_a_view_deems_first_what_is_past_its_deadline(db, reloj, cuerpo, calendario):
+def test_a_view_deems_first_what_is_past_its_deadline(db, reloj, cuerpo, confianza, calendario):
     """The timer runs every minute: the person's and the system's views don't wait for it to show as tacita (with
     its folio and code) what can no longer be opened, and deem nothing else."""
-    id_, aviso = _avisada(db, reloj, cuerpo, "R1")
+    id_, aviso = _avisada(db, reloj, cuerpo, confianza, "R1")
     flujos.mensaje_enviado(db, MensajeEnviado(id_mensaje=aviso, canal="correo", referencia="x",
                                               plantilla=avisos.PLANTILLA, enviado_en=iso_mexico(ENVIADO)))
     antes = flujos.TACITAS._value.get()
@@ -119,7 +119,7 @@ def test_a_view_deems_first_what_is_past_its_deadline(db, reloj, cuerpo, calenda
     assert vista["folio_acuse"] and len(vista["codigo_verificacion"]) == 16
     assert notificaciones.pendientes(db, MORAL) == 0 and flujos.TACITAS._value.get() == antes + 1
     # The system's query, by its id.
-    otro, aviso = _avisada(db, reloj, cuerpo, "R2")
+    otro, aviso = _avisada(db, reloj, cuerpo, confianza, "R2")
     flujos.mensaje_enviado(db, MensajeEnviado(id_mensaje=aviso, canal="correo", referencia="x",
                                               plantilla=avisos.PLANTILLA, enviado_en=iso_mexico(ENVIADO)))
     assert flujos.al_dia(db, calendario, TACITA, sistema="cobranza", id=otro) == 1

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from buzon_buzon import notificaciones
 from buzon_buzon.models import notificaciones as tabla
 from buzon_comun.errores import Conflicto, NoEncontrado, ReglaIncumplida, SolicitudInvalida
+from buzon_dev.documentos import pdf_de_prueba
 
-PDF = b"%PDF-1.7\n%%EOF\n"
 MORAL = "EDE0101013A2"
 OTRO_RFC = "MAVA800101RS5"
 
@@ -27,38 +27,48 @@ def contar(db) -> int:
 
 # -- parsing at the edge ----------------------------------------------------------------------------------------
 
-def test_leer_deposito_normaliza_rfc_rps_y_textos(cuerpo):
+def test_leer_deposito_normaliza_rfc_rps_y_textos(cuerpo, confianza, pdf_firmado):
     deposito = notificaciones.leer_deposito(cuerpo(
         rfc=" ede0101013a2 ", registros_patronales=["a1234567890", "A1234567890", "B1234567890"],
-        asunto="  Requerimiento\n de   información ", documento=b64(PDF)))
+        asunto="  Requerimiento\n de   información ", documento=b64(pdf_firmado)), confianza)
     assert deposito.rfc == MORAL
     assert deposito.registros_patronales == ("A1234567890", "B1234567890")
     assert deposito.asunto == "Requerimiento de información"
-    assert deposito.documento == PDF
+    assert deposito.documento == pdf_firmado
 
 
-def test_registros_patronales_opcionales(cuerpo):
+def test_registros_patronales_opcionales(cuerpo, confianza):
     sin = cuerpo()
     del sin["registros_patronales"]
-    assert notificaciones.leer_deposito(sin).registros_patronales == ()
+    assert notificaciones.leer_deposito(sin, confianza).registros_patronales == ()
 
 
-@pytest.mark.parametrize("documento", [b64(b"<html>no</html>"), b64(b"%PDX-1.7"), "no es base64!", "", None, 42])
-def test_documento_que_no_es_pdf(cuerpo, documento):
+@pytest.mark.parametrize("documento", [b64(b"<html>no</html>"), b64(b"%PDX-1.7"), "no es base64!", "", None, 42,
+                                       b64(b"%PDF-1.7\n%%EOF\n")])
+def test_documento_que_no_es_pdf(cuerpo, confianza, documento):
     with pytest.raises(ReglaIncumplida) as exc:
-        notificaciones.leer_deposito(cuerpo(documento=documento))
+        notificaciones.leer_deposito(cuerpo(documento=documento), confianza)
     assert exc.value.codigo == "documento_invalido"
 
 
-def test_documento_demasiado_grande(cuerpo):
-    justo = b"%PDF-" + b"0" * (notificaciones.MAXIMO_DOCUMENTO - 5)
-    assert len(notificaciones.leer_deposito(cuerpo(documento=b64(justo))).documento) == notificaciones.MAXIMO_DOCUMENTO
+def test_documento_demasiado_grande(cuerpo, confianza, documentos_dev):
+    # A signed PDF of exactly the limit: padded, signed, and padded again by what is missing (the signed revision's
+    # offsets grow a few digits with the padding).
+    relleno = notificaciones.MAXIMO_DOCUMENTO - 20_000
+    for _ in range(5):
+        justo = documentos_dev.firmar_pdf(pdf_de_prueba("justo", relleno=relleno))
+        if len(justo) == notificaciones.MAXIMO_DOCUMENTO:
+            break
+        relleno += notificaciones.MAXIMO_DOCUMENTO - len(justo)
+    assert len(justo) == notificaciones.MAXIMO_DOCUMENTO
+    assert notificaciones.leer_deposito(cuerpo(documento=b64(justo)), confianza).documento == justo
+    # One byte more is refused by its size, before its signature is looked at.
     with pytest.raises(ReglaIncumplida) as exc:
-        notificaciones.leer_deposito(cuerpo(documento=b64(justo + b"0")))
+        notificaciones.leer_deposito(cuerpo(documento=b64(justo + b"0")), confianza)
     assert exc.value.codigo == "documento_demasiado_grande"
     # Text far over the limit is refused before decoding it.
     with pytest.raises(ReglaIncumplida) as exc:
-        notificaciones.leer_deposito(cuerpo(documento="A" * (notificaciones.MAXIMO_DOCUMENTO_BASE64 + 4)))
+        notificaciones.leer_deposito(cuerpo(documento="A" * (notificaciones.MAXIMO_DOCUMENTO_BASE64 + 4)), confianza)
     assert exc.value.codigo == "documento_demasiado_grande"
 
 
@@ -76,15 +86,15 @@ def test_documento_demasiado_grande(cuerpo):
     ({"referencia": "r" * 101}, "solicitud_invalida"),
     ({"referencia": "\ud800"}, "solicitud_invalida"),
 ])
-def test_forma_invalida(cuerpo, cambios, codigo):
+def test_forma_invalida(cuerpo, confianza, cambios, codigo):
     with pytest.raises(SolicitudInvalida) as exc:
-        notificaciones.leer_deposito(cuerpo(**cambios))
+        notificaciones.leer_deposito(cuerpo(**cambios), confianza)
     assert exc.value.codigo == codigo
 
 
-def test_cuerpo_que_no_es_objeto():
+def test_cuerpo_que_no_es_objeto(confianza):
     with pytest.raises(SolicitudInvalida):
-        notificaciones.leer_deposito(["rfc"])
+        notificaciones.leer_deposito(["rfc"], confianza)
 
 
 # -- depositar --------------------------------------------------------------------------------------------------
@@ -107,7 +117,7 @@ def test_deposito_registra_y_anuncia_sin_contenido(db, depositar, eventos, reloj
     assert "Requerimiento" not in json.dumps(evento)
 
 
-def test_deposito_idempotente_por_sistema_y_referencia(db, depositar, eventos, reloj):
+def test_deposito_idempotente_por_sistema_y_referencia(db, depositar, eventos, reloj, documentos_dev):
     primera = depositar()
     reloj.avanzar(minutes=5)
     # The Buzón's state since doesn't matter: a repeat is the first deposit's answer.
@@ -117,7 +127,7 @@ def test_deposito_idempotente_por_sistema_y_referencia(db, depositar, eventos, r
         depositar(asunto="Otro asunto")
     assert exc.value.codigo == "idempotencia_conflicto"
     with pytest.raises(Conflicto):
-        depositar(documento=b64(PDF + b"otro"))
+        depositar(documento=b64(documentos_dev.firmar_pdf(pdf_de_prueba("otro"))))
     # Another system's referencia is its own.
     assert depositar(sistema="fiscalizacion")["id"] != primera["id"]
     assert contar(db) == 2

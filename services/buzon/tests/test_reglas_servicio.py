@@ -15,7 +15,6 @@ from buzon_comun.reloj import iso_mexico
 from buzon_comun.servicio import rpc
 from buzon_dev.pruebas import b64, esperar, firmar, llamar, oyente
 
-PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 FISICA, MORAL = "MAVA800101RS5", "EDE0101013A2"
 MEDIOS = [{"id": "m1", "mecanismo": "correo", "valor": "avisos@ejemplo.mx", "estado": "validado",
            "registros_patronales": []}]
@@ -42,7 +41,7 @@ class ContactosFalso:
 
 
 @pytest.fixture
-def buzon(engine, entorno_auth, container_factory, config_nameko):
+def buzon(engine, entorno_auth, entorno_documentos, pdf_firmado, container_factory, config_nameko):
     clase_oyente, recibidos = oyente("oyente_reglas_buzon", ("buzon", "correo_solicitado"),
                                      ("buzon", "notificacion_tacita"), ("buzon", "notificacion_abierta"))
     for clase in (ServicioAuth, ActivacionFalsa, ContactosFalso, clase_oyente):
@@ -50,6 +49,8 @@ def buzon(engine, entorno_auth, container_factory, config_nameko):
     contenedor = container_factory(Servicio, config_nameko)
     contenedor.start()
     contenedor.recibidos = recibidos
+    # The document every deposit carries: signed with the development key of the Institute's documents.
+    contenedor.pdf = pdf_firmado
     return contenedor
 
 
@@ -60,7 +61,7 @@ def _de_tipo(recibidos, tipo) -> list:
 def _depositar(buzon, rfc, referencia) -> str:
     return llamar(buzon, "depositar", "cobranza", {
         "rfc": rfc, "asunto": "Requerimiento", "area": "Subdelegación Centro", "tipo_acto": "Requerimiento",
-        "referencia": referencia, "documento": b64(PDF)})["id"]
+        "referencia": referencia, "documento": b64(buzon.pdf)})["id"]
 
 
 def test_the_depositing_system_is_told_of_a_deemed_notification_on_the_bus_and_by_its_query(buzon, config_nameko):
@@ -85,7 +86,7 @@ def test_the_depositing_system_is_told_of_a_deemed_notification_on_the_bus_and_b
     with pytest.raises(Conflicto) as ya:
         llamar(buzon, "acuse_recibo", MORAL, id_)
     assert ya.value.codigo == "ya_notificada"
-    assert llamar(buzon, "documento", MORAL, id_) == b64(PDF)
+    assert llamar(buzon, "documento", MORAL, id_) == b64(buzon.pdf)
     assert _de_tipo(buzon.recibidos, "notificacion_abierta") == []
 
 

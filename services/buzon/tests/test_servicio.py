@@ -12,9 +12,9 @@ from buzon_comun.errores import Conflicto, NoEncontrado, ReglaIncumplida
 from buzon_comun.eventos import MensajeEnviado, MensajeFallido, leer, mensaje
 from buzon_comun.reloj import iso_mexico
 from buzon_comun.servicio import rpc
+from buzon_dev.documentos import firmar_con, pdf_de_prueba
 from buzon_dev.pruebas import b64, esperar, firmar, llamar, oyente
 
-PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 MORAL = "EDE0101013A2"
 OTRO_RFC = "MAVA800101RS5"
 RPS = ["A1234567890", "B1234567890"]
@@ -51,13 +51,13 @@ class ContactosFalso:
         return {"medios": MEDIOS if titular["rfc"] == OTRO_RFC else []}
 
 
-def _cuerpo(rfc=OTRO_RFC, referencia="OF-1", **extra):
+def _cuerpo(buzon, rfc=OTRO_RFC, referencia="OF-1", **extra):
     return {"rfc": rfc, "asunto": "Requerimiento", "area": "Subdelegación Centro", "tipo_acto": "Requerimiento",
-            "referencia": referencia, "documento": b64(PDF), **extra}
+            "referencia": referencia, "documento": b64(buzon.pdf), **extra}
 
 
 @pytest.fixture
-def buzon(engine, entorno_auth, container_factory, config_nameko):
+def buzon(engine, entorno_auth, entorno_documentos, pdf_firmado, container_factory, config_nameko):
     clase_oyente, recibidos = oyente("oyente_buzon", ("buzon", "correo_solicitado"), ("buzon", "sms_solicitado"),
                                      ("buzon", "notificacion_abierta"), ("buzon", "acuse_solicitado"))
     for clase in (ServicioAuth, ActivacionFalsa, ContactosFalso, clase_oyente):
@@ -65,6 +65,8 @@ def buzon(engine, entorno_auth, container_factory, config_nameko):
     contenedor = container_factory(Servicio, config_nameko)
     contenedor.start()
     contenedor.recibidos = recibidos
+    # The document every deposit carries: signed with the development key of the Institute's documents.
+    contenedor.pdf = pdf_firmado
     return contenedor
 
 
@@ -74,9 +76,9 @@ def _de_tipo(recibidos, tipo):
 
 def test_a_deposit_gets_its_avisos_and_the_addressee_opens_it_with_a_real_efirma(buzon, config_nameko,
                                                                                efirma_dev_fisica):
-    depositada = llamar(buzon, "depositar", "sipare", _cuerpo())
+    depositada = llamar(buzon, "depositar", "sipare", _cuerpo(buzon))
     assert depositada["estado"] == "pendiente"
-    assert llamar(buzon, "depositar", "sipare", _cuerpo()) == depositada  # the same referencia: the first answer
+    assert llamar(buzon, "depositar", "sipare", _cuerpo(buzon)) == depositada  # the same referencia: the first answer
 
     # Its own event asks contactos for the medios: one aviso per validated one, on buzon's exchange.
     avisos = esperar(lambda: len(_de_tipo(buzon.recibidos, "correo_solicitado")
@@ -126,7 +128,7 @@ def test_a_deposit_gets_its_avisos_and_the_addressee_opens_it_with_a_real_efirma
     with pytest.raises(Conflicto) as otra:
         llamar(buzon, "abrir", OTRO_RFC, depositada["id"], cer, firmar(efirma_dev_fisica, cadena))
     assert otra.value.codigo == "ya_notificada"
-    assert b64(PDF) == llamar(buzon, "documento", OTRO_RFC, depositada["id"])
+    assert b64(buzon.pdf) == llamar(buzon, "documento", OTRO_RFC, depositada["id"])
     assert llamar(buzon, "consultar", "sipare", depositada["id"])["folio_acuse"] == abierta["folio_acuse"]
 
     eventos = esperar(lambda: (_de_tipo(buzon.recibidos, "notificacion_abierta")
@@ -138,17 +140,26 @@ def test_a_deposit_gets_its_avisos_and_the_addressee_opens_it_with_a_real_efirma
                                                                    "ANA MARIA MARTINEZ VARGAS")
 
 
-def test_an_inactive_buzon_and_foreign_rps_are_refused(buzon):
+def test_an_inactive_buzon_and_foreign_rps_are_refused(buzon, firmador_ajeno):
     with pytest.raises(Conflicto) as inactivo:
-        llamar(buzon, "depositar", "sipare", _cuerpo(rfc=INACTIVO))
+        llamar(buzon, "depositar", "sipare", _cuerpo(buzon, rfc=INACTIVO))
     assert inactivo.value.codigo == "buzon_inactivo"
     with pytest.raises(ReglaIncumplida) as ajeno:
-        llamar(buzon, "depositar", "sipare", _cuerpo(rfc=MORAL, registros_patronales=[RPS[0], "C1234567890"]))
+        llamar(buzon, "depositar", "sipare", _cuerpo(buzon, rfc=MORAL, registros_patronales=[RPS[0], "C1234567890"]))
     assert ajeno.value.codigo == "registro_patronal_ajeno"
-    propio = llamar(buzon, "depositar", "sipare", _cuerpo(rfc=MORAL, referencia="OF-2",
+    propio = llamar(buzon, "depositar", "sipare", _cuerpo(buzon, rfc=MORAL, referencia="OF-2",
                                                           registros_patronales=[RPS[1]]))
     assert llamar(buzon, "obtener", MORAL, propio["id"])["registros_patronales"] == [RPS[1]]
     with pytest.raises(ReglaIncumplida) as no_pdf:
-        llamar(buzon, "depositar", "sipare", _cuerpo(referencia="OF-3", documento=b64(b"no soy un pdf")))
+        llamar(buzon, "depositar", "sipare", _cuerpo(buzon, referencia="OF-3", documento=b64(b"no soy un pdf")))
     assert no_pdf.value.codigo == "documento_invalido"
+    # The signature is verified in the service too (in eventlet's thread pool): an unsigned PDF, one signed by a
+    # key of no trusted CA.
+    with pytest.raises(ReglaIncumplida) as sin_firma:
+        llamar(buzon, "depositar", "sipare", _cuerpo(buzon, referencia="OF-4", documento=b64(pdf_de_prueba())))
+    assert sin_firma.value.codigo == "documento_sin_firma"
+    with pytest.raises(ReglaIncumplida) as ajena:
+        llamar(buzon, "depositar", "sipare", _cuerpo(buzon, referencia="OF-5", documento=b64(firmar_con(
+            pdf_de_prueba(), firmador_ajeno))))
+    assert ajena.value.codigo == "firma_documento_invalida"
     assert llamar(buzon, "listar", INACTIVO) == {"notificaciones": []}
