@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from buzon_comun.config import Config
+from buzon_dev.documentos import carpeta_de_pruebas, firmar_pdf, pdf_de_prueba
 from buzon_dev.pruebas import b64, esperar, firmar
 from buzon_gateway.notificaciones_buzon import clave_desarrollo
 
@@ -18,8 +19,8 @@ pytestmark = pytest.mark.e2e
 # A Patrón of the e2e padrón (buzon_dev.sistema) that no other test activates.
 RFC, RP1, RP2 = "NOT050505AB1", "T1111111110", "T2222222220"
 CORREO, TELEFONO = "juridico@notificada.mx", "5577778888"
-PDF = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> "
-       b"endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+# Signed with the development key of the Institute's documents that the e2e system trusts (buzon_dev.sistema).
+PDF = firmar_pdf(pdf_de_prueba("Requerimiento de informacion de cuotas obrero patronales"), carpeta_de_pruebas())
 ASUNTO = "Requerimiento de información de cuotas obrero patronales"
 
 
@@ -57,6 +58,12 @@ def test_a_notification_deposited_opened_by_signing_and_seen_opened(sistema, tmp
     ajeno = requests.post(f"{sistema.api}/notificaciones", headers=clave,
                           json=_deposito(referencia="OF-E2E-2", registros_patronales=["B1111111110"]))
     assert (ajeno.status_code, ajeno.json()["error"]["codigo"]) == (422, "registro_patronal_ajeno")
+    # Only a document signed with the Institute's key: not the same PDF unsigned, nor signed and then added to.
+    for referencia, documento, codigo in (("OF-E2E-3", pdf_de_prueba("Sin firma"), "documento_sin_firma"),
+                                          ("OF-E2E-4", PDF + b"\n% agregado\n", "firma_documento_invalida")):
+        rechazado = requests.post(f"{sistema.api}/notificaciones", headers=clave,
+                                  json=_deposito(referencia=referencia, documento=b64(documento)))
+        assert (rechazado.status_code, rechazado.json()["error"]["codigo"]) == (422, codigo)
     depositada = requests.post(f"{sistema.api}/notificaciones", headers=clave, json=_deposito())
     assert depositada.status_code == 201, depositada.text
     id_ = depositada.json()["id"]

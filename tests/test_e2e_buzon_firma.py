@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from buzon_comun.config import Config
+from buzon_dev.documentos import carpeta_de_pruebas, firmar_pdf, pdf_de_prueba
 from buzon_dev.pruebas import b64, firmar
 from buzon_gateway.notificaciones_buzon import clave_desarrollo
 
@@ -22,8 +23,8 @@ pytestmark = pytest.mark.e2e
 # A Particular that no other end-to-end test uses.
 RFC, NOMBRE, CURP = "FIRM810101AB1", "FERNANDA IRMA RIOS MORA", "FIRM810101MDFRRR08"
 CORREO, TELEFONO = "fernanda.rios@example.mx", "5581810101"
-PDF = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> "
-       b"endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+# Signed with the development key of the Institute's documents that the e2e system trusts (buzon_dev.sistema).
+PDF = firmar_pdf(pdf_de_prueba("Invitacion"), carpeta_de_pruebas())
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import tempfile
 from pathlib import Path
 
 from cryptography import x509
@@ -135,6 +136,12 @@ def carpeta_predeterminada() -> Path:
     return Path(os.environ.get("BUZON_DATA_DIR") or "var").resolve() / "pki-documentos"
 
 
+def carpeta_de_pruebas() -> Path:
+    """The development CA that the systems started by the tests trust (buzon_dev.sistema) and their deposits sign
+    with, shared by every test run of this user: a module can sign its documents when it is imported."""
+    return Path(tempfile.gettempdir()) / f"buzon-pki-documentos-pruebas-{os.getuid()}"
+
+
 _abiertas: dict[Path, FirmaDocumentos] = {}
 
 
@@ -173,3 +180,36 @@ def pdf_de_prueba(texto: str = "Notificación de prueba", relleno: int = 0) -> b
     salida += b"".join(b"%010d 00000 n \n" % p for p in posiciones)
     salida += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objetos) + 1, xref)
     return bytes(salida)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Línea de comandos
+
+def _cmd_crear(args) -> int:
+    firma = FirmaDocumentos.abrir(args.carpeta)
+    print(f"AC de desarrollo «IMSS documentos» lista en {firma.carpeta}")
+    print(f"Certificado de la AC (BUZON_DOCUMENTOS_CA_DIR): {firma.carpeta_ca}")
+    return 0
+
+
+def _cmd_firmar(args) -> int:
+    entrada = pdf_de_prueba(args.prueba) if args.prueba else Path(args.entrada).read_bytes()
+    Path(args.salida).write_bytes(firmar_pdf(entrada, args.carpeta))
+    print(f"PDF firmado con la llave de desarrollo de los documentos del Instituto: {args.salida}")
+    return 0
+
+
+def registrar_cli(subparsers) -> None:
+    documentos = subparsers.add_parser("documentos", help="AC de desarrollo «IMSS documentos»: firma los PDF que se "
+                                                        "depositan en el Buzón")
+    sub = documentos.add_subparsers(dest="documentos_comando", required=True)
+    p = sub.add_parser("crear", help="crea la AC y el firmante si no existen")
+    p.add_argument("--carpeta", default=str(carpeta_predeterminada()), help="carpeta (default: %(default)s)")
+    p.set_defaults(func=_cmd_crear)
+    p = sub.add_parser("firmar", help="firma un PDF con la llave de desarrollo")
+    p.add_argument("entrada", nargs="?", help="el PDF por firmar")
+    p.add_argument("salida", help="dónde escribir el PDF firmado")
+    p.add_argument("--carpeta", default=str(carpeta_predeterminada()), help="carpeta (default: %(default)s)")
+    p.add_argument("--prueba", metavar="TEXTO", help="firma un PDF de prueba con este texto en lugar de la entrada")
+    p.set_defaults(func=_cmd_firmar)
+    p.epilog = "Indica la entrada o --prueba."

@@ -284,6 +284,13 @@ class Sistema:
                 self.avisos.append(f"Respondedor OCSP de desarrollo: {e['BUZON_OCSP_URL']}")
         elif not os.environ.get("BUZON_OCSP_URL"):
             raise SystemExit("Con BUZON_SAT_CA_DIR configurado hace falta BUZON_OCSP_URL (el respondedor OCSP de SAT).")
+        if not os.environ.get("BUZON_DOCUMENTOS_CA_DIR"):
+            from buzon_dev.documentos import FirmaDocumentos
+
+            documentos = FirmaDocumentos.abrir(datos / "pki-documentos")
+            e["BUZON_DOCUMENTOS_CA_DIR"] = str(documentos.carpeta_ca)
+            self.avisos.append(f"AC de desarrollo de los documentos del Instituto: {documentos.carpeta_ca} "
+                               f"(firma un PDF: buzon-dev documentos firmar ENTRADA SALIDA)")
         if not os.environ.get("BUZON_PADRON_CSV"):
             ruta = datos / "padron-desarrollo.csv"
             datos.mkdir(parents=True, exist_ok=True)

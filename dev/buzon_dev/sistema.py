@@ -17,6 +17,7 @@ from pathlib import Path
 
 import requests
 
+from buzon_dev.documentos import FirmaDocumentos, carpeta_de_pruebas
 from buzon_dev.pki import PKI
 from buzon_dev.pruebas import b64, firmar
 
@@ -48,6 +49,9 @@ class Sistema:
         self.datos = datos
         self.ventana_s = VENTANA_S
         self.pki = PKI.abrir(datos / "pki-sat")
+        # The development CA of the Institute's documents: a deposit's PDF is signed with `self.documentos.firmar_pdf`
+        # (or `firmar_pdf(pdf, carpeta_de_pruebas())`, the same key, where no system is at hand).
+        self.documentos = FirmaDocumentos.abrir(carpeta_de_pruebas())
         self.puertos = {n: puerto_libre() for n in ("gateway", "ocsp", "smtp", "correo_web", "sms", "metricas_auth")}
         self.url = f"http://127.0.0.1:{self.puertos['gateway']}"
         self.api = f"{self.url}/api/v1"
@@ -70,6 +74,7 @@ class Sistema:
             "BUZON_GATEWAY_PORT": str(self.puertos["gateway"]),
             "BUZON_PUBLIC_URL": self.url,
             "BUZON_SAT_CA_DIR": str(self.pki.carpeta_ca),
+            "BUZON_DOCUMENTOS_CA_DIR": str(self.documentos.carpeta_ca),
             "BUZON_OCSP_URL": f"http://127.0.0.1:{self.puertos['ocsp']}/",
             "BUZON_SMTP_HOST": "127.0.0.1",
             "BUZON_SMTP_PORT": str(self.puertos["smtp"]),

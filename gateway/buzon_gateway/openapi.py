@@ -549,7 +549,9 @@ ESQUEMAS.update({
                            "description": "la del sistema depositante, una por notificación: repetirla con el mismo "
                                           "contenido recibe la primera respuesta (reintentos)"},
             "documento": {"type": "string", "format": "byte", "maxLength": cuerpos.DEPOSITO["documento"].maximo,
-                          "description": "el PDF en base64, de hasta 5 MiB"},
+                          "description": "el PDF en base64, de hasta 5 MiB, firmado con la llave del Instituto: "
+                                         "una firma PDF (PAdES, adbe.pkcs7.detached) que cubre todo el archivo, de "
+                                         "un certificado de una AC de BUZON_DOCUMENTOS_CA_DIR"},
         },
     },
     "NotificacionDepositada": {
@@ -625,7 +627,9 @@ RUTAS.update({
                 "413": _error("solicitud_demasiado_grande: más de 7 MiB"),
                 "415": ERRORES_COMUNES["415"],
                 "422": _error("documento_invalido (no es un PDF en base64), documento_demasiado_grande (más de 5 "
-                              "MiB), registro_patronal_ajeno"),
+                              "MiB), documento_sin_firma (el PDF no lleva firma), firma_documento_invalida (la firma "
+                              "no cubre todo el archivo, no corresponde al documento o su certificado no es de una "
+                              "AC del Instituto), registro_patronal_ajeno"),
                 **ERRORES_SISTEMA,
             },
         },

@@ -17,11 +17,13 @@ from buzon_buzon.service import Servicio as Buzon
 from buzon_comun.config import Config
 from buzon_comun.errores import NoAutenticado
 from buzon_comun.servicio import rpc
+from buzon_dev.documentos import carpeta_de_pruebas, firmar_pdf, pdf_de_prueba
 from buzon_dev.pruebas import b64, firmar
 from buzon_gateway import notificaciones_buzon as notificaciones
 from buzon_gateway.service import Gateway
 
-PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+# Signed with the development key of the Institute's documents, which buzon trusts here (BUZON_DOCUMENTOS_CA_DIR).
+PDF = firmar_pdf(pdf_de_prueba("Requerimiento"), carpeta_de_pruebas())
 ACUSE = b"%PDF-1.7 acuse de notificacion"
 FISICA, MORAL, INACTIVO = "MAVA800101RS5", "EDE0101013A2", "GOCJ750505AB1"
 CLAVE_SIPARE, CLAVE_IDSE = "clave-de-sipare-0123456789", "clave-de-idse-9876543210"
@@ -71,6 +73,7 @@ def url(entorno_auth, container_factory, config_nameko, monkeypatch, motor_de, t
     archivo = tmp_path / "sistemas.txt"
     archivo.write_text(f"# sistemas del Instituto\nsipare:{_sha(CLAVE_SIPARE)}\n\nidse:{_sha(CLAVE_IDSE).upper()}\n")
     monkeypatch.setenv("BUZON_SISTEMAS_DEPOSITANTES", str(archivo))
+    monkeypatch.setenv("BUZON_DOCUMENTOS_CA_DIR", str(carpeta_de_pruebas() / "ca"))
     puerto = find_free_port()
     config = {**config_nameko, "WEB_SERVER_ADDRESS": f"127.0.0.1:{puerto}"}
     for clase in (Auth, ActivacionFalsa, ContactosFalso, AcusesFalso, Buzon, Gateway):
@@ -159,7 +162,8 @@ def test_a_system_deposits_and_the_addressee_opens_it_with_the_efirma(url, efirm
 
 
 def test_the_deposit_takes_a_large_pdf_and_refuses_more_than_its_limit(url):
-    grande = b"%PDF-1.7\n" + b"0" * (4 * 1024 * 1024)  # 4 MiB: 5.3 MiB of base64, over every other route's 1 MiB
+    # 4 MiB, signed: 5.3 MiB of base64, over every other route's 1 MiB.
+    grande = firmar_pdf(pdf_de_prueba("Grande", relleno=4 * 1024 * 1024), carpeta_de_pruebas())
     aceptada = requests.post(f"{url}/notificaciones", json=_deposito(referencia="GRANDE", documento=grande),
                              headers=_clave(CLAVE_IDSE))
     assert aceptada.status_code == 201, aceptada.text
@@ -176,6 +180,14 @@ def test_the_deposit_takes_a_large_pdf_and_refuses_more_than_its_limit(url):
     no_pdf = requests.post(f"{url}/notificaciones", json=_deposito(referencia="Y", documento=b"hola"),
                            headers=_clave(CLAVE_IDSE))
     assert (no_pdf.status_code, no_pdf.json()["error"]["codigo"]) == (422, "documento_invalido")
+    # A PDF without the Institute's signature, or with it but bytes added after: 422 with the contract's codes.
+    for referencia, documento, codigo in (("Y2", pdf_de_prueba(), "documento_sin_firma"),
+                                          ("Y3", PDF + b"%%", "firma_documento_invalida")):
+        rechazado = requests.post(f"{url}/notificaciones", json=_deposito(referencia=referencia, documento=documento),
+                                  headers=_clave(CLAVE_IDSE))
+        assert (rechazado.status_code, rechazado.json()["error"]["codigo"]) == (422, codigo)
+        assert rechazado.json()["error"]["mensaje"].startswith(("El documento no está firmado",
+                                                                 "La firma del documento no es válida"))
     sin_rfc = requests.post(f"{url}/notificaciones", json={**_deposito(referencia="Z"), "rfc": "XYZ"},
                             headers=_clave(CLAVE_IDSE))
     assert (sin_rfc.status_code, sin_rfc.json()["error"]["codigo"]) == (400, "rfc_invalido")

@@ -30,6 +30,7 @@ from buzon_buzon.service import Servicio as Buzon
 from buzon_comun.config import Config
 from buzon_comun.db import crear_engine
 from buzon_comun.servicio import rpc
+from buzon_dev.documentos import carpeta_de_pruebas, firmar_pdf, pdf_de_prueba
 from buzon_dev.pruebas import b64, esperar, firmar
 from buzon_gateway import notificaciones_web
 from buzon_gateway.paginas import POLITICA_CONTENIDO
@@ -37,7 +38,8 @@ from buzon_gateway.service import Gateway
 
 FISICA, MORAL = "MAVA800101RS5", "EDE0101013A2"
 CLAVE = "clave-del-sistema-de-pruebas-0123456789"
-PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+# Signed with the development key of the Institute's documents, which buzon trusts here (BUZON_DOCUMENTOS_CA_DIR).
+PDF = firmar_pdf(pdf_de_prueba("Requerimiento"), carpeta_de_pruebas())
 ACUSE = b"%PDF-1.7 acuse de notificacion"
 CODIGO = "ABCD2345EFGH6789"
 
@@ -80,6 +82,7 @@ def url(entorno_auth, container_factory, config_nameko, monkeypatch, motor_de, t
     sistemas = tmp_path / "sistemas.txt"
     sistemas.write_text(f"pruebas:{hashlib.sha256(CLAVE.encode()).hexdigest()}\n")
     monkeypatch.setenv("BUZON_SISTEMAS_DEPOSITANTES", str(sistemas))
+    monkeypatch.setenv("BUZON_DOCUMENTOS_CA_DIR", str(carpeta_de_pruebas() / "ca"))
     puerto = find_free_port()
     monkeypatch.setenv("BUZON_PUBLIC_URL", f"http://127.0.0.1:{puerto}")
     config = {**config_nameko, "WEB_SERVER_ADDRESS": f"127.0.0.1:{puerto}"}

@@ -11,10 +11,12 @@ from nameko.testing.utils import find_free_port
 from buzon_auth.service import Servicio as Auth
 from buzon_buzon.service import Servicio as Buzon
 from buzon_comun.servicio import rpc
+from buzon_dev.documentos import carpeta_de_pruebas, firmar_pdf, pdf_de_prueba
 from buzon_dev.pruebas import b64, firmar
 from buzon_gateway.service import Gateway
 
-PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+# Signed with the development key of the Institute's documents, which buzon trusts here (BUZON_DOCUMENTOS_CA_DIR).
+PDF = firmar_pdf(pdf_de_prueba("Requerimiento"), carpeta_de_pruebas())
 FISICA = "MAVA800101RS5"
 CLAVE = "clave-de-cobranza-0123456789"
 
@@ -45,6 +47,7 @@ def url(entorno_auth, container_factory, config_nameko, monkeypatch, motor_de, t
     archivo = tmp_path / "sistemas.txt"
     archivo.write_text(f"cobranza:{hashlib.sha256(CLAVE.encode()).hexdigest()}\n")
     monkeypatch.setenv("BUZON_SISTEMAS_DEPOSITANTES", str(archivo))
+    monkeypatch.setenv("BUZON_DOCUMENTOS_CA_DIR", str(carpeta_de_pruebas() / "ca"))
     puerto = find_free_port()
     config = {**config_nameko, "WEB_SERVER_ADDRESS": f"127.0.0.1:{puerto}"}
     for clase in (Auth, ActivacionFalsa, ContactosFalso, Buzon, Gateway):
