@@ -36,16 +36,18 @@ import requests
 
 from buzon_dev import banco, fallas
 from buzon_dev.correo import INDICE
+from buzon_dev.documentos import carpeta_de_pruebas, firmar_pdf, pdf_de_prueba
 from buzon_dev.sistema import Sistema
 
 # A phone registered every this many seconds, in both phases: a steady trickle of people waiting for a code.
 INTERVALO_S = 0.5
 # What an aviso says (notificaciones' template aviso_notificacion, email subject and SMS text).
 AVISO = re.compile(r"Tienes un mensaje en tu Buz[oó]n IMSS")
-# A one-page PDF: the campaign measures the flow of deposits and avisos, not the storage of big documents.
-DOCUMENTO = base64.b64encode(
-    b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> "
-    b"endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n").decode("ascii")
+# A one-page PDF: the campaign measures the flow of deposits and avisos, not the storage of big documents. Signed
+# with the development key of the Institute's documents that the system trusts (buzon_dev.sistema): each deposit's
+# signature is verified, as in production.
+DOCUMENTO = base64.b64encode(firmar_pdf(pdf_de_prueba("Invitacion a regularizar tus cuotas obrero patronales"),
+                                        carpeta_de_pruebas())).decode("ascii")
 # The section's marks in the report: `banco campana` replaces what is between them and leaves the rest.
 INICIO = "<!-- campaña: generado por make bench (python -m buzon_dev.banco campana) -->"
 FIN = "<!-- fin de la campaña -->"

@@ -19,6 +19,7 @@ from pathlib import Path
 import requests
 
 from buzon_comun.config import PUERTOS_DESARROLLO, Config
+from buzon_dev.documentos import firmar_pdf
 
 PASSWORD = "12345678a"
 CODIGO = re.compile(r"(?<!\d)\d{5}(?!\d)")
@@ -227,6 +228,8 @@ class Demo:
                                    f"Oficio {referencia}", f"Destinatario: {persona['rfc']}"
                                    + (f", Registro Patronal {rps[0]}" if rps else ""), "",
                                    asunto + ".", "Documento de demostración (make demo)."])
+        # Signed as the Institute signs its acts, with the development key the launcher gave buzon to trust.
+        documento = firmar_pdf(documento, self.config.data_dir / "pki-documentos")
         antes = len(self.correos(persona["correo"]))
         depositada = self._json(self._llamar("POST", "/notificaciones", sistema, json={
             "rfc": persona["rfc"], **({"registros_patronales": rps} if rps else {}), "asunto": asunto,
@@ -274,6 +277,10 @@ class Demo:
         if self.config.sistemas_depositantes:
             paso("4. Buzón IMSS: se omite, BUZON_SISTEMAS_DEPOSITANTES está definida y la demostración no tiene "
                  "la clave de ningún sistema depositante")
+            return
+        if os.environ.get("BUZON_DOCUMENTOS_CA_DIR"):
+            paso("4. Buzón IMSS: se omite, BUZON_DOCUMENTOS_CA_DIR está definida y la demostración no tiene la "
+                 "llave con que el Instituto firma sus documentos")
             return
         clave = clave_desarrollo(self.config)
         depositadas = {persona["rfc"]: self.depositar(persona, sesiones[persona["rfc"]], clave)
