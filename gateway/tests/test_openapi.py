@@ -94,3 +94,7 @@ def test_the_depositing_systems_routes_take_a_system_key_and_the_deposit_its_own
     deposito = documento["paths"]["/api/v1/notificaciones"]["post"]["responses"]
     assert "7 MiB" in deposito["413"]["description"]
     assert "buzon_inactivo" in deposito["409"]["description"]
+    # The document's signature (DOMINIO.md, "Deposit"): its refusals next to the contract's own.
+    assert all(codigo in deposito["422"]["description"] for codigo in (
+        "documento_invalido", "documento_demasiado_grande", "documento_sin_firma", "firma_documento_invalida",
+        "registro_patronal_ajeno"))
