@@ -59,7 +59,10 @@ def _certificados(datos: bytes) -> list[bytes]:
 
 
 def silenciar_pyhanko() -> None:
-    """Every pyHanko logger, present and future children of those present, disabled (see the module's note)."""
+    """Every pyHanko logger made so far disabled, and any made later (a module imported lazily) above CRITICAL
+    through its parent (see the module's note)."""
+    for raiz in ("pyhanko", "pyhanko_certvalidator"):
+        logging.getLogger(raiz).setLevel(logging.CRITICAL + 1)
     for nombre, registrador in list(logging.root.manager.loggerDict.items()):
         if nombre.split(".")[0] in ("pyhanko", "pyhanko_certvalidator") and isinstance(registrador, logging.Logger):
             registrador.disabled = True

@@ -113,3 +113,43 @@ def test_the_ca_folder_reads_der_and_pem_and_ignores_the_rest(tmp_path, document
     assert _rechazo(vacia, pdf_firmado).extra["motivo"] == firma_documento.MOTIVO_NO_CONFIABLE
     with pytest.raises(FileNotFoundError):
         firma_documento.Confianza.desde_carpeta(tmp_path / "no-existe")
+
+
+def test_the_service_verifies_off_the_hub_in_a_real_thread_and_pyhanko_stays_quiet(confianza, pdf_firmado,
+                                                                                    firmador_ajeno):
+    import logging
+
+    from eventlet.patcher import original
+
+    from buzon_buzon.service import ConfianzaEnHilos
+
+    hilo = original("threading").get_ident
+    hilos = []
+
+    class Registra:
+        def verificar(self, pdf):
+            hilos.append(hilo())
+            return confianza.verificar(pdf)
+
+    assert ConfianzaEnHilos(Registra()).verificar(pdf_firmado).serie
+    assert len(hilos) == 1 and hilos[0] != hilo()
+    # pyHanko logs an untrusted signer as a warning: silenced, no record leaves a real thread.
+    firma_documento.silenciar_pyhanko()
+    try:
+        registros = []
+
+        class Captura(logging.Handler):
+            def emit(self, registro):
+                registros.append(registro)
+
+        captura = Captura()
+        logging.getLogger().addHandler(captura)
+        try:
+            with pytest.raises(ReglaIncumplida):
+                ConfianzaEnHilos(confianza).verificar(firmar_con(pdf_de_prueba(), firmador_ajeno))
+        finally:
+            logging.getLogger().removeHandler(captura)
+        assert not [r for r in registros if r.name.startswith("pyhanko")]
+    finally:
+        for nombre in ("pyhanko", "pyhanko_certvalidator"):
+            logging.getLogger(nombre).setLevel(logging.NOTSET)
