@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from playwright.sync_api import expect
 
 from buzon_comun.config import Config
+from buzon_dev.documentos import carpeta_de_pruebas, firmar_pdf, pdf_de_prueba
 from buzon_dev.pruebas import b64, esperar
 from buzon_gateway.notificaciones_buzon import clave_desarrollo
 
@@ -342,8 +343,8 @@ PADRON_MOVIL = ("rfc,registro_patronal,razon_social\n"
                 "MPR040404KL0,M2222222220,MOVIL DE PRUEBAS SA DE CV\n")
 VENCE = re.compile(r"Vence el \d\d/\d\d/\d{4} a las \d\d:\d\d")
 # The document of the notification the Institute deposits in each walk's Buzón (issue 13).
-PDF_NOTIFICACION = (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] "
-                    b"/Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+# Signed with the development key of the Institute's documents that the system trusts (buzon_dev.sistema).
+PDF_NOTIFICACION = firmar_pdf(pdf_de_prueba("Notificacion del recorrido"), carpeta_de_pruebas())
 
 AXE = RAIZ / "tests" / "vendor" / "axe.min.js"
 # What every page is measured for: the document no wider than the window, and no element with a horizontal
