@@ -417,6 +417,9 @@ def revisar(pagina, ancho: int, axe: str) -> list[str]:
     violations. axe is evaluated through the DevTools protocol, which the page's CSP doesn't govern: the site's
     policy stays as it is (no inline script is ever allowed for the test)."""
     problemas = []
+    # A page reached by a click may still be loading its stylesheet (the URL and the text are there first): measured
+    # unstyled, a table at phone width is as wide as its columns.
+    esperar(lambda: pagina.evaluate("() => document.readyState") == "complete", plazo=20, paso=0.1)
     medidas = pagina.evaluate(MEDIR_DESBORDES)
     if medidas["documento"] > ancho:
         problemas.append(f"la página mide {medidas['documento']} px de ancho en una ventana de {ancho} px "
