@@ -826,7 +826,7 @@ def correr(args) -> int:
             if args.campana:
                 resultado = campana.correr_campana(
                     sistema, nombre_vhost, llave, gente, por_activar=patrones, notificaciones=args.campana,
-                    depositantes=args.depositantes, telefonos=args.telefonos)
+                    depositantes=args.depositantes, telefonos=args.telefonos, ritmo=args.ritmo)
     finally:
         borrar_vhost(nombre_vhost)
     texto = informe(Path(args.informe), {"usuarios": args.usuarios, "concurrencia": args.concurrencia,
@@ -921,7 +921,7 @@ def correr_campana_sola(args) -> int:
             eventlet.sleep(3)  # the services' own start is not part of the run
             resultado = campana.correr_campana(sistema, nombre_vhost, llave, [], por_activar=gente,
                                                notificaciones=args.notificaciones, depositantes=args.depositantes,
-                                               telefonos=args.telefonos)
+                                               telefonos=args.telefonos, ritmo=args.ritmo)
     finally:
         borrar_vhost(nombre_vhost)
     texto = campana.seccion(resultado)
@@ -950,6 +950,8 @@ def main(argv=None) -> int:
     for p in (correr_p, campana_p):
         p.add_argument("--patrones", type=int, default=10, help="Patrones activos a quienes notificar en la campaña")
         p.add_argument("--depositantes", type=int, default=4, help="depósitos a la vez en la campaña")
+        p.add_argument("--ritmo", type=float, default=0,
+                       help="depósitos por segundo que piden los depositantes (0: tan rápido como se les responde)")
         p.add_argument("--telefonos", type=int, default=40,
                        help="celulares validados en reposo, y otros tantos durante la campaña")
         p.add_argument("--informe", default=str(RAIZ / "docs" / "rendimiento.md"))

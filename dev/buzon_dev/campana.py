@@ -163,6 +163,7 @@ class Fase:
 class Resultado:
     notificaciones: int
     depositantes: int
+    ritmo: float                            # deposits per second asked of the depositors; 0: as fast as answered
     particulares: int
     patrones: int
     telefonos: int
@@ -242,14 +243,19 @@ def depositos(activos: list[fallas.Persona], n: int, serie: str) -> list[dict]:
     return cuerpos
 
 
-def depositar(sistema: Sistema, clave: str, cuerpos: list[dict], concurrencia: int, resultado: Resultado) -> None:
-    """Every deposit, `concurrencia` at a time, each depositor on a kept-alive connection."""
-    pendientes = iter(cuerpos)
+def depositar(sistema: Sistema, clave: str, cuerpos: list[dict], concurrencia: int, resultado: Resultado,
+              ritmo: float = 0) -> None:
+    """Every deposit, `concurrencia` at a time, each depositor on a kept-alive connection; with a `ritmo`, the i-th
+    deposit is not sent before i/ritmo seconds from the first (a depositing system that paces its campaign)."""
+    pendientes = enumerate(cuerpos)
+    comienzo = time.monotonic()
 
     def depositante():
         s = requests.Session()
         s.headers["Authorization"] = f"Bearer {clave}"
-        for cuerpo in pendientes:
+        for i, cuerpo in pendientes:
+            if ritmo > 0:
+                eventlet.sleep(max(0.0, comienzo + i / ritmo - time.monotonic()))
             inicio = time.monotonic()
             try:
                 respuesta = s.post(f"{sistema.api}/notificaciones", json=cuerpo, timeout=60)
@@ -278,7 +284,7 @@ def clave_del_sistema(sistema: Sistema) -> str:
 
 
 def correr_campana(sistema: Sistema, vhost: str, llave, activos: list[fallas.Persona], *, notificaciones: int,
-                   depositantes: int, telefonos: int, por_activar: list[fallas.Persona] = (),
+                   depositantes: int, telefonos: int, ritmo: float = 0, por_activar: list[fallas.Persona] = (),
                    plazo_s: float = 900) -> Resultado:
     """The scenario on a started system whose `activos` are active with a validated email and mobile each; those
     `por_activar` go through the bench's guide first (their step times are not reported, their failures are)."""
@@ -290,7 +296,7 @@ def correr_campana(sistema: Sistema, vhost: str, llave, activos: list[fallas.Per
     fallas.en_paralelo(lambda persona: banco.flujo(sistema, persona, llave, activacion), por_activar, 10)
     activos = [p for p in [*activos, *por_activar] if p.activada]
     cuantos_patrones = sum(1 for p in activos if isinstance(p, Patron))
-    resultado = Resultado(notificaciones, depositantes, len(activos) - cuantos_patrones, cuantos_patrones, telefonos)
+    resultado = Resultado(notificaciones, depositantes, ritmo, len(activos) - cuantos_patrones, cuantos_patrones, telefonos)
     banco.esperar_drenado(sistema, vhost, reposo)
     resultado.errores.update({f"activación: {k}": v for k, v in activacion.errores.items()})
     if not activos:
@@ -319,7 +325,7 @@ def correr_campana(sistema: Sistema, vhost: str, llave, activos: list[fallas.Per
                 return validar_al_paso(sistema, vigia, durante, resultado.campana, resultado.errores)
 
         medir = eventlet.spawn(durante_la_campana)
-        depositar(sistema, clave, cuerpos, depositantes, resultado)
+        depositar(sistema, clave, cuerpos, depositantes, resultado, ritmo)
         resultado.depositos_s = time.monotonic() - inicio
         depositado.send()
         # One aviso per validated medio of the addressee: each active person has an email and a mobile.
@@ -357,7 +363,9 @@ def seccion(r: Resultado) -> str:
         f"- Fecha: {time.strftime('%Y-%m-%d %H:%M %Z')}; máquina: {os.cpu_count()} núcleos, "
         f"{platform.processor() or platform.machine()}, {platform.system()} {platform.release()}.",
         f"- Corrida: {r.notificaciones} depósitos por `POST /api/v1/notificaciones` con la clave del sistema de "
-        f"desarrollo, {r.depositantes} a la vez (cada depositante con su conexión), a {r.particulares + r.patrones} "
+        f"desarrollo, {r.depositantes} a la vez (cada depositante con su conexión"
+        + (f", a un ritmo de {r.ritmo:g} depósitos/s" if r.ritmo else ", tan rápido como se les responde")
+        + f"), a {r.particulares + r.patrones} "
         f"personas activas ({r.particulares} Particulares y {r.patrones} Patrones, correo y celular validados: dos "
         f"avisos por notificación); {r.telefonos} celulares registrados y validados en reposo y {r.telefonos} más "
         f"durante la campaña, uno cada {INTERVALO_S:g} s.",
