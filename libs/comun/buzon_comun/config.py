@@ -209,6 +209,8 @@ class Config:
     sistemas_depositantes: str | None = None
     # The CAs whose certificates sign the Institute's documents deposited in the Buzón (buzon's firma_documento).
     documentos_ca_dir: Path = Path("var/pki-documentos/ca")
+    # The deposits one depositing system may make per second (buzon's admission control; docs/capacidad.md).
+    depositos_por_segundo: int = 50
 
     @classmethod
     def desde_entorno(cls, entorno=None) -> "Config":
@@ -269,6 +271,8 @@ class Config:
             secreto_codigos=_texto(e, "BUZON_SECRETO_CODIGOS"),
             sistemas_depositantes=_texto(e, "BUZON_SISTEMAS_DEPOSITANTES"),
             documentos_ca_dir=Path(_texto(e, "BUZON_DOCUMENTOS_CA_DIR", str(data_dir / "pki-documentos" / "ca"))),
+            # A campaign takes at most this share of buzon's CPU: the national one (100,000/h) is about 28/s.
+            depositos_por_segundo=max(_entero(e, "BUZON_DEPOSITOS_POR_SEGUNDO", 50), 1),
             # Never tighter than API.md's floor: a person who mistypes a code must still get through.
             limite_verificaciones_por_minuto=max(_entero(e, "BUZON_LIMITE_VERIFICACIONES_POR_MINUTO", 60), 30),
             ocsp_cache_max_s=max(_entero(e, "BUZON_OCSP_CACHE_MAX_S", 300), 0),

@@ -27,12 +27,13 @@ SIN_AVISO = Counter("buzon_buzon_notificaciones_sin_aviso_total",
                     ["motivo"])
 
 
-def depositar(db: Session, sistema: str, cuerpo: object, *, confianza, activacion, contactos,
-              ahora: datetime) -> dict:
-    """`POST /api/v1/notificaciones`: parsed first, the document's signature verified by `confianza` (400/422
-    before asking anyone), then activacion says who
-    activated the RFC's Buzón (None: inactive) and contactos' padrón gives its RPs (only when the deposit names
-    some)."""
+def depositar(db: Session, sistema: str, cuerpo: object, *, confianza, activacion, contactos, ahora: datetime,
+              limite: int) -> dict:
+    """`POST /api/v1/notificaciones`: admitted first (at most `limite` deposits of a system per second, else 429
+    before any costly work), parsed, the document's signature verified by `confianza` (400/422 before asking
+    anyone), then activacion says who activated the RFC's Buzón (None: inactive) and contactos' padrón gives its
+    RPs (only when the deposit names some)."""
+    notificaciones.admitir(db, sistema, ahora=ahora, limite=limite)
     deposito = notificaciones.leer_deposito(cuerpo, confianza)
     titular = activacion.titular(deposito.rfc)
     registros: list[str] = []

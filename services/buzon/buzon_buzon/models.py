@@ -1,5 +1,5 @@
 """Tables of the buzon service (it owns them alone): notifications with their evidence, their avisos, the live
-acuse de recibo to sign, folios and the outbox."""
+acuse de recibo to sign, folios, the deposits counted per system and second, and the outbox."""
 from sqlalchemy import (
     BigInteger, Column, ForeignKey, Index, LargeBinary, MetaData, String, Table, Text, UniqueConstraint,
 )
@@ -7,6 +7,7 @@ from sqlalchemy import (
 from buzon_comun.bandeja_salida import tabla_salida
 from buzon_comun.db import FechaUtc
 from buzon_comun.folios import tabla_folios
+from buzon_comun.limites import tabla_limites
 
 metadata = MetaData()
 
@@ -103,6 +104,9 @@ recibos = Table(
 )
 
 folios = tabla_folios(metadata)
+
+# The deposits of each depositing system counted per second (buzon_comun.limites), shared by all replicas.
+limites = tabla_limites(metadata)
 
 # Events waiting to be published (the outbox): committed with the change they announce.
 salida = tabla_salida(metadata)

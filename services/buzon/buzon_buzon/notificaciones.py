@@ -7,6 +7,8 @@ and outside any transaction here.
 - `leer_deposito(cuerpo, confianza)`: the depositing system's JSON parsed at the edge into a `Deposito` (typed RFC
   and RPs, bounded texts, the PDF decoded and its signature verified by `confianza`: `firma_documento`), or the
   contract's refusal.
+- `admitir(db, sistema, *, ahora, limite)`: counts a system's deposit in its second (BUZON_DEPOSITOS_POR_SEGUNDO),
+  429 past the limit, before any costly work; `purgar_limites` drops the seconds gone by.
 - `depositar(db, sistema, deposito, …)`: records it once per (system, referencia) and announces
   `notificacion_depositada` through the outbox in the same transaction; a repeat gets the first answer.
 - `consultar(db, sistema, id, *, calendario)`: the depositing system's view (its own deposits only).
@@ -31,7 +33,8 @@ from sqlalchemy.orm import Session
 
 from buzon_comun.bandeja_salida import encolar
 from buzon_comun.db import transaccion
-from buzon_comun.errores import Conflicto, NoEncontrado, ReglaIncumplida, SolicitudInvalida
+from buzon_comun import limites as limitador
+from buzon_comun.errores import Conflicto, DemasiadasSolicitudes, NoEncontrado, ReglaIncumplida, SolicitudInvalida
 from buzon_comun.eventos import NotificacionDepositada
 from buzon_comun.idempotencia import huella
 from buzon_comun.reloj import ZONA_MEXICO, iso_mexico
@@ -39,7 +42,7 @@ from buzon_comun.textos import es_texto_valido
 from buzon_comun.tipos import RegistroPatronal, Rfc, ValorInvalido
 from buzon_buzon.firma_documento import MENSAJE_NO_PDF, Firmante
 from buzon_buzon.habiles import Calendario
-from buzon_buzon.models import avisos, notificaciones, salida
+from buzon_buzon.models import avisos, limites, notificaciones, salida
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,12 @@ MENSAJE_RP_AJENO = "Los registros patronales {rps} no pertenecen al RFC destinat
 MENSAJE_DEMASIADO_GRANDE = f"El documento excede el tamaño máximo permitido ({MAXIMO_DOCUMENTO // (1024 * 1024)} MiB)."
 MENSAJE_REFERENCIA_REPETIDA = ("Esa referencia ya se usó para otra notificación de este sistema. Usa una referencia "
                                "nueva para cada notificación y repite la misma solo al reintentar el mismo depósito.")
+MENSAJE_DEMASIADOS_DEPOSITOS = ("Demasiados depósitos de este sistema por segundo; reintenta el mismo depósito en un "
+                                "momento (la misma referencia no lo duplica).")
+# Deposits are counted per system in windows of this many seconds (BUZON_DEPOSITOS_POR_SEGUNDO per window).
+VENTANA_DEPOSITOS_S = 1
+# What the 429 tells the system to wait (the gateway's Retry-After): the next window.
+REINTENTAR_DEPOSITO_EN_S = 1
 MENSAJE_NO_ENCONTRADA = "No existe esa notificación."
 MENSAJE_SIN_ABRIR = "Abre la notificación (firma el acuse de recibo) para consultar su documento."
 
@@ -159,6 +168,29 @@ def sistema_valido(sistema: object) -> str:
     if not es_texto_valido(sistema, MAXIMO_SISTEMA) or not sistema.strip():
         raise _invalida("El sistema depositante no es válido.")
     return sistema
+
+
+# -- admission: the deposits per system and second ------------------------------------------------------------
+
+def admitir(db: Session, sistema: str, *, ahora: datetime, limite: int) -> int:
+    """Count one deposit of `sistema` in the current second, in a transaction of its own, before anything costly
+    (the document's signature, the inserts): past `limite` in that second, 429 `demasiadas_solicitudes` with
+    `reintentar_en_s` (the gateway's Retry-After). A campaign thus takes at most the share of buzon's CPU that
+    operators sized for (docs/capacidad.md); every replica counts in the same table. Returns the second's count."""
+    sistema = sistema_valido(sistema)
+    try:
+        with transaccion(db):
+            return limitador.contar(db, limites, f"depositos:{sistema}", ahora=ahora, ventana_s=VENTANA_DEPOSITOS_S,
+                                    limite=limite)
+    except DemasiadasSolicitudes:
+        raise DemasiadasSolicitudes(mensaje=MENSAJE_DEMASIADOS_DEPOSITOS,
+                                    extra={"reintentar_en_s": REINTENTAR_DEPOSITO_EN_S}) from None
+
+
+def purgar_limites(db: Session, *, ahora: datetime) -> None:
+    """Drop the counts of seconds gone by: they refuse nothing any more."""
+    with transaccion(db):
+        limitador.purgar(db, limites, ahora=ahora, ventana_s=VENTANA_DEPOSITOS_S)
 
 
 # -- depositar --------------------------------------------------------------------------------------------------

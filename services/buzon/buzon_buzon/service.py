@@ -85,7 +85,8 @@ class Servicio(ConEventos, ServicioBase):
     @rpc
     def depositar(self, sistema: str, cuerpo: dict) -> dict:
         return flujos.depositar(self.db, sistema, cuerpo, confianza=self.confianza, activacion=self.activacion,
-                                contactos=self.contactos, ahora=self.reloj.ahora())
+                                contactos=self.contactos, ahora=self.reloj.ahora(),
+                                limite=self.config.depositos_por_segundo)
 
     @rpc
     def consultar(self, sistema: str, id_notificacion: str) -> dict:
@@ -148,3 +149,7 @@ class Servicio(ConEventos, ServicioBase):
     @timer(interval=60)
     def declarar_tacitas(self) -> None:
         flujos.declarar_tacitas(self.db, self.calendario, self.reloj.ahora())
+
+    @timer(interval=60)
+    def purgar_limites(self) -> None:
+        notificaciones.purgar_limites(self.db, ahora=self.reloj.ahora())

@@ -1,0 +1,27 @@
+"""The deposits of each depositing system counted per second (buzon_comun.limites): the admission control of
+BUZON_DEPOSITOS_POR_SEGUNDO, shared by all replicas.
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-07
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "limites",
+        sa.Column("clave", sa.String(200), primary_key=True),
+        sa.Column("ventana", sa.Integer, primary_key=True),
+        sa.Column("cuenta", sa.Integer, nullable=False),
+    )
+
+
+def downgrade():
+    op.drop_table("limites")
