@@ -9,6 +9,7 @@ from datetime import datetime
 from prometheus_client import Counter
 from sqlalchemy.orm import Session
 
+from buzon_comun.errores import DemasiadasSolicitudes
 from buzon_comun.eventos import MensajeEnviado, MensajeFallido, NotificacionDepositada
 from buzon_buzon import apertura, avisos, notificaciones
 from buzon_buzon.habiles import Calendario
@@ -21,6 +22,9 @@ AVISOS = Counter("buzon_buzon_avisos_total",
                  ["estado"])
 TACITAS = Counter("buzon_buzon_tacitas_total", "Notifications deemed notified by the timer or before a view of them "
                   "(notificación tácita).")
+LIMITADOS = Counter("buzon_buzon_depositos_limitados_total",
+                    "Deposits refused with 429 because their system passed BUZON_DEPOSITOS_POR_SEGUNDO in that second.",
+                    ["sistema"])
 SIN_AVISO = Counter("buzon_buzon_notificaciones_sin_aviso_total",
                     "Pending notifications left without any aviso, so their días hábiles never start: every aviso "
                     "failed (avisos_fallidos) or no validated medio covered the addressee (sin_medios).",
@@ -33,7 +37,11 @@ def depositar(db: Session, sistema: str, cuerpo: object, *, confianza, activacio
     before any costly work), parsed, the document's signature verified by `confianza` (400/422 before asking
     anyone), then activacion says who activated the RFC's Buzón (None: inactive) and contactos' padrón gives its
     RPs (only when the deposit names some)."""
-    notificaciones.admitir(db, sistema, ahora=ahora, limite=limite)
+    try:
+        notificaciones.admitir(db, sistema, ahora=ahora, limite=limite)
+    except DemasiadasSolicitudes:
+        LIMITADOS.labels(sistema).inc()
+        raise
     deposito = notificaciones.leer_deposito(cuerpo, confianza)
     titular = activacion.titular(deposito.rfc)
     registros: list[str] = []

@@ -61,9 +61,11 @@ def test_past_the_limit_in_its_second_a_deposit_is_refused_before_its_signature_
     for i in range(LIMITE):
         assert depositar(f"R{i}")["estado"] == "pendiente"
     assert contada.verificados == LIMITE and _guardadas(db) == (LIMITE, LIMITE)
+    limitados_antes = flujos.LIMITADOS.labels("cobranza")._value.get()
     with pytest.raises(DemasiadasSolicitudes) as refusal:
         depositar("R-de-mas")
     assert refusal.value.codigo == "demasiadas_solicitudes"
+    assert flujos.LIMITADOS.labels("cobranza")._value.get() == limitados_antes + 1
     assert "por segundo" in refusal.value.mensaje and refusal.value.extra == {"reintentar_en_s": 1}
     # Neither verified nor recorded nor announced.
     assert contada.verificados == LIMITE and _guardadas(db) == (LIMITE, LIMITE)
