@@ -56,9 +56,14 @@ def _registrar(exc: BaseException, estado: int) -> None:
 
 
 def _con_reintento(respuesta, exc: BaseException, estado: int):
+    """Retry-After: on every 503 (the service's `reintentar_en_s`, else REINTENTAR_EN_S), and on a 429 whose limit
+    says when it lets the caller through again (`reintentar_en_s`: the deposits per second); a 429 of a longer
+    window (per minute, hour or day) names no moment."""
+    extra = exc.extra if isinstance(exc, errores.ErrorBuzon) else {}
     if estado == 503:
-        extra = exc.extra if isinstance(exc, errores.ErrorBuzon) else {}
         respuesta.headers["Retry-After"] = str(extra.get("reintentar_en_s") or REINTENTAR_EN_S)
+    elif estado == 429 and extra.get("reintentar_en_s"):
+        respuesta.headers["Retry-After"] = str(extra["reintentar_en_s"])
     return respuesta
 
 

@@ -7,6 +7,7 @@ has a código de verificación and a PDF for every folio."""
 import base64
 import hashlib
 import re
+import time
 
 import pytest
 import requests
@@ -191,6 +192,31 @@ def test_the_deposit_takes_a_large_pdf_and_refuses_more_than_its_limit(url):
     sin_rfc = requests.post(f"{url}/notificaciones", json={**_deposito(referencia="Z"), "rfc": "XYZ"},
                             headers=_clave(CLAVE_IDSE))
     assert (sin_rfc.status_code, sin_rfc.json()["error"]["codigo"]) == (400, "rfc_invalido")
+
+
+@pytest.fixture
+def url_un_deposito_por_segundo(monkeypatch, request):
+    monkeypatch.setenv("BUZON_DEPOSITOS_POR_SEGUNDO", "1")
+    return request.getfixturevalue("url")
+
+
+def test_past_its_deposits_per_second_a_system_gets_429_with_retry_after_and_retries_the_same_body(
+        url_un_deposito_por_segundo):
+    url = url_un_deposito_por_segundo
+    # One per second: of deposits sent back to back, one soon lands in a second already used.
+    for intento in range(5):
+        respuesta = requests.post(f"{url}/notificaciones", json=_deposito(referencia=f"OF-{intento}"),
+                                  headers=_clave(CLAVE_SIPARE))
+        if respuesta.status_code != 201:
+            break
+    assert respuesta.status_code == 429, respuesta.text
+    assert respuesta.json()["error"]["codigo"] == "demasiadas_solicitudes"
+    assert "por segundo" in respuesta.json()["error"]["mensaje"]
+    assert respuesta.headers["Retry-After"] == "1"
+    time.sleep(int(respuesta.headers["Retry-After"]))
+    reintento = requests.post(f"{url}/notificaciones", json=_deposito(referencia=f"OF-{intento}"),
+                              headers=_clave(CLAVE_SIPARE))
+    assert reintento.status_code == 201, reintento.text
 
 
 # --- the key file and the lookup, without a broker -----------------------------------------------------------
