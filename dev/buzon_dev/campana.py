@@ -6,8 +6,10 @@ Patrones with a validated email and mobile, through the bench's own `flujo`):
 1. idle: K people register a phone, one every `INTERVALO_S`, each timed from the registration's request to its code
    at the SMS sink, then validate it with that code;
 2. the campaign: N deposits through `POST /api/v1/notificaciones` with the development system's key, from a few
-   concurrent depositors (each a kept-alive connection) as fast as they get answers, spread over the active people
-   (a Patrón's now for the whole RFC, now naming one of its RPs); once its first aviso reaches a sink, K more people
+   concurrent depositors (each a kept-alive connection) as fast as they get answers (or at `--ritmo`), spread over
+   the active people (a Patrón's now for the whole RFC, now naming one of its RPs); the system admits
+   `--limite-depositos` per second (BUZON_DEPOSITOS_POR_SEGUNDO) and a depositor honours its 429 (waits the
+   Retry-After, sends the same body again), those 429s counted apart from errors; once its first aviso reaches a sink, K more people
    register and validate a phone at the same pace, timed the same way;
 3. until every aviso (one per validated medio of the addressee: an email and an SMS each) reached the sinks, then
    until the queues drain; the CPU each process spent from the first deposit to the drain, per notification.
@@ -39,6 +41,9 @@ from buzon_dev.correo import INDICE
 from buzon_dev.documentos import carpeta_de_pruebas, firmar_pdf, pdf_de_prueba
 from buzon_dev.sistema import Sistema
 
+# A deposit refused this many times by the system's limit (429) is given up and counted as an error: the limit
+# admits some deposit every second, so only a system that never lets this one in gets there.
+MAXIMO_REINTENTOS_429 = 120
 # A phone registered every this many seconds, in both phases: a steady trickle of people waiting for a code.
 INTERVALO_S = 0.5
 # What an aviso says (notificaciones' template aviso_notificacion, email subject and SMS text).
@@ -167,7 +172,9 @@ class Resultado:
     particulares: int
     patrones: int
     telefonos: int
+    limite: int = 0                         # the system's BUZON_DEPOSITOS_POR_SEGUNDO (0: unknown)
     aceptadas: int = 0
+    limitados: int = 0                      # 429s of the deposits' limit, each retried after its Retry-After
     tiempos_deposito: list = field(default_factory=list)
     depositos_s: float = float("nan")       # from the first deposit sent to the last answered
     avisos_esperados: int = 0
@@ -243,10 +250,23 @@ def depositos(activos: list[fallas.Persona], n: int, serie: str) -> list[dict]:
     return cuerpos
 
 
+def _reintentar_en(respuesta) -> float | None:
+    """The seconds a 429 asks to wait (its Retry-After), or None for any other answer."""
+    if respuesta is None or respuesta.status_code != 429:
+        return None
+    try:
+        return max(float(respuesta.headers.get("Retry-After", "1")), 0.0)
+    except ValueError:
+        return 1.0
+
+
 def depositar(sistema: Sistema, clave: str, cuerpos: list[dict], concurrencia: int, resultado: Resultado,
               ritmo: float = 0) -> None:
     """Every deposit, `concurrencia` at a time, each depositor on a kept-alive connection; with a `ritmo`, the i-th
-    deposit is not sent before i/ritmo seconds from the first (a depositing system that paces its campaign)."""
+    deposit is not sent before i/ritmo seconds from the first (a depositing system that paces its campaign). A 429
+    (the system's deposits per second, BUZON_DEPOSITOS_POR_SEGUNDO) is honoured as API.md asks: the depositor waits
+    its Retry-After and sends the same body again (the same referencia never makes a second notification); those
+    429s are counted apart, not as errors, and the deposit's time is that of the attempt answered otherwise."""
     pendientes = enumerate(cuerpos)
     comienzo = time.monotonic()
 
@@ -256,11 +276,17 @@ def depositar(sistema: Sistema, clave: str, cuerpos: list[dict], concurrencia: i
         for i, cuerpo in pendientes:
             if ritmo > 0:
                 eventlet.sleep(max(0.0, comienzo + i / ritmo - time.monotonic()))
-            inicio = time.monotonic()
-            try:
-                respuesta = s.post(f"{sistema.api}/notificaciones", json=cuerpo, timeout=60)
-            except requests.RequestException:
-                respuesta = None
+            for _ in range(MAXIMO_REINTENTOS_429 + 1):
+                inicio = time.monotonic()
+                try:
+                    respuesta = s.post(f"{sistema.api}/notificaciones", json=cuerpo, timeout=60)
+                except requests.RequestException:
+                    respuesta = None
+                espera = _reintentar_en(respuesta)
+                if espera is None:
+                    break
+                resultado.limitados += 1
+                eventlet.sleep(espera)
             resultado.tiempos_deposito.append(time.monotonic() - inicio)
             if respuesta is not None and respuesta.status_code == 201:
                 resultado.aceptadas += 1
@@ -296,7 +322,8 @@ def correr_campana(sistema: Sistema, vhost: str, llave, activos: list[fallas.Per
     fallas.en_paralelo(lambda persona: banco.flujo(sistema, persona, llave, activacion), por_activar, 10)
     activos = [p for p in [*activos, *por_activar] if p.activada]
     cuantos_patrones = sum(1 for p in activos if isinstance(p, Patron))
-    resultado = Resultado(notificaciones, depositantes, ritmo, len(activos) - cuantos_patrones, cuantos_patrones, telefonos)
+    resultado = Resultado(notificaciones, depositantes, ritmo, len(activos) - cuantos_patrones, cuantos_patrones, telefonos,
+                          limite=int(sistema.entorno.get("BUZON_DEPOSITOS_POR_SEGUNDO", "0") or 0))
     banco.esperar_drenado(sistema, vhost, reposo)
     resultado.errores.update({f"activación: {k}": v for k, v in activacion.errores.items()})
     if not activos:
@@ -365,12 +392,17 @@ def seccion(r: Resultado) -> str:
         f"- Corrida: {r.notificaciones} depósitos por `POST /api/v1/notificaciones` con la clave del sistema de "
         f"desarrollo, {r.depositantes} a la vez (cada depositante con su conexión"
         + (f", a un ritmo de {r.ritmo:g} depósitos/s" if r.ritmo else ", tan rápido como se les responde")
+        + "; el sistema admite "
+        + (f"{r.limite} depósitos/s por sistema depositante, `BUZON_DEPOSITOS_POR_SEGUNDO`" if r.limite
+           else "los depósitos/s de su configuración")
         + f"), a {r.particulares + r.patrones} "
         f"personas activas ({r.particulares} Particulares y {r.patrones} Patrones, correo y celular validados: dos "
         f"avisos por notificación); {r.telefonos} celulares registrados y validados en reposo y {r.telefonos} más "
         f"durante la campaña, uno cada {INTERVALO_S:g} s.",
         f"- Depósitos: {r.aceptadas} aceptados en {r.depositos_s:.1f} s: **{r.aceptadas / r.depositos_s:.0f} "
-        f"depósitos/s**; p50 {ms(r.tiempos_deposito, 50):.0f} ms, p95 {ms(r.tiempos_deposito, 95):.0f} ms.",
+        f"depósitos/s**; p50 {ms(r.tiempos_deposito, 50):.0f} ms, p95 {ms(r.tiempos_deposito, 95):.0f} ms "
+        f"(la respuesta que no fue 429); **{r.limitados} respuestas 429** del límite por segundo, cada una "
+        f"reintentada con el mismo cuerpo tras su Retry-After (no son errores).",
         f"- Avisos: {r.avisos_llegados} de {r.avisos_esperados} en los sumideros {r.avisos_s:.1f} s después del "
         f"primer depósito: **{r.avisos_llegados / r.avisos_s:.0f} avisos/s** (correo y SMS); las colas drenaron "
         f"{r.drenado_s:.0f} s después.",
