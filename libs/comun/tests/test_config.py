@@ -25,6 +25,14 @@ def test_limits_never_go_below_the_contract_floors():
     assert config.intentos_codigo == 10 and config.reto_duracion_s == 300
 
 
+def test_deposits_per_second_default_to_50_and_never_below_one():
+    assert Config.desde_entorno({}).depositos_por_segundo == 50
+    assert Config.desde_entorno({"BUZON_DEPOSITOS_POR_SEGUNDO": "8"}).depositos_por_segundo == 8
+    assert Config.desde_entorno({"BUZON_DEPOSITOS_POR_SEGUNDO": "0"}).depositos_por_segundo == 1
+    with pytest.raises(ValueError, match="BUZON_DEPOSITOS_POR_SEGUNDO"):
+        Config.desde_entorno({"BUZON_DEPOSITOS_POR_SEGUNDO": "8.5"})
+
+
 def test_retry_schedule_starts_within_five_seconds():
     assert Config.desde_entorno({"BUZON_REINTENTOS_S": "1, 2,4"}).reintentos_s == (1.0, 2.0, 4.0)
     for malo in ("10,20", "x", "3,-1"):
