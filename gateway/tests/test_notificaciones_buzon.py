@@ -4,7 +4,6 @@ real e.firma and downloading; plus the key file's reading and the constant-time 
 
 buzon and auth are the real services; activacion and contactos answer what buzon asks; acuses is a stand-in that
 has a código de verificación and a PDF for every folio."""
-import base64
 import hashlib
 import re
 import time
@@ -17,55 +16,26 @@ from buzon_auth.service import Servicio as Auth
 from buzon_buzon.service import Servicio as Buzon
 from buzon_comun.config import Config
 from buzon_comun.errores import NoAutenticado
-from buzon_comun.servicio import rpc
 from buzon_dev.documentos import carpeta_de_pruebas, firmar_pdf, pdf_de_prueba
 from buzon_dev.pruebas import b64, firmar
 from buzon_gateway import notificaciones_buzon as notificaciones
 from buzon_gateway.service import Gateway
+from buzon_dev.sustitutos import AcusesSustituto, ActivacionSustituta, ContactosSustituto
 
 # Signed with the development key of the Institute's documents, which buzon trusts here (BUZON_DOCUMENTOS_CA_DIR).
 PDF = firmar_pdf(pdf_de_prueba("Requerimiento"), carpeta_de_pruebas())
-ACUSE = b"%PDF-1.7 acuse de notificacion"
+ACUSE = AcusesSustituto.PDF
 FISICA, MORAL, INACTIVO = "MAVA800101RS5", "EDE0101013A2", "GOCJ750505AB1"
 CLAVE_SIPARE, CLAVE_IDSE = "clave-de-sipare-0123456789", "clave-de-idse-9876543210"
-CODIGO = "ABCD2345EFGH6789"
-
-
-class ActivacionFalsa:
-    name = "activacion"
-
-    @rpc
-    def titular(self, rfc):
-        return {"rfc": rfc, "nombre": "ANA", "curp": None, "rfc_representante": None,
-                "tipo_persona": "fisica"} if rfc in (FISICA, MORAL) else None
-
-
-class ContactosFalso:
-    name = "contactos"
-
-    @rpc
-    def padron(self, rfc):
-        return {"registros_patronales": []}
-
-    @rpc
-    def listar(self, titular, incluir_bajas=False):
-        return {"medios": []}
-
-
-class AcusesFalso:
-    name = "acuses"
-
-    @rpc
-    def codigos(self, rfc, folios):
-        return {"codigos": {folio: CODIGO for folio in folios if folio.startswith("NOT-")}}
-
-    @rpc
-    def pdf(self, folio, rfc):
-        return base64.b64encode(ACUSE).decode("ascii")
+CODIGO = AcusesSustituto.CODIGO
 
 
 def _sha(clave: str) -> str:
     return hashlib.sha256(clave.encode()).hexdigest()
+
+
+class ActivacionFalsa(ActivacionSustituta):
+    ACTIVOS = frozenset({FISICA, MORAL})
 
 
 @pytest.fixture
@@ -77,7 +47,7 @@ def url(entorno_auth, container_factory, config_nameko, monkeypatch, motor_de, t
     monkeypatch.setenv("BUZON_DOCUMENTOS_CA_DIR", str(carpeta_de_pruebas() / "ca"))
     puerto = find_free_port()
     config = {**config_nameko, "WEB_SERVER_ADDRESS": f"127.0.0.1:{puerto}"}
-    for clase in (Auth, ActivacionFalsa, ContactosFalso, AcusesFalso, Buzon, Gateway):
+    for clase in (Auth, ActivacionFalsa, ContactosSustituto, AcusesSustituto, Buzon, Gateway):
         container_factory(clase, config).start()
     return f"http://127.0.0.1:{puerto}/api/v1"
 

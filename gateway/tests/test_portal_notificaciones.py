@@ -7,7 +7,6 @@ auth, activacion and buzon are the real services (an active Buzón is only its r
 test_promociones.py); contactos answers what activacion and buzon ask; acuses is a stand-in with a código de
 verificación and a PDF for every folio of a notification (the real one's renderers take seconds to start). The
 e.firma is signed here in Python where the page's script would sign it in the browser."""
-import base64
 import datetime as dt
 import hashlib
 import html
@@ -29,50 +28,25 @@ from buzon_buzon.models import notificaciones as tabla_notificaciones
 from buzon_buzon.service import Servicio as Buzon
 from buzon_comun.config import Config
 from buzon_comun.db import crear_engine
-from buzon_comun.servicio import rpc
 from buzon_dev.documentos import carpeta_de_pruebas, firmar_pdf, pdf_de_prueba
 from buzon_dev.pruebas import b64, esperar, firmar
 from buzon_gateway import notificaciones_web
 from buzon_gateway.paginas import POLITICA_CONTENIDO
 from buzon_gateway.service import Gateway
+from buzon_dev.sustitutos import AcusesSustituto, ContactosSustituto
 
 FISICA, MORAL = "MAVA800101RS5", "EDE0101013A2"
 CLAVE = "clave-del-sistema-de-pruebas-0123456789"
 # Signed with the development key of the Institute's documents, which buzon trusts here (BUZON_DOCUMENTOS_CA_DIR).
 PDF = firmar_pdf(pdf_de_prueba("Requerimiento"), carpeta_de_pruebas())
-ACUSE = b"%PDF-1.7 acuse de notificacion"
-CODIGO = "ABCD2345EFGH6789"
+ACUSE = AcusesSustituto.PDF
+CODIGO = AcusesSustituto.CODIGO
 
 
-class ContactosFalso:
-    """What activacion.estado and buzon's deposit and avisos ask of contactos."""
-    name = "contactos"
-
-    @rpc
-    def padron(self, rfc):
-        return {"registros_patronales": []}
-
-    @rpc
-    def requisitos(self, rfc):
-        return {"correo_validado": True, "telefono_validado": True}
-
-    @rpc
-    def listar(self, titular, incluir_bajas=False):
-        # One validated RFC-level email: every notification gets its aviso.
-        return {"medios": [{"id": "medio-1", "mecanismo": "correo", "valor": "ana@example.com", "estado": "validado",
-                            "registros_patronales": []}]}
-
-
-class AcusesFalso:
-    name = "acuses"
-
-    @rpc
-    def codigos(self, rfc, folios):
-        return {"codigos": {folio: CODIGO for folio in folios if folio.startswith("NOT-")}}
-
-    @rpc
-    def pdf(self, folio, rfc):
-        return base64.b64encode(ACUSE).decode("ascii")
+class ContactosFalso(ContactosSustituto):
+    # One validated RFC-level email: every notification gets its aviso.
+    MEDIOS = ({"id": "medio-1", "mecanismo": "correo", "valor": "ana@example.com", "estado": "validado",
+               "registros_patronales": []},)
 
 
 @pytest.fixture
@@ -86,7 +60,7 @@ def url(entorno_auth, container_factory, config_nameko, monkeypatch, motor_de, t
     puerto = find_free_port()
     monkeypatch.setenv("BUZON_PUBLIC_URL", f"http://127.0.0.1:{puerto}")
     config = {**config_nameko, "WEB_SERVER_ADDRESS": f"127.0.0.1:{puerto}"}
-    for clase in (Auth, ContactosFalso, Activacion, AcusesFalso, Buzon, Gateway):
+    for clase in (Auth, ContactosFalso, Activacion, AcusesSustituto, Buzon, Gateway):
         container_factory(clase, config).start()
     return f"http://127.0.0.1:{puerto}"
 

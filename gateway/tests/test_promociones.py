@@ -25,6 +25,7 @@ from buzon_comun.servicio import rpc
 from buzon_dev.pruebas import b64, esperar, firmar
 from buzon_gateway.paginas import POLITICA_CONTENIDO
 from buzon_gateway.service import Gateway
+from buzon_dev.sustitutos import ContactosSustituto
 
 PDF = b"%PDF-1.7 acuse de prueba"
 
@@ -46,19 +47,6 @@ class AcusesFalso:
         return base64.b64encode(PDF).decode("ascii")
 
 
-class ContactosFalso:
-    """Only what activacion.estado asks of contactos."""
-    name = "contactos"
-
-    @rpc
-    def padron(self, rfc):
-        return {"registros_patronales": []}
-
-    @rpc
-    def requisitos(self, rfc):
-        return {"correo_validado": True, "telefono_validado": True}
-
-
 class BuzonFalso:
     """The Buzón's main screen asks buzon for the count of notifications to open (none here)."""
     name = "buzon"
@@ -76,7 +64,7 @@ def url(entorno_auth, container_factory, config_nameko, monkeypatch, motor_de):
     puerto = find_free_port()
     monkeypatch.setenv("BUZON_PUBLIC_URL", f"http://127.0.0.1:{puerto}")
     config = {**config_nameko, "WEB_SERVER_ADDRESS": f"127.0.0.1:{puerto}"}
-    for clase in (Auth, ContactosFalso, Activacion, AcusesFalso, BuzonFalso, Gateway):
+    for clase in (Auth, ContactosSustituto, Activacion, AcusesFalso, BuzonFalso, Gateway):
         container_factory(clase, config).start()
     return f"http://127.0.0.1:{puerto}"
 

@@ -10,35 +10,15 @@ from nameko.testing.utils import find_free_port
 
 from buzon_auth.service import Servicio as Auth
 from buzon_buzon.service import Servicio as Buzon
-from buzon_comun.servicio import rpc
 from buzon_dev.documentos import carpeta_de_pruebas, firmar_pdf, pdf_de_prueba
 from buzon_dev.pruebas import b64, firmar
 from buzon_gateway.service import Gateway
+from buzon_dev.sustitutos import ActivacionSustituta, ContactosSustituto
 
 # Signed with the development key of the Institute's documents, which buzon trusts here (BUZON_DOCUMENTOS_CA_DIR).
 PDF = firmar_pdf(pdf_de_prueba("Requerimiento"), carpeta_de_pruebas())
 FISICA = "MAVA800101RS5"
 CLAVE = "clave-de-cobranza-0123456789"
-
-
-class ActivacionFalsa:
-    name = "activacion"
-
-    @rpc
-    def titular(self, rfc):
-        return {"rfc": rfc, "nombre": "ANA", "curp": None, "rfc_representante": None, "tipo_persona": "fisica"}
-
-
-class ContactosFalso:
-    name = "contactos"
-
-    @rpc
-    def padron(self, rfc):
-        return {"registros_patronales": []}
-
-    @rpc
-    def listar(self, titular, incluir_bajas=False):
-        return {"medios": []}
 
 
 @pytest.fixture
@@ -50,7 +30,7 @@ def url(entorno_auth, container_factory, config_nameko, monkeypatch, motor_de, t
     monkeypatch.setenv("BUZON_DOCUMENTOS_CA_DIR", str(carpeta_de_pruebas() / "ca"))
     puerto = find_free_port()
     config = {**config_nameko, "WEB_SERVER_ADDRESS": f"127.0.0.1:{puerto}"}
-    for clase in (Auth, ActivacionFalsa, ContactosFalso, Buzon, Gateway):
+    for clase in (Auth, ActivacionSustituta, ContactosSustituto, Buzon, Gateway):
         container_factory(clase, config).start()
     return f"http://127.0.0.1:{puerto}/api/v1"
 
