@@ -251,9 +251,14 @@ def depositos(activos: list[fallas.Persona], n: int, serie: str) -> list[dict]:
 
 
 def _reintentar_en(respuesta) -> float | None:
-    """The seconds a 429 asks to wait (its Retry-After), or None for any other answer."""
+    """The seconds a 429 asks to wait: its body's `reintentar_en_s` (a fraction of a second: the deposits are
+    admitted evenly spaced), else its Retry-After (whole seconds); None for any other answer."""
     if respuesta is None or respuesta.status_code != 429:
         return None
+    try:
+        return max(float(respuesta.json()["error"]["reintentar_en_s"]), 0.0)
+    except (ValueError, KeyError, TypeError):
+        pass
     try:
         return max(float(respuesta.headers.get("Retry-After", "1")), 0.0)
     except ValueError:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from nameko.exceptions import ContainerBeingKilled, RemoteError, UnknownService
 
@@ -63,7 +64,8 @@ def _con_reintento(respuesta, exc: BaseException, estado: int):
     if estado == 503:
         respuesta.headers["Retry-After"] = str(extra.get("reintentar_en_s") or REINTENTAR_EN_S)
     elif estado == 429 and extra.get("reintentar_en_s"):
-        respuesta.headers["Retry-After"] = str(extra["reintentar_en_s"])
+        # Whole seconds in the header (RFC 9110); the body keeps the fraction for callers that can use it.
+        respuesta.headers["Retry-After"] = str(max(math.ceil(float(extra["reintentar_en_s"])), 1))
     return respuesta
 
 

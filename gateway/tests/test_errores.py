@@ -10,6 +10,11 @@ def test_a_429_with_reintentar_en_s_says_retry_after_and_one_of_a_longer_window_
     assert (por_segundo.status_code, por_segundo.headers["Retry-After"]) == (429, "1")
     assert json.loads(por_segundo.get_data())["error"] == {"codigo": "demasiadas_solicitudes", "mensaje": "Espera.",
                                                            "reintentar_en_s": 1}
+    # A fraction (the deposits' spacing) is whole seconds in the header, rounded up; the body keeps it.
+    fraccion = respuesta_de_excepcion(DemasiadasSolicitudes(mensaje="Espera.", extra={"reintentar_en_s": 0.083}))
+    assert fraccion.headers["Retry-After"] == "1"
+    assert json.loads(fraccion.get_data())["error"]["reintentar_en_s"] == 0.083
+    assert respuesta_de_excepcion(DemasiadasSolicitudes(extra={"reintentar_en_s": 1.2})).headers["Retry-After"] == "2"
     por_hora = respuesta_de_excepcion(DemasiadasSolicitudes())
     assert por_hora.status_code == 429 and "Retry-After" not in por_hora.headers
 

@@ -1,14 +1,19 @@
-"""Rate limits as fixed-window counters in the service's own database, shared by all its replicas.
+"""Rate limits in the service's own database, shared by all its replicas. Two kinds:
 
-Each service that limits something owns a `limites` table made by `tabla_limites`; `contar` adds one to the
-current window of a key atomically (an upsert), so two replicas never both let the n+1-th request through. These
-work inside the caller's transaction (`buzon_comun.db.transaccion`) and never commit it.
+- Fixed-window counters (how many per minute, hour or day): a `limites` table made by `tabla_limites`; `contar`
+  adds one to the current window of a key atomically (an upsert), so two replicas never both let the n+1-th
+  request through.
+- Evenly spaced admissions (at most one every `intervalo_s`, no bursts: a generic cell rate algorithm with no
+  tolerance), for work that must not arrive in bursts, such as a campaign's deposits: a `ritmos` table made by
+  `tabla_ritmos` keeps, per key, the earliest moment the next request is admitted; `espaciar` moves it atomically.
+
+These work inside the caller's transaction (`buzon_comun.db.transaccion`) and never commit it.
 """
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Integer, String, Table, select
+from sqlalchemy import Column, Float, Integer, String, Table, case, select
 from sqlalchemy.orm import Session
 
 from buzon_comun.db import insercion
@@ -23,6 +28,43 @@ def tabla_limites(metadata) -> Table:
         Column("ventana", Integer, primary_key=True),
         Column("cuenta", Integer, nullable=False),
     )
+
+
+# Float seconds: a request exactly on its moment (sums of fractions of a second) is not refused by rounding.
+_HOLGURA_S = 1e-6
+
+
+def tabla_ritmos(metadata) -> Table:
+    return Table(
+        "ritmos",
+        metadata,
+        Column("clave", String(200), primary_key=True),
+        # The theoretical arrival time of the key's next request, in seconds since the epoch (plain arithmetic in
+        # SQL on PostgreSQL and SQLite alike).
+        Column("siguiente", Float, nullable=False),
+    )
+
+
+def espaciar(db: Session, tabla: Table, clave: str, *, ahora: datetime, intervalo_s: float,
+             tolerancia_s: float = 0.0) -> None:
+    """Admit requests of `clave` at one every `intervalo_s` on average, evenly spaced: a generic cell rate algorithm.
+    A request is admitted if it is no more than `tolerancia_s` early for its theoretical arrival time (a burst of
+    at most 1 + tolerancia_s / intervalo_s back to back), which then moves `intervalo_s` on; else
+    DemasiadasSolicitudes with `reintentar_en_s`, the seconds until it would be admitted (a fraction: the caller
+    may retry that soon). A refusal moves nothing. One upsert whose condition decides, so two replicas never admit
+    more than the rate between them."""
+    clave = clave[:200]
+    momento = ahora.timestamp()
+    sentencia = insercion(db, tabla).values(clave=clave, siguiente=momento + intervalo_s)
+    sentencia = sentencia.on_conflict_do_update(
+        index_elements=[tabla.c.clave],
+        set_={"siguiente": case((tabla.c.siguiente > momento, tabla.c.siguiente), else_=momento) + intervalo_s},
+        where=tabla.c.siguiente <= momento + tolerancia_s + _HOLGURA_S,
+    ).returning(tabla.c.siguiente)
+    if db.execute(sentencia).first() is None:
+        siguiente = db.execute(select(tabla.c.siguiente).where(tabla.c.clave == clave)).scalar_one()
+        espera = max(siguiente - tolerancia_s - momento, 0.001)
+        raise DemasiadasSolicitudes(extra={"reintentar_en_s": round(espera, 3)})
 
 
 def _ventana(ahora: datetime, ventana_s: int) -> int:

@@ -23,7 +23,8 @@ AVISOS = Counter("buzon_buzon_avisos_total",
 TACITAS = Counter("buzon_buzon_tacitas_total", "Notifications deemed notified by the timer or before a view of them "
                   "(notificación tácita).")
 LIMITADOS = Counter("buzon_buzon_depositos_limitados_total",
-                    "Deposits refused with 429 because their system passed BUZON_DEPOSITOS_POR_SEGUNDO in that second.",
+                    "Deposits refused with 429: they came sooner than 1/BUZON_DEPOSITOS_POR_SEGUNDO s after their "
+                    "system's previous one admitted.",
                     ["sistema"])
 SIN_AVISO = Counter("buzon_buzon_notificaciones_sin_aviso_total",
                     "Pending notifications left without any aviso, so their días hábiles never start: every aviso "
@@ -33,8 +34,8 @@ SIN_AVISO = Counter("buzon_buzon_notificaciones_sin_aviso_total",
 
 def depositar(db: Session, sistema: str, cuerpo: object, *, confianza, activacion, contactos, ahora: datetime,
               limite: int) -> dict:
-    """`POST /api/v1/notificaciones`: admitted first (at most `limite` deposits of a system per second, else 429
-    before any costly work), parsed, the document's signature verified by `confianza` (400/422 before asking
+    """`POST /api/v1/notificaciones`: admitted first (a system's deposits at most `limite` a second, evenly spaced,
+    else 429 before any costly work), parsed, the document's signature verified by `confianza` (400/422 before asking
     anyone), then activacion says who activated the RFC's Buzón (None: inactive) and contactos' padrón gives its
     RPs (only when the deposit names some)."""
     try:

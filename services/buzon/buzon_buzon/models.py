@@ -7,7 +7,7 @@ from sqlalchemy import (
 from buzon_comun.bandeja_salida import tabla_salida
 from buzon_comun.db import FechaUtc
 from buzon_comun.folios import tabla_folios
-from buzon_comun.limites import tabla_limites
+from buzon_comun.limites import tabla_ritmos
 
 metadata = MetaData()
 
@@ -105,8 +105,8 @@ recibos = Table(
 
 folios = tabla_folios(metadata)
 
-# The deposits of each depositing system counted per second (buzon_comun.limites), shared by all replicas.
-limites = tabla_limites(metadata)
+# When each depositing system's next deposit is admitted (buzon_comun.limites.espaciar), shared by all replicas.
+ritmos = tabla_ritmos(metadata)
 
 # Events waiting to be published (the outbox): committed with the change they announce.
 salida = tabla_salida(metadata)

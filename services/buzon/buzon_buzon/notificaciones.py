@@ -7,8 +7,8 @@ and outside any transaction here.
 - `leer_deposito(cuerpo, confianza)`: the depositing system's JSON parsed at the edge into a `Deposito` (typed RFC
   and RPs, bounded texts, the PDF decoded and its signature verified by `confianza`: `firma_documento`), or the
   contract's refusal.
-- `admitir(db, sistema, *, ahora, limite)`: counts a system's deposit in its second (BUZON_DEPOSITOS_POR_SEGUNDO),
-  429 past the limit, before any costly work; `purgar_limites` drops the seconds gone by.
+- `admitir(db, sistema, *, ahora, limite)`: admits a system's deposits evenly spaced, at most one every 1/limite s
+  (BUZON_DEPOSITOS_POR_SEGUNDO), 429 for one that comes sooner, before any costly work.
 - `depositar(db, sistema, deposito, …)`: records it once per (system, referencia) and announces
   `notificacion_depositada` through the outbox in the same transaction; a repeat gets the first answer.
 - `consultar(db, sistema, id, *, calendario)`: the depositing system's view (its own deposits only).
@@ -42,7 +42,7 @@ from buzon_comun.textos import es_texto_valido
 from buzon_comun.tipos import RegistroPatronal, Rfc, ValorInvalido
 from buzon_buzon.firma_documento import MENSAJE_NO_PDF, Firmante
 from buzon_buzon.habiles import Calendario
-from buzon_buzon.models import avisos, limites, notificaciones, salida
+from buzon_buzon.models import avisos, notificaciones, ritmos, salida
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +68,11 @@ MENSAJE_RP_AJENO = "Los registros patronales {rps} no pertenecen al RFC destinat
 MENSAJE_DEMASIADO_GRANDE = f"El documento excede el tamaño máximo permitido ({MAXIMO_DOCUMENTO // (1024 * 1024)} MiB)."
 MENSAJE_REFERENCIA_REPETIDA = ("Esa referencia ya se usó para otra notificación de este sistema. Usa una referencia "
                                "nueva para cada notificación y repite la misma solo al reintentar el mismo depósito.")
-MENSAJE_DEMASIADOS_DEPOSITOS = ("Demasiados depósitos de este sistema por segundo; reintenta el mismo depósito en un "
-                                "momento (la misma referencia no lo duplica).")
-# Deposits are counted per system in windows of this many seconds (BUZON_DEPOSITOS_POR_SEGUNDO per window).
-VENTANA_DEPOSITOS_S = 1
-# What the 429 tells the system to wait (the gateway's Retry-After): the next window.
-REINTENTAR_DEPOSITO_EN_S = 1
+MENSAJE_DEMASIADOS_DEPOSITOS = ("Demasiados depósitos de este sistema por segundo: espacia tus depósitos y reintenta el "
+                                "mismo en un momento (la misma referencia no lo duplica).")
+# How early for its turn a deposit may come and still be admitted: a system's deposits pass back to back for at most
+# this long (at 50 a second, 6 in a row; at 8, never two), then one every 1/BUZON_DEPOSITOS_POR_SEGUNDO s.
+TOLERANCIA_DEPOSITOS_S = 0.1
 MENSAJE_NO_ENCONTRADA = "No existe esa notificación."
 MENSAJE_SIN_ABRIR = "Abre la notificación (firma el acuse de recibo) para consultar su documento."
 
@@ -170,27 +169,22 @@ def sistema_valido(sistema: object) -> str:
     return sistema
 
 
-# -- admission: the deposits per system and second ------------------------------------------------------------
+# -- admission: the deposits per system, evenly spaced ----------------------------------------------------------
 
-def admitir(db: Session, sistema: str, *, ahora: datetime, limite: int) -> int:
-    """Count one deposit of `sistema` in the current second, in a transaction of its own, before anything costly
-    (the document's signature, the inserts): past `limite` in that second, 429 `demasiadas_solicitudes` with
-    `reintentar_en_s` (the gateway's Retry-After). A campaign thus takes at most the share of buzon's CPU that
-    operators sized for (docs/capacidad.md); every replica counts in the same table. Returns the second's count."""
+def admitir(db: Session, sistema: str, *, ahora: datetime, limite: int) -> None:
+    """Admit one deposit of `sistema`, in a transaction of its own, before anything costly (the document's
+    signature, the inserts), evenly spaced: at most `limite` a second, one every 1/`limite` s once past a run of
+    TOLERANCIA_DEPOSITOS_S, never a second's worth at once (a burst takes the CPU that a person registering a phone needs:
+    docs/rendimiento.md, the campaign). Else 429 `demasiadas_solicitudes` with `reintentar_en_s`, the fraction of
+    a second until it would be admitted (the gateway's Retry-After rounds it up). A campaign thus takes at most the
+    share of the system's CPU operators sized for (docs/capacidad.md); every replica admits from the same row."""
     sistema = sistema_valido(sistema)
     try:
         with transaccion(db):
-            return limitador.contar(db, limites, f"depositos:{sistema}", ahora=ahora, ventana_s=VENTANA_DEPOSITOS_S,
-                                    limite=limite)
-    except DemasiadasSolicitudes:
-        raise DemasiadasSolicitudes(mensaje=MENSAJE_DEMASIADOS_DEPOSITOS,
-                                    extra={"reintentar_en_s": REINTENTAR_DEPOSITO_EN_S}) from None
-
-
-def purgar_limites(db: Session, *, ahora: datetime) -> None:
-    """Drop the counts of seconds gone by: they refuse nothing any more."""
-    with transaccion(db):
-        limitador.purgar(db, limites, ahora=ahora, ventana_s=VENTANA_DEPOSITOS_S)
+            limitador.espaciar(db, ritmos, f"depositos:{sistema}", ahora=ahora, intervalo_s=1 / limite,
+                               tolerancia_s=TOLERANCIA_DEPOSITOS_S)
+    except DemasiadasSolicitudes as exceso:
+        raise DemasiadasSolicitudes(mensaje=MENSAJE_DEMASIADOS_DEPOSITOS, extra=exceso.extra) from None
 
 
 # -- depositar --------------------------------------------------------------------------------------------------

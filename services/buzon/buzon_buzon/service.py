@@ -149,7 +149,3 @@ class Servicio(ConEventos, ServicioBase):
     @timer(interval=60)
     def declarar_tacitas(self) -> None:
         flujos.declarar_tacitas(self.db, self.calendario, self.reloj.ahora())
-
-    @timer(interval=60)
-    def purgar_limites(self) -> None:
-        notificaciones.purgar_limites(self.db, ahora=self.reloj.ahora())

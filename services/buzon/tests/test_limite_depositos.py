@@ -1,16 +1,18 @@
-"""The deposits a depositing system may make per second (BUZON_DEPOSITOS_POR_SEGUNDO): counted in buzon's own
-`limites` table before anything costly, per system and per one-second window, on a fixed clock."""
+"""The deposits a depositing system may make per second (BUZON_DEPOSITOS_POR_SEGUNDO): admitted evenly spaced, at
+most one every 1/limit s per system (buzon's `ritmos` table), before anything costly, on a fixed clock."""
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from buzon_buzon import flujos, notificaciones
-from buzon_buzon.models import limites, notificaciones as tabla_notificaciones, salida
+from buzon_buzon.models import notificaciones as tabla_notificaciones, ritmos, salida
 from buzon_comun.errores import DemasiadasSolicitudes
 
 MORAL = "EDE0101013A2"
-LIMITE = 3
+LIMITE = 4
+INTERVALO = timedelta(seconds=1 / LIMITE)  # 250 ms
+TOLERANCIA = timedelta(seconds=notificaciones.TOLERANCIA_DEPOSITOS_S)  # 100 ms: never two back to back at 4/s
 
 
 class Activacion:
@@ -56,64 +58,72 @@ def _guardadas(db) -> tuple[int, int]:
     return cuentas
 
 
-def test_past_the_limit_in_its_second_a_deposit_is_refused_before_its_signature_and_stores_nothing(
-        db, depositar, contada):
+def test_one_deposit_per_interval_a_sooner_one_is_refused_before_its_signature_and_stores_nothing(
+        db, reloj, depositar, contada):
     for i in range(LIMITE):
         assert depositar(f"R{i}")["estado"] == "pendiente"
+        reloj.avanzar(seconds=1 / LIMITE)
     assert contada.verificados == LIMITE and _guardadas(db) == (LIMITE, LIMITE)
+    depositar("R-a-tiempo")
     limitados_antes = flujos.LIMITADOS.labels("cobranza")._value.get()
+    reloj.avanzar(milliseconds=100)
     with pytest.raises(DemasiadasSolicitudes) as refusal:
-        depositar("R-de-mas")
+        depositar("R-pronto")
     assert refusal.value.codigo == "demasiadas_solicitudes"
     assert flujos.LIMITADOS.labels("cobranza")._value.get() == limitados_antes + 1
-    assert "por segundo" in refusal.value.mensaje and refusal.value.extra == {"reintentar_en_s": 1}
+    # It says how long until it would be admitted: the rest of the interval, less the tolerance.
+    assert "por segundo" in refusal.value.mensaje and refusal.value.extra == {"reintentar_en_s": 0.05}
     # Neither verified nor recorded nor announced.
-    assert contada.verificados == LIMITE and _guardadas(db) == (LIMITE, LIMITE)
+    assert contada.verificados == LIMITE + 1 and _guardadas(db) == (LIMITE + 1, LIMITE + 1)
 
 
-def test_the_next_second_admits_again_and_a_refused_deposit_retried_is_stored_once(db, reloj, depositar, contada):
-    respuestas = [depositar(f"R{i}") for i in range(LIMITE)]
+def test_no_burst_even_at_the_start_of_a_second(db, reloj, depositar):
+    """Never two deposits within one interval, wherever the clock's seconds fall (a fixed window would admit the
+    whole second's LIMITE at once, and another LIMITE just after it)."""
+    final = reloj.ahora().replace(microsecond=990_000)
+    depositar("A0", ahora=final)
+    turno = final + INTERVALO - TOLERANCIA  # the earliest the next one is admitted
+    for ahora in (final + timedelta(milliseconds=20), turno - timedelta(milliseconds=1)):
+        with pytest.raises(DemasiadasSolicitudes):
+            depositar("A1", ahora=ahora)
+    assert depositar("A1", ahora=turno)["estado"] == "pendiente"
+    # and the one after it, an interval after its own turn: one every INTERVALO on average.
     with pytest.raises(DemasiadasSolicitudes):
-        depositar("R-reintentada")
-    reloj.avanzar(seconds=1)
-    assert depositar("R-reintentada")["estado"] == "pendiente"
-    assert depositar("R0") == respuestas[0]  # a repeat gets its first answer
-    assert _guardadas(db) == (LIMITE + 1, LIMITE + 1)
-    # A repeat counts too: the limit is on requests, whatever their answer.
-    depositar("R1")
+        depositar("A2", ahora=turno + INTERVALO - timedelta(milliseconds=1))
+    assert depositar("A2", ahora=turno + INTERVALO)["estado"] == "pendiente"
+
+
+def test_a_refused_deposit_retried_after_its_wait_is_stored_once_and_a_repeat_counts_too(db, reloj, depositar):
+    primera = depositar("R0")
+    with pytest.raises(DemasiadasSolicitudes) as refusal:
+        depositar("R1")
+    reloj.avanzar(seconds=refusal.value.extra["reintentar_en_s"])
+    assert depositar("R1")["estado"] == "pendiente"
+    reloj.avanzar(seconds=1 / LIMITE)
+    assert depositar("R0") == primera  # a repeat gets its first answer...
     with pytest.raises(DemasiadasSolicitudes):
-        depositar("R2")
+        depositar("R0")  # ...and takes its interval: the limit is on requests, whatever their answer
+    assert _guardadas(db) == (2, 2)
 
 
-def test_each_system_has_its_own_count(db, depositar):
-    for i in range(LIMITE):
-        depositar(f"R{i}", sistema="cobranza")
-    with pytest.raises(DemasiadasSolicitudes):
-        depositar("R-de-mas", sistema="cobranza")
-    for i in range(LIMITE):
-        assert depositar(f"R{i}", sistema="afiliacion")["estado"] == "pendiente"
-    with pytest.raises(DemasiadasSolicitudes):
-        depositar("R-de-mas", sistema="afiliacion")
-
-
-def test_the_window_is_the_clock_second_not_the_first_deposit(db, reloj, depositar):
-    """Fixed windows: LIMITE at the end of one second and LIMITE at the start of the next both pass."""
-    final = reloj.ahora().replace(microsecond=900_000)
-    for i in range(LIMITE):
-        depositar(f"A{i}", ahora=final)
-    siguiente = final + timedelta(milliseconds=200)
-    for i in range(LIMITE):
-        depositar(f"B{i}", ahora=siguiente)
-    with pytest.raises(DemasiadasSolicitudes):
-        depositar("B-de-mas", ahora=siguiente)
-
-
-def test_the_purge_drops_the_seconds_gone_by(db, reloj, depositar):
+def test_a_refusal_does_not_push_the_next_admission_back(db, reloj, depositar):
     depositar("R0")
-    depositar("R0", sistema="afiliacion")
-    notificaciones.purgar_limites(db, ahora=reloj.ahora())
-    assert db.execute(select(func.count()).select_from(limites)).scalar_one() == 2
-    db.commit()
-    notificaciones.purgar_limites(db, ahora=reloj.ahora() + timedelta(seconds=1))
-    assert db.execute(select(func.count()).select_from(limites)).scalar_one() == 0
+    for _ in range(5):
+        reloj.avanzar(milliseconds=10)
+        with pytest.raises(DemasiadasSolicitudes):
+            depositar("R1")
+    reloj.avanzar(seconds=1 / LIMITE - notificaciones.TOLERANCIA_DEPOSITOS_S - 0.05)
+    assert depositar("R1")["estado"] == "pendiente"
+
+
+def test_each_system_has_its_own_spacing_and_one_row(db, reloj, depositar):
+    depositar("R0", sistema="cobranza")
+    with pytest.raises(DemasiadasSolicitudes):
+        depositar("R1", sistema="cobranza")
+    assert depositar("R0", sistema="afiliacion")["estado"] == "pendiente"
+    for i in range(1, 20):
+        reloj.avanzar(seconds=1 / LIMITE)
+        depositar(f"R{i}", sistema="cobranza")
+    # One row per system, whatever the number of deposits: nothing to purge.
+    assert db.execute(select(func.count()).select_from(ritmos)).scalar_one() == 2
     db.commit()
