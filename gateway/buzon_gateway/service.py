@@ -307,9 +307,6 @@ class Gateway(Portal):
     @http("POST", "/api/v1/notificaciones")
     def depositar_notificacion(self, request):
         sistema = self._sistema(request)  # before reading a body of up to 7 MiB
-        # Its turn (BUZON_DEPOSITOS_POR_SEGUNDO, evenly spaced) before the body too: a refused deposit (429) costs
-        # no body parsed or sent over the bus (a campaign's refusals were most of its CPU: docs/rendimiento.md).
-        self.servicio_buzon.admitir(sistema)
         cuerpo = leer_json(request, cuerpos.DEPOSITO, notificaciones_buzon.LIMITE_DEPOSITO,
                            notificaciones_buzon.MENSAJE_LIMITE_DEPOSITO)
         return respuesta_json(201, self.servicio_buzon.depositar(sistema, cuerpo))

@@ -32,21 +32,17 @@ SIN_AVISO = Counter("buzon_buzon_notificaciones_sin_aviso_total",
                     ["motivo"])
 
 
-def admitir(db: Session, sistema: str, *, ahora: datetime, limite: int) -> None:
-    """A deposit's turn (a system's deposits at most `limite` a second, evenly spaced), asked by the gateway before
-    it reads the body: a refusal (429) costs no body read, parsed, sent over the bus or verified."""
+def depositar(db: Session, sistema: str, cuerpo: object, *, confianza, activacion, contactos, ahora: datetime,
+              limite: int) -> dict:
+    """`POST /api/v1/notificaciones`: admitted first (a system's deposits at most `limite` a second, evenly spaced,
+    else 429 before any costly work), parsed, the document's signature verified by `confianza` (400/422 before asking
+    anyone), then activacion says who activated the RFC's Buzón (None: inactive) and contactos' padrón gives its
+    RPs (only when the deposit names some)."""
     try:
         notificaciones.admitir(db, sistema, ahora=ahora, limite=limite)
     except DemasiadasSolicitudes:
         LIMITADOS.labels(sistema).inc()
         raise
-
-
-def depositar(db: Session, sistema: str, cuerpo: object, *, confianza, activacion, contactos,
-              ahora: datetime) -> dict:
-    """`POST /api/v1/notificaciones`, once `admitir` gave it its turn: parsed, the document's signature verified by
-    `confianza` (400/422 before asking anyone), then activacion says who activated the RFC's Buzón (None:
-    inactive) and contactos' padrón gives its RPs (only when the deposit names some)."""
     deposito = notificaciones.leer_deposito(cuerpo, confianza)
     titular = activacion.titular(deposito.rfc)
     registros: list[str] = []

@@ -83,14 +83,10 @@ class Servicio(ConEventos, ServicioBase):
     # --- the depositing systems (the gateway resolved `sistema` from its key) ---
 
     @rpc
-    def admitir(self, sistema: str) -> dict:
-        flujos.admitir(self.db, sistema, ahora=self.reloj.ahora(), limite=self.config.depositos_por_segundo)
-        return {"admitido": True}
-
-    @rpc
     def depositar(self, sistema: str, cuerpo: dict) -> dict:
         return flujos.depositar(self.db, sistema, cuerpo, confianza=self.confianza, activacion=self.activacion,
-                                contactos=self.contactos, ahora=self.reloj.ahora())
+                                contactos=self.contactos, ahora=self.reloj.ahora(),
+                                limite=self.config.depositos_por_segundo)
 
     @rpc
     def consultar(self, sistema: str, id_notificacion: str) -> dict:

@@ -45,11 +45,9 @@ def contada(confianza):
 @pytest.fixture
 def depositar(db, reloj, cuerpo, contada):
     def hacer(referencia: str, sistema: str = "cobranza", ahora=None) -> dict:
-        """As the gateway does it: the turn, then the deposit."""
-        ahora = ahora or reloj.ahora()
-        flujos.admitir(db, sistema, ahora=ahora, limite=LIMITE)
         return flujos.depositar(db, sistema, cuerpo(referencia=referencia), confianza=contada,
-                                activacion=Activacion(), contactos=Contactos(), ahora=ahora)
+                                activacion=Activacion(), contactos=Contactos(), ahora=ahora or reloj.ahora(),
+                                limite=LIMITE)
     return hacer
 
 
