@@ -13,7 +13,7 @@ import secrets
 # aloud, types back and sits in a URL unescaped.
 BYTES_CODIGO = 10
 LARGO_CODIGO = 16
-_FORMA = re.compile(r"[A-Z2-7]{16}")
+_FORMA = re.compile(rf"[A-Z2-7]{{{LARGO_CODIGO}}}")
 
 
 def nuevo_codigo() -> str:
