@@ -59,9 +59,10 @@ def test_una_corrida_breve_de_make_bench_escribe_cada_cifra(tmp_path):
     # the sinks; two phones validated at rest and two during it, each timed.
     assert "Depósitos: 6 aceptados" in seccion and "Avisos: 12 de 12 en los sumideros" in seccion, seccion
     assert "(3 Particulares y 1 Patrones" in seccion and "Errores: 0." in seccion, seccion
-    # One deposit per second admitted: two depositors back to back meet the limit, wait its Retry-After and retry
-    # the same body, every deposit accepted once and no 429 an error.
-    assert "admite 1 depósitos/s por sistema depositante" in seccion, seccion
+    # One turn per second: of two depositors back to back, one waits for its turn in the gateway while the other's
+    # next is more than a second away (429): it waits its Retry-After and retries the same body, every deposit
+    # accepted once and no 429 an error.
+    assert "da turnos a 1 depósitos/s por sistema depositante" in seccion, seccion
     assert int(re.search(r"\*\*(\d+) respuestas 429\*\*", seccion).group(1)) > 0, seccion
     for fase in ("en reposo", "durante la campaña"):
         fila = next(linea for linea in seccion.splitlines() if linea.startswith(f"| {fase} |"))

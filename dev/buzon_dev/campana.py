@@ -397,17 +397,18 @@ def seccion(r: Resultado) -> str:
         f"- Corrida: {r.notificaciones} depósitos por `POST /api/v1/notificaciones` con la clave del sistema de "
         f"desarrollo, {r.depositantes} a la vez (cada depositante con su conexión"
         + (f", a un ritmo de {r.ritmo:g} depósitos/s" if r.ritmo else ", tan rápido como se les responde")
-        + "; el sistema admite "
+        + "; el sistema da turnos a "
         + (f"{r.limite} depósitos/s por sistema depositante, `BUZON_DEPOSITOS_POR_SEGUNDO`" if r.limite
            else "los depósitos/s de su configuración")
+        + ", y el gateway retiene cada depósito hasta su turno"
         + f"), a {r.particulares + r.patrones} "
         f"personas activas ({r.particulares} Particulares y {r.patrones} Patrones, correo y celular validados: dos "
         f"avisos por notificación); {r.telefonos} celulares registrados y validados en reposo y {r.telefonos} más "
         f"durante la campaña, uno cada {INTERVALO_S:g} s.",
         f"- Depósitos: {r.aceptadas} aceptados en {r.depositos_s:.1f} s: **{r.aceptadas / r.depositos_s:.0f} "
         f"depósitos/s**; p50 {ms(r.tiempos_deposito, 50):.0f} ms, p95 {ms(r.tiempos_deposito, 95):.0f} ms "
-        f"(la respuesta que no fue 429); **{r.limitados} respuestas 429** del límite por segundo, cada una "
-        f"reintentada con el mismo cuerpo tras su Retry-After (no son errores).",
+        f"(la respuesta que no fue 429, con la espera de su turno); **{r.limitados} respuestas 429** (turno a más "
+        f"de 1 s), cada una reintentada con el mismo cuerpo tras su Retry-After (no son errores).",
         f"- Avisos: {r.avisos_llegados} de {r.avisos_esperados} en los sumideros {r.avisos_s:.1f} s después del "
         f"primer depósito: **{r.avisos_llegados / r.avisos_s:.0f} avisos/s** (correo y SMS); las colas drenaron "
         f"{r.drenado_s:.0f} s después.",

@@ -630,9 +630,9 @@ RUTAS.update({
                               "MiB), documento_sin_firma (el PDF no lleva firma), firma_documento_invalida (la firma "
                               "no cubre todo el archivo, no corresponde al documento o su certificado no es de una "
                               "AC del Instituto), registro_patronal_ajeno"),
-                "429": {**_error("demasiadas_solicitudes: el sistema pasó de BUZON_DEPOSITOS_POR_SEGUNDO depósitos en "
-                                 "el segundo; reintenta el mismo cuerpo tras Retry-After (la misma referencia no "
-                                 "duplica)"),
+                "429": {**_error("demasiadas_solicitudes: el sistema tiene en curso más de un segundo de depósitos "
+                                 "(cada uno espera su turno, BUZON_DEPOSITOS_POR_SEGUNDO espaciados); reintenta el "
+                                 "mismo cuerpo tras Retry-After (la misma referencia no duplica)"),
                         "headers": {"Retry-After": {"description": "Segundos por esperar antes de reintentar",
                                                     "schema": {"type": "integer", "minimum": 1}}}},
                 **ERRORES_SISTEMA,

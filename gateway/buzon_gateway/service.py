@@ -307,6 +307,9 @@ class Gateway(Portal):
     @http("POST", "/api/v1/notificaciones")
     def depositar_notificacion(self, request):
         sistema = self._sistema(request)  # before reading a body of up to 7 MiB
+        # Its turn too (BUZON_DEPOSITOS_POR_SEGUNDO, evenly spaced), held here until it comes: a system's deposits
+        # reach buzon paced however fast it sends them, and one refused (429) costs no body read or sent.
+        eventlet.sleep(self.servicio_buzon.turno_deposito(sistema)["espera_s"])
         cuerpo = leer_json(request, cuerpos.DEPOSITO, notificaciones_buzon.LIMITE_DEPOSITO,
                            notificaciones_buzon.MENSAJE_LIMITE_DEPOSITO)
         return respuesta_json(201, self.servicio_buzon.depositar(sistema, cuerpo))

@@ -7,6 +7,7 @@ has a código de verificación and a PDF for every folio."""
 import hashlib
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -170,22 +171,31 @@ def url_un_deposito_por_segundo(monkeypatch, request):
     return request.getfixturevalue("url")
 
 
-def test_past_its_deposits_per_second_a_system_gets_429_with_retry_after_and_retries_the_same_body(
+def test_a_systems_deposits_wait_for_their_turns_and_past_a_seconds_wait_429_with_retry_after(
         url_un_deposito_por_segundo):
+    """One per second: deposits sent back to back are held by the gateway until their turns (none refused), and of
+    three sent at once two get turns within the second's wait and the third 429; retried after its Retry-After,
+    the same body gets a turn."""
     url = url_un_deposito_por_segundo
-    # One per second: of deposits sent back to back, one soon lands in a second already used.
-    for intento in range(5):
-        respuesta = requests.post(f"{url}/notificaciones", json=_deposito(referencia=f"OF-{intento}"),
-                                  headers=_clave(CLAVE_SIPARE))
-        if respuesta.status_code != 201:
-            break
-    assert respuesta.status_code == 429, respuesta.text
+
+    def depositar(referencia):
+        return requests.post(f"{url}/notificaciones", json=_deposito(referencia=referencia),
+                             headers=_clave(CLAVE_SIPARE))
+
+    comienzo = time.monotonic()
+    assert [depositar(f"SEG-{i}").status_code for i in range(3)] == [201] * 3
+    assert time.monotonic() - comienzo >= 2 - 0.05  # the 2nd and 3rd held a second each, never refused
+    time.sleep(1)  # the next turn is now
+    with ThreadPoolExecutor(3) as hilos:
+        respuestas = list(hilos.map(depositar, ["JUN-0", "JUN-1", "JUN-2"]))
+    assert sorted(r.status_code for r in respuestas) == [201, 201, 429], [r.text for r in respuestas]
+    respuesta = next(r for r in respuestas if r.status_code == 429)
     assert respuesta.json()["error"]["codigo"] == "demasiadas_solicitudes"
     assert "por segundo" in respuesta.json()["error"]["mensaje"]
-    assert respuesta.headers["Retry-After"] == "1"
+    assert 0 < respuesta.json()["error"]["reintentar_en_s"] <= 1 and respuesta.headers["Retry-After"] == "1"
     time.sleep(int(respuesta.headers["Retry-After"]))
-    reintento = requests.post(f"{url}/notificaciones", json=_deposito(referencia=f"OF-{intento}"),
-                              headers=_clave(CLAVE_SIPARE))
+    referencia = ["JUN-0", "JUN-1", "JUN-2"][respuestas.index(respuesta)]
+    reintento = depositar(referencia)
     assert reintento.status_code == 201, reintento.text
 
 

@@ -3,9 +3,9 @@
 - Fixed-window counters (how many per minute, hour or day): a `limites` table made by `tabla_limites`; `contar`
   adds one to the current window of a key atomically (an upsert), so two replicas never both let the n+1-th
   request through.
-- Evenly spaced admissions (at most one every `intervalo_s`, no bursts: a generic cell rate algorithm with no
-  tolerance), for work that must not arrive in bursts, such as a campaign's deposits: a `ritmos` table made by
-  `tabla_ritmos` keeps, per key, the earliest moment the next request is admitted; `espaciar` moves it atomically.
+- Evenly spaced turns (one every `intervalo_s`, no bursts: a generic cell rate algorithm), for work that must not
+  arrive in bursts, such as a campaign's deposits: a `ritmos` table made by `tabla_ritmos` keeps, per key, the
+  moment of the next free turn; `turno` gives it to a request (which waits for it) and moves it atomically.
 
 These work inside the caller's transaction (`buzon_comun.db.transaccion`) and never commit it.
 """
@@ -45,26 +45,30 @@ def tabla_ritmos(metadata) -> Table:
     )
 
 
-def espaciar(db: Session, tabla: Table, clave: str, *, ahora: datetime, intervalo_s: float,
-             tolerancia_s: float = 0.0) -> None:
-    """Admit requests of `clave` at one every `intervalo_s` on average, evenly spaced: a generic cell rate algorithm.
-    A request is admitted if it is no more than `tolerancia_s` early for its theoretical arrival time (a burst of
-    at most 1 + tolerancia_s / intervalo_s back to back), which then moves `intervalo_s` on; else
-    DemasiadasSolicitudes with `reintentar_en_s`, the seconds until it would be admitted (a fraction: the caller
-    may retry that soon). A refusal moves nothing. One upsert whose condition decides, so two replicas never admit
-    more than the rate between them."""
+def turno(db: Session, tabla: Table, clave: str, *, ahora: datetime, intervalo_s: float,
+          espera_maxima_s: float) -> float:
+    """Give a request of `clave` the next of its turns, one every `intervalo_s`, evenly spaced (a generic cell rate
+    algorithm whose requests wait for their turn instead of coming back for it): the seconds the caller waits before
+    it acts, 0.0 when its turn is now. The turn is this request's: the next one gets the turn after it, so requests
+    that come together get distinct turns and none is refused only for that. A turn more than `espera_maxima_s`
+    away is not given: DemasiadasSolicitudes with `reintentar_en_s`, the seconds until one would be (a fraction:
+    the caller may retry that soon); a refusal moves nothing. One upsert whose condition decides, so two replicas
+    never give out more turns than the rate between them."""
     clave = clave[:200]
     momento = ahora.timestamp()
     sentencia = insercion(db, tabla).values(clave=clave, siguiente=momento + intervalo_s)
     sentencia = sentencia.on_conflict_do_update(
         index_elements=[tabla.c.clave],
         set_={"siguiente": case((tabla.c.siguiente > momento, tabla.c.siguiente), else_=momento) + intervalo_s},
-        where=tabla.c.siguiente <= momento + tolerancia_s + _HOLGURA_S,
+        where=tabla.c.siguiente <= momento + espera_maxima_s + _HOLGURA_S,
     ).returning(tabla.c.siguiente)
-    if db.execute(sentencia).first() is None:
+    fila = db.execute(sentencia).first()
+    if fila is None:
         siguiente = db.execute(select(tabla.c.siguiente).where(tabla.c.clave == clave)).scalar_one()
-        espera = max(siguiente - tolerancia_s - momento, 0.001)
+        espera = max(siguiente - espera_maxima_s - momento, 0.001)
         raise DemasiadasSolicitudes(extra={"reintentar_en_s": round(espera, 3)})
+    # The new `siguiente` is one interval past this request's turn.
+    return max(fila.siguiente - intervalo_s - momento, 0.0)
 
 
 def _ventana(ahora: datetime, ventana_s: int) -> int:

@@ -23,8 +23,8 @@ AVISOS = Counter("buzon_buzon_avisos_total",
 TACITAS = Counter("buzon_buzon_tacitas_total", "Notifications deemed notified by the timer or before a view of them "
                   "(notificación tácita).")
 LIMITADOS = Counter("buzon_buzon_depositos_limitados_total",
-                    "Deposits refused with 429: they came sooner than 1/BUZON_DEPOSITOS_POR_SEGUNDO s after their "
-                    "system's previous one admitted.",
+                    "Deposits refused with 429: their system's next turn (one every 1/BUZON_DEPOSITOS_POR_SEGUNDO s) "
+                    "was more than a second away, its deposits waiting already.",
                     ["sistema"])
 SIN_AVISO = Counter("buzon_buzon_notificaciones_sin_aviso_total",
                     "Pending notifications left without any aviso, so their días hábiles never start: every aviso "
@@ -32,17 +32,22 @@ SIN_AVISO = Counter("buzon_buzon_notificaciones_sin_aviso_total",
                     ["motivo"])
 
 
-def depositar(db: Session, sistema: str, cuerpo: object, *, confianza, activacion, contactos, ahora: datetime,
-              limite: int) -> dict:
-    """`POST /api/v1/notificaciones`: admitted first (a system's deposits at most `limite` a second, evenly spaced,
-    else 429 before any costly work), parsed, the document's signature verified by `confianza` (400/422 before asking
-    anyone), then activacion says who activated the RFC's Buzón (None: inactive) and contactos' padrón gives its
-    RPs (only when the deposit names some)."""
+def turno(db: Session, sistema: str, *, ahora: datetime, limite: int) -> float:
+    """A deposit's turn, asked by the gateway before it reads the body (a system's deposits one every 1/`limite` s,
+    evenly spaced): the seconds the gateway holds it, or 429 (counted) when a system has more waiting than it may,
+    which costs no body read, parsed, sent over the bus or verified."""
     try:
-        notificaciones.admitir(db, sistema, ahora=ahora, limite=limite)
+        return notificaciones.turno(db, sistema, ahora=ahora, limite=limite)
     except DemasiadasSolicitudes:
         LIMITADOS.labels(sistema).inc()
         raise
+
+
+def depositar(db: Session, sistema: str, cuerpo: object, *, confianza, activacion, contactos,
+              ahora: datetime) -> dict:
+    """`POST /api/v1/notificaciones`, once its turn came (`turno`): parsed, the document's signature verified by
+    `confianza` (400/422 before asking anyone), then activacion says who activated the RFC's Buzón (None:
+    inactive) and contactos' padrón gives its RPs (only when the deposit names some)."""
     deposito = notificaciones.leer_deposito(cuerpo, confianza)
     titular = activacion.titular(deposito.rfc)
     registros: list[str] = []

@@ -105,7 +105,7 @@ recibos = Table(
 
 folios = tabla_folios(metadata)
 
-# When each depositing system's next deposit is admitted (buzon_comun.limites.espaciar), shared by all replicas.
+# When each depositing system's next deposit turn is (buzon_comun.limites.turno), shared by all replicas.
 ritmos = tabla_ritmos(metadata)
 
 # Events waiting to be published (the outbox): committed with the change they announce.

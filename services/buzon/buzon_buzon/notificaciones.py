@@ -7,8 +7,9 @@ and outside any transaction here.
 - `leer_deposito(cuerpo, confianza)`: the depositing system's JSON parsed at the edge into a `Deposito` (typed RFC
   and RPs, bounded texts, the PDF decoded and its signature verified by `confianza`: `firma_documento`), or the
   contract's refusal.
-- `admitir(db, sistema, *, ahora, limite)`: admits a system's deposits evenly spaced, at most one every 1/limite s
-  (BUZON_DEPOSITOS_POR_SEGUNDO), 429 for one that comes sooner, before any costly work.
+- `turno(db, sistema, *, ahora, limite)`: a system's deposits get evenly spaced turns, one every 1/limite s
+  (BUZON_DEPOSITOS_POR_SEGUNDO), asked before the body is read: the seconds a deposit waits for its own, or 429
+  when that would be more than ESPERA_MAXIMA_DEPOSITO_S.
 - `depositar(db, sistema, deposito, …)`: records it once per (system, referencia) and announces
   `notificacion_depositada` through the outbox in the same transaction; a repeat gets the first answer.
 - `consultar(db, sistema, id, *, calendario)`: the depositing system's view (its own deposits only).
@@ -68,11 +69,11 @@ MENSAJE_RP_AJENO = "Los registros patronales {rps} no pertenecen al RFC destinat
 MENSAJE_DEMASIADO_GRANDE = f"El documento excede el tamaño máximo permitido ({MAXIMO_DOCUMENTO // (1024 * 1024)} MiB)."
 MENSAJE_REFERENCIA_REPETIDA = ("Esa referencia ya se usó para otra notificación de este sistema. Usa una referencia "
                                "nueva para cada notificación y repite la misma solo al reintentar el mismo depósito.")
-MENSAJE_DEMASIADOS_DEPOSITOS = ("Demasiados depósitos de este sistema por segundo: espacia tus depósitos y reintenta el "
+MENSAJE_DEMASIADOS_DEPOSITOS = ("Demasiados depósitos de este sistema por segundo: envía menos a la vez y reintenta el "
                                 "mismo en un momento (la misma referencia no lo duplica).")
-# How early for its turn a deposit may come and still be admitted: a system's deposits pass back to back for at most
-# this long (at 50 a second, 6 in a row; at 8, never two), then one every 1/BUZON_DEPOSITOS_POR_SEGUNDO s.
-TOLERANCIA_DEPOSITOS_S = 0.1
+# How long a deposit may wait for its turn, held by the gateway: a system has at most BUZON_DEPOSITOS_POR_SEGUNDO
+# deposits waiting at once (each holds one of a gateway's BUZON_GATEWAY_MAX_WORKERS); more get 429.
+ESPERA_MAXIMA_DEPOSITO_S = 1.0
 MENSAJE_NO_ENCONTRADA = "No existe esa notificación."
 MENSAJE_SIN_ABRIR = "Abre la notificación (firma el acuse de recibo) para consultar su documento."
 
@@ -169,20 +170,22 @@ def sistema_valido(sistema: object) -> str:
     return sistema
 
 
-# -- admission: the deposits per system, evenly spaced ----------------------------------------------------------
+# -- admission: the deposits per system, evenly spaced turns -----------------------------------------------------
 
-def admitir(db: Session, sistema: str, *, ahora: datetime, limite: int) -> None:
-    """Admit one deposit of `sistema`, in a transaction of its own, before anything costly (the document's
-    signature, the inserts), evenly spaced: at most `limite` a second, one every 1/`limite` s once past a run of
-    TOLERANCIA_DEPOSITOS_S, never a second's worth at once (a burst takes the CPU that a person registering a phone needs:
-    docs/rendimiento.md, the campaign). Else 429 `demasiadas_solicitudes` with `reintentar_en_s`, the fraction of
-    a second until it would be admitted (the gateway's Retry-After rounds it up). A campaign thus takes at most the
-    share of the system's CPU operators sized for (docs/capacidad.md); every replica admits from the same row."""
+def turno(db: Session, sistema: str, *, ahora: datetime, limite: int) -> float:
+    """The next turn of `sistema`'s deposits, in a transaction of its own, asked by the gateway before it reads the
+    body: one every 1/`limite` s, evenly spaced, never a second's worth at once (a burst takes the CPU that a person
+    registering a phone needs: docs/rendimiento.md, the campaign). Returns the seconds the deposit waits for its
+    turn (the gateway holds it that long, then sends it): a system's concurrent deposits get distinct turns, so a
+    system that sends them as fast as it is answered is paced, not refused. A turn more than
+    ESPERA_MAXIMA_DEPOSITO_S away: 429 `demasiadas_solicitudes` with `reintentar_en_s`, the fraction of a second
+    until one would be given (the gateway's Retry-After rounds it up). A campaign thus takes at most the share of
+    the system's CPU operators sized for (docs/capacidad.md); every replica gives turns from the same row."""
     sistema = sistema_valido(sistema)
     try:
         with transaccion(db):
-            limitador.espaciar(db, ritmos, f"depositos:{sistema}", ahora=ahora, intervalo_s=1 / limite,
-                               tolerancia_s=TOLERANCIA_DEPOSITOS_S)
+            return limitador.turno(db, ritmos, f"depositos:{sistema}", ahora=ahora, intervalo_s=1 / limite,
+                                   espera_maxima_s=ESPERA_MAXIMA_DEPOSITO_S)
     except DemasiadasSolicitudes as exceso:
         raise DemasiadasSolicitudes(mensaje=MENSAJE_DEMASIADOS_DEPOSITOS, extra=exceso.extra) from None
 

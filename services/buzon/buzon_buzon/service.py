@@ -83,10 +83,14 @@ class Servicio(ConEventos, ServicioBase):
     # --- the depositing systems (the gateway resolved `sistema` from its key) ---
 
     @rpc
+    def turno_deposito(self, sistema: str) -> dict:
+        return {"espera_s": flujos.turno(self.db, sistema, ahora=self.reloj.ahora(),
+                                         limite=self.config.depositos_por_segundo)}
+
+    @rpc
     def depositar(self, sistema: str, cuerpo: dict) -> dict:
         return flujos.depositar(self.db, sistema, cuerpo, confianza=self.confianza, activacion=self.activacion,
-                                contactos=self.contactos, ahora=self.reloj.ahora(),
-                                limite=self.config.depositos_por_segundo)
+                                contactos=self.contactos, ahora=self.reloj.ahora())
 
     @rpc
     def consultar(self, sistema: str, id_notificacion: str) -> dict:

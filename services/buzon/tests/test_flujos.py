@@ -13,9 +13,6 @@ MORAL = "EDE0101013A2"
 MEDIOS = [{"id": "m1", "mecanismo": "correo", "valor": "a@ejemplo.mx", "estado": "validado", "registros_patronales": []}]
 ENVIADO = datetime(2027, 1, 11, 10, 0, tzinfo=ZONA_MEXICO)
 TACITA = datetime(2027, 1, 15, 7, 30, tzinfo=ZONA_MEXICO)
-# More deposits per second than any test here makes at one moment (the limit's own tests: test_limite_depositos).
-# As good as no deposit limit here (one a microsecond): test_limite_depositos.py holds it.
-LIMITE = 1_000_000
 
 
 class Llamadas:
@@ -36,14 +33,14 @@ def _depositar(db, reloj, cuerpo, confianza, activo=True, **cambios):
     activacion = Llamadas(titular={"rfc": MORAL, "nombre": "EMPRESA", "tipo_persona": "moral"} if activo else None)
     contactos = Llamadas(padron={"registros_patronales": [{"registro_patronal": "A1234567890"}]})
     respuesta = flujos.depositar(db, "cobranza", cuerpo(**cambios), confianza=confianza, activacion=activacion, contactos=contactos,
-                                 ahora=reloj.ahora(), limite=LIMITE)
+                                 ahora=reloj.ahora())
     return respuesta, activacion, contactos
 
 
 def test_a_deposit_is_parsed_before_anyone_is_asked_and_the_padron_only_for_rps(db, reloj, cuerpo, confianza):
     with pytest.raises(ReglaIncumplida):
         flujos.depositar(db, "cobranza", cuerpo(documento="bm8gcGRm"), confianza=confianza, activacion=None, contactos=None,
-                         ahora=reloj.ahora(), limite=LIMITE)
+                         ahora=reloj.ahora())
     _, activacion, contactos = _depositar(db, reloj, cuerpo, confianza, registros_patronales=[], referencia="R1")
     assert (activacion.pedidas, contactos.pedidas) == ([("titular", MORAL)], [])
     respuesta, _, contactos = _depositar(db, reloj, cuerpo, confianza, referencia="R2")

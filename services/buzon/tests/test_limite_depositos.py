@@ -1,5 +1,7 @@
-"""The deposits a depositing system may make per second (BUZON_DEPOSITOS_POR_SEGUNDO): admitted evenly spaced, at
-most one every 1/limit s per system (buzon's `ritmos` table), before anything costly, on a fixed clock."""
+"""The deposits a depositing system may make per second (BUZON_DEPOSITOS_POR_SEGUNDO): each gets a turn, evenly
+spaced, one every 1/limit s per system (buzon's `ritmos` table), and waits for it; deposits that come together get
+distinct turns; a turn more than ESPERA_MAXIMA_DEPOSITO_S away is refused before anything costly. On a fixed clock,
+as the gateway does it: the turn, then the deposit at that moment."""
 from datetime import timedelta
 
 import pytest
@@ -9,10 +11,9 @@ from buzon_buzon import flujos, notificaciones
 from buzon_buzon.models import notificaciones as tabla_notificaciones, ritmos, salida
 from buzon_comun.errores import DemasiadasSolicitudes
 
-MORAL = "EDE0101013A2"
 LIMITE = 4
-INTERVALO = timedelta(seconds=1 / LIMITE)  # 250 ms
-TOLERANCIA = timedelta(seconds=notificaciones.TOLERANCIA_DEPOSITOS_S)  # 100 ms: never two back to back at 4/s
+INTERVALO_S = 1 / LIMITE  # 250 ms
+ESPERA_MAXIMA_S = notificaciones.ESPERA_MAXIMA_DEPOSITO_S  # 1 s: 4 turns ahead at 4/s
 
 
 class Activacion:
@@ -43,11 +44,22 @@ def contada(confianza):
 
 
 @pytest.fixture
-def depositar(db, reloj, cuerpo, contada):
-    def hacer(referencia: str, sistema: str = "cobranza", ahora=None) -> dict:
-        return flujos.depositar(db, sistema, cuerpo(referencia=referencia), confianza=contada,
-                                activacion=Activacion(), contactos=Contactos(), ahora=ahora or reloj.ahora(),
-                                limite=LIMITE)
+def turno(db, reloj):
+    def pedir(sistema: str = "cobranza", ahora=None) -> float:
+        return flujos.turno(db, sistema, ahora=ahora or reloj.ahora(), limite=LIMITE)
+    return pedir
+
+
+@pytest.fixture
+def depositar(db, reloj, cuerpo, contada, turno):
+    """As the gateway: the deposit's turn, then (unless refused) the deposit once its wait is over."""
+    def hacer(referencia: str, sistema: str = "cobranza", ahora=None) -> tuple[float, dict]:
+        ahora = ahora or reloj.ahora()
+        espera = turno(sistema, ahora)
+        respuesta = flujos.depositar(db, sistema, cuerpo(referencia=referencia), confianza=contada,
+                                     activacion=Activacion(), contactos=Contactos(),
+                                     ahora=ahora + timedelta(seconds=espera))
+        return espera, respuesta
     return hacer
 
 
@@ -58,72 +70,67 @@ def _guardadas(db) -> tuple[int, int]:
     return cuentas
 
 
-def test_one_deposit_per_interval_a_sooner_one_is_refused_before_its_signature_and_stores_nothing(
-        db, reloj, depositar, contada):
-    for i in range(LIMITE):
-        assert depositar(f"R{i}")["estado"] == "pendiente"
-        reloj.avanzar(seconds=1 / LIMITE)
-    assert contada.verificados == LIMITE and _guardadas(db) == (LIMITE, LIMITE)
-    depositar("R-a-tiempo")
+def test_deposits_that_come_together_get_distinct_turns_and_past_the_longest_wait_429_before_their_signature(
+        db, depositar, contada):
+    esperas = [depositar(f"R{i}")[0] for i in range(5)]  # five at one moment
+    assert esperas == pytest.approx([0, 0.25, 0.5, 0.75, 1.0])
+    assert contada.verificados == 5 and _guardadas(db) == (5, 5)
     limitados_antes = flujos.LIMITADOS.labels("cobranza")._value.get()
-    reloj.avanzar(milliseconds=100)
     with pytest.raises(DemasiadasSolicitudes) as refusal:
-        depositar("R-pronto")
+        depositar("R-sexto")
     assert refusal.value.codigo == "demasiadas_solicitudes"
     assert flujos.LIMITADOS.labels("cobranza")._value.get() == limitados_antes + 1
-    # It says how long until it would be admitted: the rest of the interval, less the tolerance.
-    assert "por segundo" in refusal.value.mensaje and refusal.value.extra == {"reintentar_en_s": 0.05}
+    # It says how long until a turn would be within the longest wait: one interval.
+    assert "por segundo" in refusal.value.mensaje and refusal.value.extra == {"reintentar_en_s": 0.25}
     # Neither verified nor recorded nor announced.
-    assert contada.verificados == LIMITE + 1 and _guardadas(db) == (LIMITE + 1, LIMITE + 1)
+    assert contada.verificados == 5 and _guardadas(db) == (5, 5)
 
 
-def test_no_burst_even_at_the_start_of_a_second(db, reloj, depositar):
-    """Never two deposits within one interval, wherever the clock's seconds fall (a fixed window would admit the
-    whole second's LIMITE at once, and another LIMITE just after it)."""
+def test_no_burst_even_at_the_start_of_a_second_nor_after_a_pause(reloj, turno):
+    """Never two turns within one interval, wherever the clock's seconds fall (a fixed window would give the whole
+    second's LIMITE at once, and another LIMITE just after it), and a pause saves no turns for later."""
     final = reloj.ahora().replace(microsecond=990_000)
-    depositar("A0", ahora=final)
-    turno = final + INTERVALO - TOLERANCIA  # the earliest the next one is admitted
-    for ahora in (final + timedelta(milliseconds=20), turno - timedelta(milliseconds=1)):
-        with pytest.raises(DemasiadasSolicitudes):
-            depositar("A1", ahora=ahora)
-    assert depositar("A1", ahora=turno)["estado"] == "pendiente"
-    # and the one after it, an interval after its own turn: one every INTERVALO on average.
-    with pytest.raises(DemasiadasSolicitudes):
-        depositar("A2", ahora=turno + INTERVALO - timedelta(milliseconds=1))
-    assert depositar("A2", ahora=turno + INTERVALO)["estado"] == "pendiente"
+    assert turno(ahora=final) == 0
+    assert turno(ahora=final + timedelta(milliseconds=20)) == pytest.approx(INTERVALO_S - 0.02)
+    despues = final + timedelta(seconds=60)
+    assert [turno(ahora=despues) for _ in range(3)] == pytest.approx([0, INTERVALO_S, 2 * INTERVALO_S])
 
 
-def test_a_refused_deposit_retried_after_its_wait_is_stored_once_and_a_repeat_counts_too(db, reloj, depositar):
-    primera = depositar("R0")
+def test_a_refused_deposit_retried_after_its_wait_gets_a_turn_and_is_stored_once_and_a_repeat_takes_a_turn_too(
+        db, reloj, depositar, turno):
+    for _ in range(5):
+        turno()
     with pytest.raises(DemasiadasSolicitudes) as refusal:
         depositar("R1")
     reloj.avanzar(seconds=refusal.value.extra["reintentar_en_s"])
-    assert depositar("R1")["estado"] == "pendiente"
-    reloj.avanzar(seconds=1 / LIMITE)
-    assert depositar("R0") == primera  # a repeat gets its first answer...
+    espera, primera = depositar("R1")
+    assert espera == pytest.approx(ESPERA_MAXIMA_S) and primera["estado"] == "pendiente"
+    reloj.avanzar(seconds=INTERVALO_S)
+    assert depositar("R1") == (pytest.approx(ESPERA_MAXIMA_S), primera)  # the first answer again, stored once...
+    assert _guardadas(db) == (1, 1)
     with pytest.raises(DemasiadasSolicitudes):
-        depositar("R0")  # ...and takes its interval: the limit is on requests, whatever their answer
-    assert _guardadas(db) == (2, 2)
+        turno()  # ...yet it took a turn: the limit is on requests, whatever their answer
 
 
-def test_a_refusal_does_not_push_the_next_admission_back(db, reloj, depositar):
-    depositar("R0")
+def test_a_refusal_does_not_push_the_next_turn_back(reloj, turno):
+    for _ in range(5):
+        turno()
     for _ in range(5):
         reloj.avanzar(milliseconds=10)
         with pytest.raises(DemasiadasSolicitudes):
-            depositar("R1")
-    reloj.avanzar(seconds=1 / LIMITE - notificaciones.TOLERANCIA_DEPOSITOS_S - 0.05)
-    assert depositar("R1")["estado"] == "pendiente"
+            turno()
+    # The sixth turn is still 5 intervals after the first: 1.25 s from the start, 50 ms have passed.
+    reloj.avanzar(milliseconds=200)
+    assert turno() == pytest.approx(5 * INTERVALO_S - 0.25)
 
 
-def test_each_system_has_its_own_spacing_and_one_row(db, reloj, depositar):
-    depositar("R0", sistema="cobranza")
-    with pytest.raises(DemasiadasSolicitudes):
-        depositar("R1", sistema="cobranza")
-    assert depositar("R0", sistema="afiliacion")["estado"] == "pendiente"
-    for i in range(1, 20):
-        reloj.avanzar(seconds=1 / LIMITE)
-        depositar(f"R{i}", sistema="cobranza")
-    # One row per system, whatever the number of deposits: nothing to purge.
+def test_each_system_has_its_own_turns_and_one_row(db, reloj, turno):
+    assert turno("cobranza") == 0
+    assert turno("cobranza") == pytest.approx(INTERVALO_S)
+    assert turno("afiliacion") == 0
+    for _ in range(20):
+        reloj.avanzar(seconds=INTERVALO_S)
+        turno("cobranza")
+    # One row per system, whatever the number of turns: nothing to purge.
     assert db.execute(select(func.count()).select_from(ritmos)).scalar_one() == 2
     db.commit()

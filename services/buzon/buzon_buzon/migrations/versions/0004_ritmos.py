@@ -1,4 +1,4 @@
-"""When each depositing system's next deposit is admitted (buzon_comun.limites.espaciar): the admission control of
+"""When each depositing system's next deposit turn is (buzon_comun.limites.turno): the admission control of
 BUZON_DEPOSITOS_POR_SEGUNDO, evenly spaced and shared by all replicas.
 
 Revision ID: 0004
