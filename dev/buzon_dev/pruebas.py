@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import base64
+import html
+import re
 import time
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -16,6 +18,27 @@ def firmar(emitido, texto: str) -> str:
     """RSA PKCS#1 v1.5 with SHA-256 over the UTF-8 text, with the .key opened by its password."""
     llave = serialization.load_der_private_key(emitido.key_der, emitido.password.encode())
     return b64(llave.sign(texto.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256()))
+
+
+def meta_csrf(texto: str) -> str:
+    """The double-submit token a portal page carries in its `<meta name="csrf">`."""
+    return html.unescape(re.search(r'<meta name="csrf" content="([^"]+)">', texto).group(1))
+
+
+def ingresar_portal(url: str, emitido):
+    """Log in to the portal at `url` as the login page's script does: fetch a challenge, sign it with the e.firma,
+    post it with the double-submit token. The `requests.Session` holding the session's cookie."""
+    import requests
+
+    navegador = requests.Session()
+    pagina = navegador.get(f"{url}/ingresar")
+    assert pagina.status_code == 200, pagina.text
+    reto = requests.post(f"{url}/api/v1/sesiones/retos").json()["reto"]
+    respuesta = navegador.post(f"{url}/ingresar", headers={"X-CSRF-Token": meta_csrf(pagina.text)}, json={
+        "certificado": b64(emitido.cer_der), "reto": reto, "firma": firmar(emitido, reto)})
+    assert respuesta.status_code == 200, respuesta.text
+    assert respuesta.json() == {"destino": "/buzon"}  # where the page's script then goes
+    return navegador
 
 
 def esperar(condicion, plazo: float = 30, paso: float = 0.2, mensaje: str | None = None):

@@ -4,7 +4,6 @@ and body (a client retrying after a timeout) gets the first 201 again and regist
 acuses is a stand-in (the real one's renderers take seconds to start): only the codes the answer carries."""
 import pytest
 import requests
-from nameko.testing.utils import find_free_port
 
 from buzon_auth.service import Servicio as Auth
 from buzon_comun.servicio import rpc
@@ -22,14 +21,9 @@ class AcusesFalso:
 
 
 @pytest.fixture
-def api(entorno_auth, container_factory, config_nameko, monkeypatch, motor_de):
+def api(entorno_auth, levantar, motor_de):
     motor_de("contactos")
-    monkeypatch.setenv("BUZON_SECRETO_CODIGOS", "secreto de las pruebas")
-    puerto = find_free_port()
-    config = {**config_nameko, "WEB_SERVER_ADDRESS": f"127.0.0.1:{puerto}"}
-    for clase in (Auth, Contactos, AcusesFalso, Gateway):
-        container_factory(clase, config).start()
-    return f"http://127.0.0.1:{puerto}/api/v1"
+    return levantar(Auth, Contactos, AcusesFalso, Gateway, BUZON_SECRETO_CODIGOS="secreto de las pruebas") + "/api/v1"
 
 
 def sesion(api, emitido) -> dict:

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 from nameko.events import event_handler
-from nameko.testing.utils import find_free_port
 from sqlalchemy import text
 
 from buzon_auth.service import Servicio as Auth
@@ -21,7 +20,7 @@ from buzon_comun.errores import NoEncontrado
 from buzon_comun.reloj import ZONA_MEXICO
 from buzon_comun.servicio import rpc
 from buzon_contactos.service import Servicio as Contactos
-from buzon_dev.pruebas import b64, esperar, firmar, oyente
+from buzon_dev.pruebas import b64, esperar, firmar, ingresar_portal, oyente
 from buzon_gateway.medios_web import fila, tablero, vencimiento
 from buzon_gateway.paginas import POLITICA_CONTENIDO
 from buzon_gateway.service import Gateway
@@ -62,20 +61,13 @@ def motor(motor_de):
 
 
 @pytest.fixture
-def url(entorno_auth, container_factory, config_nameko, monkeypatch, tmp_path, motor):
+def url(entorno_auth, levantar, tmp_path, motor):
     padron = tmp_path / "padron.csv"
     padron.write_text(PADRON, encoding="utf-8")
-    monkeypatch.setenv("BUZON_PADRON_CSV", str(padron))
-    monkeypatch.setenv("BUZON_SECRETO_CODIGOS", "secreto de las pruebas")
-    monkeypatch.setenv("BUZON_LIMITE_MENSAJES_POR_DESTINO", str(LIMITE))
     MENSAJES.clear()
     AcusesFalso.folios.clear()
-    puerto = find_free_port()
-    monkeypatch.setenv("BUZON_PUBLIC_URL", f"http://127.0.0.1:{puerto}")
-    config = {**config_nameko, "WEB_SERVER_ADDRESS": f"127.0.0.1:{puerto}"}
-    for clase in (Auth, Contactos, AcusesFalso, Oyente, Gateway):
-        container_factory(clase, config).start()
-    return f"http://127.0.0.1:{puerto}"
+    return levantar(Auth, Contactos, AcusesFalso, Oyente, Gateway, BUZON_PADRON_CSV=str(padron),
+                    BUZON_SECRETO_CODIGOS="secreto de las pruebas", BUZON_LIMITE_MENSAJES_POR_DESTINO=str(LIMITE))
 
 
 # -- helpers ----------------------------------------------------------------------------------------------------
@@ -105,17 +97,6 @@ def mensajes(medio_id: str, plantilla: str) -> list[dict]:
 
 def esperar_mensajes(medio_id: str, plantilla: str, cuantos: int) -> list[dict]:
     return esperar(lambda: (lambda hay: hay if len(hay) >= cuantos else None)(mensajes(medio_id, plantilla)))
-
-
-def ingresar(url: str, emitido) -> requests.Session:
-    navegador = requests.Session()
-    pagina = navegador.get(f"{url}/ingresar")
-    token = html.unescape(re.search(r'<meta name="csrf" content="([^"]+)">', pagina.text).group(1))
-    reto = requests.post(f"{url}/api/v1/sesiones/retos").json()["reto"]
-    respuesta = navegador.post(f"{url}/ingresar", headers={"X-CSRF-Token": token}, json={
-        "certificado": b64(emitido.cer_der), "reto": reto, "firma": firmar(emitido, reto)})
-    assert respuesta.status_code == 200, respuesta.text
-    return navegador
 
 
 def pagina(respuesta) -> str:
@@ -241,7 +222,7 @@ def test_resend_refusals_in_the_contracts_shape(url, efirma_dev_fisica, efirma_d
 # -- the portal: Mis medios de contacto -------------------------------------------------------------------------
 
 def test_the_list_shows_whom_each_medio_applies_to_its_deadline_and_the_guides_actions(url, efirma_dev_moral):
-    navegador = ingresar(url, efirma_dev_moral)
+    navegador = ingresar_portal(url, efirma_dev_moral)
     yo = {"Authorization": f"Bearer {navegador.cookies['buzon_sesion']}"}
     correo = registrar(url, yo, "correo", "rh@example.com", registros_patronales=["*"])
     telefono = registrar(url, yo, "telefono", "5512345678")
@@ -269,7 +250,7 @@ def test_the_list_shows_whom_each_medio_applies_to_its_deadline_and_the_guides_a
 
 
 def test_reenviar_from_the_list_sends_once_and_says_so(url, efirma_dev_fisica):
-    navegador = ingresar(url, efirma_dev_fisica)
+    navegador = ingresar_portal(url, efirma_dev_fisica)
     yo = {"Authorization": f"Bearer {navegador.cookies['buzon_sesion']}"}
     medio = registrar(url, yo, "telefono", "5599998888")
     accion, campos = formulario_reenvio(fila_de(navegador.get(f"{url}/medios-contacto").text, "5599998888"))
@@ -298,7 +279,7 @@ def test_reenviar_from_the_list_sends_once_and_says_so(url, efirma_dev_fisica):
 
 
 def test_bajas_stay_in_the_history_with_their_acuses(url, efirma_dev_fisica, motor):
-    navegador = ingresar(url, efirma_dev_fisica)
+    navegador = ingresar_portal(url, efirma_dev_fisica)
     yo = {"Authorization": f"Bearer {navegador.cookies['buzon_sesion']}"}
     validado = registrar(url, yo, "correo", "vieja@example.com")
     enlace = esperar_mensajes(validado["id"], "validacion_correo", 1)[0]["datos"]["enlace"]

@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-from nameko.testing.utils import find_free_port
 
 from buzon_auth.service import Servicio as Auth
 from buzon_buzon.service import Servicio as Buzon
@@ -40,17 +39,13 @@ class ActivacionFalsa(ActivacionSustituta):
 
 
 @pytest.fixture
-def url(entorno_auth, container_factory, config_nameko, monkeypatch, motor_de, tmp_path):
+def url(entorno_auth, levantar, motor_de, tmp_path):
     motor_de("buzon")
     archivo = tmp_path / "sistemas.txt"
     archivo.write_text(f"# sistemas del Instituto\nsipare:{_sha(CLAVE_SIPARE)}\n\nidse:{_sha(CLAVE_IDSE).upper()}\n")
-    monkeypatch.setenv("BUZON_SISTEMAS_DEPOSITANTES", str(archivo))
-    monkeypatch.setenv("BUZON_DOCUMENTOS_CA_DIR", str(carpeta_de_pruebas() / "ca"))
-    puerto = find_free_port()
-    config = {**config_nameko, "WEB_SERVER_ADDRESS": f"127.0.0.1:{puerto}"}
-    for clase in (Auth, ActivacionFalsa, ContactosSustituto, AcusesSustituto, Buzon, Gateway):
-        container_factory(clase, config).start()
-    return f"http://127.0.0.1:{puerto}/api/v1"
+    return levantar(Auth, ActivacionFalsa, ContactosSustituto, AcusesSustituto, Buzon, Gateway,
+                    BUZON_SISTEMAS_DEPOSITANTES=str(archivo),
+                    BUZON_DOCUMENTOS_CA_DIR=str(carpeta_de_pruebas() / "ca")) + "/api/v1"
 
 
 def _sesion(url, emitido) -> dict:

@@ -6,17 +6,17 @@ The e.firma is signed here in Python (buzon_dev.pruebas) where the page's script
 import html
 import http.client
 import re
+from functools import partial
 from urllib.parse import urlsplit
 
 import pytest
 import requests
-from nameko.testing.utils import find_free_port
 
 from buzon_activacion.service import Servicio as Activacion
 from buzon_auth.service import Servicio as Auth
 from buzon_buzon.service import Servicio as Buzon
 from buzon_contactos.service import Servicio as Contactos
-from buzon_dev.pruebas import b64, esperar, firmar, oyente
+from buzon_dev.pruebas import b64, esperar, firmar, ingresar_portal, meta_csrf, oyente
 from buzon_gateway.paginas import POLITICA_CONTENIDO
 from buzon_gateway.service import Gateway
 from buzon_gateway.sesion_web import csrf_de_sesion
@@ -43,25 +43,16 @@ def mensaje_de(medio_id: str, plantilla: str) -> dict:
 
 
 @pytest.fixture
-def arrancar(entorno_auth, entorno_documentos, container_factory, config_nameko, monkeypatch, tmp_path, motor_de):
+def arrancar(entorno_auth, entorno_documentos, levantar, tmp_path, motor_de):
     """auth, contactos (with a padrón), activacion, buzon (the count of notifications on the Buzón's main screen)
-    and the gateway; acuses and notificaciones are left out (the acuses' renderers take seconds to start)."""
+    and the gateway; acuses and notificaciones are left out (the acuses' renderers take seconds to start).
+    `arrancar(BUZON_PUBLIC_URL=…)` for another public URL than the gateway's own."""
     for servicio in ("contactos", "activacion", "buzon"):
         motor_de(servicio)
     padron = tmp_path / "padron.csv"
     padron.write_text(PADRON, encoding="utf-8")
-    monkeypatch.setenv("BUZON_PADRON_CSV", str(padron))
     MENSAJES.clear()
-
-    def iniciar(public_url: str | None = None) -> str:
-        puerto = find_free_port()
-        monkeypatch.setenv("BUZON_PUBLIC_URL", public_url or f"http://127.0.0.1:{puerto}")
-        config = {**config_nameko, "WEB_SERVER_ADDRESS": f"127.0.0.1:{puerto}"}
-        for clase in (Auth, Contactos, Activacion, Buzon, Oyente, Gateway):
-            container_factory(clase, config).start()
-        return f"http://127.0.0.1:{puerto}"
-
-    return iniciar
+    return partial(levantar, Auth, Contactos, Activacion, Buzon, Oyente, Gateway, BUZON_PADRON_CSV=str(padron))
 
 
 @pytest.fixture
@@ -69,25 +60,8 @@ def url(arrancar):
     return arrancar()
 
 
-def meta_csrf(texto: str) -> str:
-    return html.unescape(re.search(r'<meta name="csrf" content="([^"]+)">', texto).group(1))
-
-
 def campo_csrf(texto: str) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', texto).group(1)
-
-
-def ingresar(url: str, emitido) -> requests.Session:
-    """What the login page's script does: fetch a challenge, sign it, post it with the double-submit token."""
-    navegador = requests.Session()
-    pagina = navegador.get(f"{url}/ingresar")
-    assert pagina.status_code == 200
-    reto = requests.post(f"{url}/api/v1/sesiones/retos").json()["reto"]
-    respuesta = navegador.post(f"{url}/ingresar", headers={"X-CSRF-Token": meta_csrf(pagina.text)}, json={
-        "certificado": b64(emitido.cer_der), "reto": reto, "firma": firmar(emitido, reto)})
-    assert respuesta.status_code == 200, respuesta.text
-    assert respuesta.json() == {"destino": "/buzon"}
-    return navegador
 
 
 def set_cookie(respuesta, nombre: str) -> str:
@@ -182,7 +156,7 @@ def test_login_page_renders_the_efirma_form_and_sets_strict_cookies(url, efirma_
                       '<script src="/static/vendor/forge.min.js"></script><script src="/static/js/efirma.js"></script>'):
         assert fragmento in texto, fragmento
 
-    navegador = ingresar(url, efirma_dev_fisica)
+    navegador = ingresar_portal(url, efirma_dev_fisica)
     buzon = navegador.get(f"{url}/buzon")
     texto = revisar_pagina(buzon)
     assert "ANA MARIA MARTINEZ VARGAS" in texto and "MAVA800101RS5" in texto
@@ -202,7 +176,7 @@ def test_session_cookie_flags(url, efirma_dev_fisica):
 
 
 def test_cookies_are_secure_when_the_public_url_is_https(arrancar, efirma_dev_fisica):
-    url = arrancar("https://buzon.imss.example")
+    url = arrancar(BUZON_PUBLIC_URL="https://buzon.imss.example")
     pagina = requests.get(f"{url}/ingresar")
     assert "Secure" in set_cookie(pagina, "buzon_csrf")
     reto = requests.post(f"{url}/api/v1/sesiones/retos").json()["reto"]
@@ -234,7 +208,7 @@ def test_login_without_the_double_submit_token_is_403(url, efirma_dev_fisica):
 
 
 def test_forms_without_the_session_csrf_are_403(url, efirma_dev_fisica):
-    navegador = ingresar(url, efirma_dev_fisica)
+    navegador = ingresar_portal(url, efirma_dev_fisica)
     datos = {"pestana": "rfc", "mecanismo": "correo", "valor": "ana@example.com"}
     for extra in ({}, {"csrf": "0" * 64}, {"csrf": csrf_de_sesion("otro token")}):
         for ruta in ("/medios-contacto/nuevo", "/medios-contacto/registrar", "/salir"):
@@ -246,7 +220,7 @@ def test_forms_without_the_session_csrf_are_403(url, efirma_dev_fisica):
 
 
 def test_salir_revokes_the_session(url, efirma_dev_fisica):
-    navegador = ingresar(url, efirma_dev_fisica)
+    navegador = ingresar_portal(url, efirma_dev_fisica)
     token = navegador.cookies["buzon_sesion"]
     csrf = campo_csrf(navegador.get(f"{url}/buzon").text)
     assert csrf == csrf_de_sesion(token)
@@ -287,7 +261,7 @@ def id_de(fila: str) -> str:
 
 
 def test_register_an_email_shows_the_green_box_and_the_list(url, efirma_dev_fisica):
-    navegador = ingresar(url, efirma_dev_fisica)
+    navegador = ingresar_portal(url, efirma_dev_fisica)
     registro = registrar(navegador, url, mecanismo="correo", valor="Ana@Example.com")
     texto = revisar_pagina(registro)
     assert registro.status_code == 201 and paso_actual(texto) == 2
@@ -307,7 +281,7 @@ def test_register_an_email_shows_the_green_box_and_the_list(url, efirma_dev_fisi
 def test_a_double_submit_of_the_confirmation_registers_once(url, efirma_dev_fisica):
     """The confirmation carries a key made when it was rendered: a second click on "Aceptar", or a reload of the
     POST, sends it again and gets the first green box instead of a second registration."""
-    navegador = ingresar(url, efirma_dev_fisica)
+    navegador = ingresar_portal(url, efirma_dev_fisica)
     csrf = campo_csrf(revisar_pagina(navegador.get(f"{url}/medios-contacto/nuevo")))
     datos = {"csrf": csrf, "pestana": "rfc", "mecanismo": "correo", "valor": "doble@example.com"}
     confirmaciones = [revisar_pagina(navegador.post(f"{url}/medios-contacto/nuevo", data=datos)) for _ in range(2)]
@@ -328,7 +302,7 @@ def test_a_double_submit_of_the_confirmation_registers_once(url, efirma_dev_fisi
 
 
 def test_a_refused_registration_shows_the_form_again_with_the_message(url, efirma_dev_fisica):
-    navegador = ingresar(url, efirma_dev_fisica)
+    navegador = ingresar_portal(url, efirma_dev_fisica)
     rechazo = registrar(navegador, url, mecanismo="correo", valor="no-es-un-correo")
     texto = revisar_pagina(rechazo)
     assert rechazo.status_code == 422
@@ -337,10 +311,10 @@ def test_a_refused_registration_shows_the_form_again_with_the_message(url, efirm
 
 
 def test_rp_tab_only_for_a_patron_and_razon_social_is_escaped(url, efirma_dev_fisica, efirma_dev_moral):
-    particular = ingresar(url, efirma_dev_fisica)
+    particular = ingresar_portal(url, efirma_dev_fisica)
     assert "Medio de Contacto de Registros Patronales" not in particular.get(f"{url}/medios-contacto/nuevo").text
 
-    patron = ingresar(url, efirma_dev_moral)
+    patron = ingresar_portal(url, efirma_dev_moral)
     pestana = patron.get(f"{url}/medios-contacto/nuevo", params={"pestana": "rp"})
     texto = revisar_pagina(pestana)
     assert "Medio de Contacto de Registros Patronales" in texto
@@ -360,7 +334,7 @@ def test_rp_tab_only_for_a_patron_and_razon_social_is_escaped(url, efirma_dev_fi
 
 
 def test_phone_validation_wrong_code_then_the_right_one(url, efirma_dev_fisica):
-    navegador = ingresar(url, efirma_dev_fisica)
+    navegador = ingresar_portal(url, efirma_dev_fisica)
     assert registrar(navegador, url, mecanismo="telefono", valor="5587654321").status_code == 201
     fila = medio_en_lista(navegador, url, "5587654321")
     medio_id = id_de(fila)
@@ -388,7 +362,7 @@ def test_phone_validation_wrong_code_then_the_right_one(url, efirma_dev_fisica):
 
 
 def test_delete_asks_for_confirmation_first(url, efirma_dev_fisica):
-    navegador = ingresar(url, efirma_dev_fisica)
+    navegador = ingresar_portal(url, efirma_dev_fisica)
     registrar(navegador, url, mecanismo="correo", valor="borrar@example.com")
     medio_id = id_de(medio_en_lista(navegador, url, "borrar@example.com"))
     confirmacion = navegador.get(f"{url}/medios-contacto/{medio_id}/eliminar")
@@ -403,7 +377,7 @@ def test_delete_asks_for_confirmation_first(url, efirma_dev_fisica):
 
 
 def test_acuses_that_do_not_exist_are_a_404_page(url, efirma_dev_fisica):
-    navegador = ingresar(url, efirma_dev_fisica)
+    navegador = ingresar_portal(url, efirma_dev_fisica)
     registrar(navegador, url, mecanismo="correo", valor="acuse@example.com")
     medio_id = id_de(medio_en_lista(navegador, url, "acuse@example.com"))
     for tipo in ("baja", "otro"):
@@ -416,7 +390,7 @@ def test_acuses_that_do_not_exist_are_a_404_page(url, efirma_dev_fisica):
 # --- activation ---
 
 def test_activation_from_requisitos_to_the_signed_solicitud(url, efirma_dev_fisica):
-    navegador = ingresar(url, efirma_dev_fisica)
+    navegador = ingresar_portal(url, efirma_dev_fisica)
     antes = revisar_pagina(navegador.get(f"{url}/activacion"))
     assert antes.count("<strong>pendiente</strong>") == 2 and paso_actual(antes) == 3
     # A Particular's notice: information to read, not an error.

@@ -5,15 +5,15 @@ import ast
 import hashlib
 import json
 import re
+from functools import partial
 from pathlib import Path
 
 import pytest
 import requests
-from nameko.testing.utils import find_free_port
 
 from buzon_auth.service import Servicio as Auth
 from buzon_comun.config import Config
-from buzon_dev.pruebas import b64, firmar
+from buzon_dev.pruebas import ingresar_portal
 from buzon_gateway import imagen, paginas
 from buzon_gateway.paginas import POLITICA_CONTENIDO
 from buzon_gateway.service import Gateway
@@ -33,19 +33,9 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40  # only the si
 # --- the running portal ---
 
 @pytest.fixture
-def arrancar(entorno_auth, container_factory, config_nameko, monkeypatch):
+def arrancar(entorno_auth, levantar):
     """auth and the gateway (the public pages need no other service), with the environment given."""
-
-    def iniciar(**entorno) -> str:
-        puerto = find_free_port()
-        for nombre, valor in {"BUZON_PUBLIC_URL": f"http://127.0.0.1:{puerto}", **entorno}.items():
-            monkeypatch.setenv(nombre, valor)
-        config = {**config_nameko, "WEB_SERVER_ADDRESS": f"127.0.0.1:{puerto}"}
-        for clase in (Auth, Gateway):
-            container_factory(clase, config).start()
-        return f"http://127.0.0.1:{puerto}"
-
-    yield iniciar
+    yield partial(levantar, Auth, Gateway)
     paginas.definir_globales(con_logo=False)  # the next test's gateway starts from the default
 
 
@@ -80,17 +70,6 @@ def revisar_marco(respuesta) -> str:
     return texto
 
 
-def ingresar(url: str, emitido) -> requests.Session:
-    navegador = requests.Session()
-    pagina = navegador.get(f"{url}/ingresar")
-    csrf = re.search(r'<meta name="csrf" content="([^"]+)">', pagina.text).group(1)
-    reto = requests.post(f"{url}/api/v1/sesiones/retos").json()["reto"]
-    respuesta = navegador.post(f"{url}/ingresar", headers={"X-CSRF-Token": csrf}, json={
-        "certificado": b64(emitido.cer_der), "reto": reto, "firma": firmar(emitido, reto)})
-    assert respuesta.status_code == 200, respuesta.text
-    return navegador
-
-
 def test_every_page_has_the_official_header_and_footer(url, efirma_dev_fisica):
     for ruta in ("/", "/ingresar", "/soporte", "/aviso-privacidad", "/requisitos"):
         respuesta = requests.get(f"{url}{ruta}")
@@ -102,7 +81,7 @@ def test_every_page_has_the_official_header_and_footer(url, efirma_dev_fisica):
     salida = requests.post(f"{url}/salir", allow_redirects=False)  # no session: sent to log in, as a page
     assert salida.status_code == 303 and "Ingresa de nuevo" in revisar_marco(salida)
     # And with a session: the menu in the Institute's bar.
-    navegador = ingresar(url, efirma_dev_fisica)
+    navegador = ingresar_portal(url, efirma_dev_fisica)
     texto = revisar_marco(navegador.get(f"{url}/soporte"))
     assert '<nav aria-label="Menú principal">' in texto and 'href="/medios-contacto"' in texto
 

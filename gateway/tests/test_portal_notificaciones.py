@@ -10,16 +10,13 @@ e.firma is signed here in Python where the page's script would sign it in the br
 import datetime as dt
 import hashlib
 import html
-import json
 import re
 
 import pytest
 import requests
-from nameko.testing.utils import find_free_port
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from buzon_activacion.models import activaciones
 from buzon_activacion.service import Servicio as Activacion
 from buzon_auth.service import Servicio as Auth
 from buzon_buzon import apertura, avisos, habiles
@@ -29,7 +26,7 @@ from buzon_buzon.service import Servicio as Buzon
 from buzon_comun.config import Config
 from buzon_comun.db import crear_engine
 from buzon_dev.documentos import carpeta_de_pruebas, firmar_pdf, pdf_de_prueba
-from buzon_dev.pruebas import b64, esperar, firmar
+from buzon_dev.pruebas import b64, esperar, firmar, ingresar_portal
 from buzon_gateway import notificaciones_web
 from buzon_gateway.paginas import POLITICA_CONTENIDO
 from buzon_gateway.service import Gateway
@@ -50,36 +47,14 @@ class ContactosFalso(ContactosSustituto):
 
 
 @pytest.fixture
-def url(entorno_auth, container_factory, config_nameko, monkeypatch, motor_de, tmp_path):
+def url(entorno_auth, levantar, motor_de, tmp_path):
     motor_de("activacion")
     motor_de("buzon")
     sistemas = tmp_path / "sistemas.txt"
     sistemas.write_text(f"pruebas:{hashlib.sha256(CLAVE.encode()).hexdigest()}\n")
-    monkeypatch.setenv("BUZON_SISTEMAS_DEPOSITANTES", str(sistemas))
-    monkeypatch.setenv("BUZON_DOCUMENTOS_CA_DIR", str(carpeta_de_pruebas() / "ca"))
-    puerto = find_free_port()
-    monkeypatch.setenv("BUZON_PUBLIC_URL", f"http://127.0.0.1:{puerto}")
-    config = {**config_nameko, "WEB_SERVER_ADDRESS": f"127.0.0.1:{puerto}"}
-    for clase in (Auth, ContactosFalso, Activacion, AcusesSustituto, Buzon, Gateway):
-        container_factory(clase, config).start()
-    return f"http://127.0.0.1:{puerto}"
-
-
-@pytest.fixture
-def activar(url_bd):
-    """The activation's flow has its own tests; here an active Buzón is only its row in activacion's schema."""
-    engine = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": url_bd}), "activacion")
-
-    def hacer(rfc):
-        momento = dt.datetime(2026, 11, 28, 17, 0, tzinfo=dt.timezone.utc)
-        with engine.begin() as conexion:
-            conexion.execute(activaciones.insert().values(
-                rfc=rfc, folio="ACT-2026-00000001", tipo="particular", registros_patronales="[]", medios="[]",
-                texto="t", cadena_original="||c||", firma="f", certificado="c", ocsp="", numero_certificado="1",
-                verificado_en=momento, titular=json.dumps({"rfc": rfc}), activado_en=momento))
-
-    yield hacer
-    engine.dispose()
+    return levantar(Auth, ContactosFalso, Activacion, AcusesSustituto, Buzon, Gateway,
+                    BUZON_SISTEMAS_DEPOSITANTES=str(sistemas),
+                    BUZON_DOCUMENTOS_CA_DIR=str(carpeta_de_pruebas() / "ca"))
 
 
 def depositar(url, asunto, referencia, rfc=FISICA) -> str:
@@ -88,17 +63,6 @@ def depositar(url, asunto, referencia, rfc=FISICA) -> str:
         "referencia": referencia, "documento": b64(PDF)})
     assert respuesta.status_code == 201, respuesta.text
     return respuesta.json()["id"]
-
-
-def ingresar(url, emitido) -> requests.Session:
-    navegador = requests.Session()
-    pagina = navegador.get(f"{url}/ingresar")
-    csrf = re.search(r'<meta name="csrf" content="([^"]+)">', pagina.text).group(1)
-    reto = requests.post(f"{url}/api/v1/sesiones/retos").json()["reto"]
-    respuesta = navegador.post(f"{url}/ingresar", headers={"X-CSRF-Token": csrf}, json={
-        "certificado": b64(emitido.cer_der), "reto": reto, "firma": firmar(emitido, reto)})
-    assert respuesta.status_code == 200, respuesta.text
-    return navegador
 
 
 def pagina(respuesta, estado: int = 200) -> str:
@@ -127,7 +91,7 @@ def formulario_efirma(texto: str) -> dict:
 
 def test_the_main_screen_counts_the_pending_ones_and_the_list_is_newest_first(url, activar, efirma_dev_fisica):
     activar(FISICA)
-    navegador = ingresar(url, efirma_dev_fisica)
+    navegador = ingresar_portal(url, efirma_dev_fisica)
     buzon = pagina(navegador.get(f"{url}/buzon"))
     assert "No tienes notificaciones sin abrir." in buzon and 'href="/buzon/notificaciones"' in buzon
     vacia = pagina(navegador.get(f"{url}/buzon/notificaciones"))
@@ -161,7 +125,7 @@ def test_a_notification_opened_by_signing_its_acuse_de_recibo_in_the_page(url, a
     activar(FISICA)
     id_ = depositar(url, "Requerimiento de información", "OF-1")
     otra = depositar(url, "Otra notificación", "OF-2")
-    navegador = ingresar(url, efirma_dev_fisica)
+    navegador = ingresar_portal(url, efirma_dev_fisica)
 
     texto = pagina(navegador.get(f"{url}/buzon/notificaciones/{id_}"))
     assert "<h1>Requerimiento de información</h1>" in texto and "Pendiente de abrir" in texto
@@ -259,7 +223,7 @@ def test_a_notification_deemed_notified_shows_its_downloads_directly(url, url_bd
     finally:
         engine.dispose()
 
-    navegador = ingresar(url, efirma_dev_fisica)
+    navegador = ingresar_portal(url, efirma_dev_fisica)
     texto = pagina(navegador.get(f"{url}/buzon/notificaciones/{id_}"))
     assert '<span class="notificacion-estado">Notificada por no abrirse a tiempo</span>' in texto
     # The deemed moment: Friday 15 January 2027 at the opening of the día hábil.
@@ -313,7 +277,7 @@ def test_a_pending_notification_says_by_when_to_open_it(calendario_2030, url, ur
     # Its aviso sent on Friday 1 February 2030 at 10:00 Mexico City: it counts that day; Monday 4 is inhábil, so
     # the person has Tuesday 5 to Thursday 7, and it is deemed notified on Friday 8 February.
     reportar_aviso(url_bd, avisada, dt.datetime(2030, 2, 1, 16, 0, tzinfo=dt.timezone.utc))
-    navegador = ingresar(url, efirma_dev_fisica)
+    navegador = ingresar_portal(url, efirma_dev_fisica)
 
     [api] = [n for n in requests.get(f"{url}/api/v1/buzon/notificaciones", headers={
         "Authorization": f"Bearer {navegador.cookies['buzon_sesion']}"}).json()["notificaciones"] if n["id"] == avisada]
@@ -347,7 +311,7 @@ def test_another_rfcs_notification_is_a_404_and_an_inactive_buzon_says_so(url, a
                                                                            efirma_dev_moral):
     activar(FISICA)
     id_ = depositar(url, "Requerimiento de información", "OF-1")
-    otro = ingresar(url, efirma_dev_moral)
+    otro = ingresar_portal(url, efirma_dev_moral)
     for ruta in ("", "/documento", "/acuse"):
         respuesta = otro.get(f"{url}/buzon/notificaciones/{id_}{ruta}")
         assert 'role="alert"' in pagina(respuesta, 404), ruta
@@ -364,19 +328,14 @@ def test_another_rfcs_notification_is_a_404_and_an_inactive_buzon_says_so(url, a
     assert navegador_sin_sesion(url, f"/buzon/notificaciones/{id_}") == "/ingresar"
 
 
-def test_the_main_screen_opens_when_buzon_does_not_answer(entorno_auth, container_factory, config_nameko,
-                                                           monkeypatch, motor_de, activar, efirma_dev_fisica):
+def test_the_main_screen_opens_when_buzon_does_not_answer(entorno_auth, levantar, motor_de, activar,
+                                                           efirma_dev_fisica):
     """buzon down (not started here, a short RPC deadline): the Buzón's main screen still opens and says the count
     can't be shown now; the list itself is the usual 503 page."""
     motor_de("activacion")
-    monkeypatch.setenv("BUZON_PLAZO_RPC_S", "0.5")
-    puerto = find_free_port()
-    config = {**config_nameko, "WEB_SERVER_ADDRESS": f"127.0.0.1:{puerto}"}
-    for clase in (Auth, ContactosFalso, Activacion, Gateway):
-        container_factory(clase, config).start()
-    url = f"http://127.0.0.1:{puerto}"
+    url = levantar(Auth, ContactosFalso, Activacion, Gateway, BUZON_PLAZO_RPC_S="0.5")
     activar(FISICA)
-    navegador = ingresar(url, efirma_dev_fisica)
+    navegador = ingresar_portal(url, efirma_dev_fisica)
     buzon = pagina(navegador.get(f"{url}/buzon"))
     assert "Tu Buzón IMSS está activo" in buzon
     assert "En este momento no es posible consultar tus notificaciones." in buzon and "Tienes" not in buzon

@@ -6,23 +6,17 @@ acuses is a stand-in here (the real one's renderers take seconds to start): it h
 serves a PDF only when the test says it is ready.
 """
 import base64
-import json
 import re
-from datetime import datetime, timezone
 
 import pytest
 import requests
 from nameko.events import event_handler
-from nameko.testing.utils import find_free_port
 
-from buzon_activacion.models import activaciones
 from buzon_activacion.service import Servicio as Activacion
 from buzon_auth.service import Servicio as Auth
-from buzon_comun.config import Config
-from buzon_comun.db import crear_engine
 from buzon_comun.errores import NoEncontrado
 from buzon_comun.servicio import rpc
-from buzon_dev.pruebas import b64, esperar, firmar
+from buzon_dev.pruebas import b64, esperar, firmar, ingresar_portal
 from buzon_gateway.paginas import POLITICA_CONTENIDO
 from buzon_gateway.service import Gateway
 from buzon_dev.sustitutos import ContactosSustituto
@@ -57,44 +51,11 @@ class BuzonFalso:
 
 
 @pytest.fixture
-def url(entorno_auth, container_factory, config_nameko, monkeypatch, motor_de):
+def url(entorno_auth, levantar, motor_de):
     motor_de("activacion")
     AcusesFalso.solicitudes.clear()
     AcusesFalso.listos.clear()
-    puerto = find_free_port()
-    monkeypatch.setenv("BUZON_PUBLIC_URL", f"http://127.0.0.1:{puerto}")
-    config = {**config_nameko, "WEB_SERVER_ADDRESS": f"127.0.0.1:{puerto}"}
-    for clase in (Auth, ContactosSustituto, Activacion, AcusesFalso, BuzonFalso, Gateway):
-        container_factory(clase, config).start()
-    return f"http://127.0.0.1:{puerto}"
-
-
-@pytest.fixture
-def activar(url_bd):
-    """The activation's flow has its own tests; here an active Buzón is only its row in activacion's schema."""
-    engine = crear_engine(Config.desde_entorno({"BUZON_DATABASE_URL": url_bd}), "activacion")
-
-    def hacer(rfc):
-        momento = datetime(2026, 11, 28, 17, 0, tzinfo=timezone.utc)
-        with engine.begin() as conexion:
-            conexion.execute(activaciones.insert().values(
-                rfc=rfc, folio="ACT-2026-00000001", tipo="particular", registros_patronales="[]", medios="[]",
-                texto="t", cadena_original="||c||", firma="f", certificado="c", ocsp="", numero_certificado="1",
-                verificado_en=momento, titular=json.dumps({"rfc": rfc}), activado_en=momento))
-
-    yield hacer
-    engine.dispose()
-
-
-def ingresar(url, emitido) -> requests.Session:
-    navegador = requests.Session()
-    pagina = navegador.get(f"{url}/ingresar")
-    csrf = re.search(r'<meta name="csrf" content="([^"]+)">', pagina.text).group(1)
-    reto = requests.post(f"{url}/api/v1/sesiones/retos").json()["reto"]
-    respuesta = navegador.post(f"{url}/ingresar", headers={"X-CSRF-Token": csrf}, json={
-        "certificado": b64(emitido.cer_der), "reto": reto, "firma": firmar(emitido, reto)})
-    assert respuesta.status_code == 200, respuesta.text
-    return navegador
+    return levantar(Auth, ContactosSustituto, Activacion, AcusesFalso, BuzonFalso, Gateway)
 
 
 def pagina(respuesta) -> str:
@@ -110,7 +71,7 @@ def campo_csrf(texto: str) -> str:
 
 def test_a_buzon_not_yet_active_presents_an_aclaracion_too(url, efirma_dev_fisica):
     """Subject "Activación Buzón IMSS": before the activation is when people need it."""
-    navegador = ingresar(url, efirma_dev_fisica)
+    navegador = ingresar_portal(url, efirma_dev_fisica)
     buzon = pagina(navegador.get(f"{url}/buzon"))
     assert "Tu Buzón IMSS aún no está activo" in buzon
     assert '<h3><a href="/promociones">Promociones Electrónicas</a></h3>' in buzon
@@ -131,7 +92,7 @@ def test_a_buzon_not_yet_active_presents_an_aclaracion_too(url, efirma_dev_fisic
 
 
 def test_present_an_aclaracion_and_download_its_acuse(url, efirma_dev_fisica, activar):
-    navegador = ingresar(url, efirma_dev_fisica)
+    navegador = ingresar_portal(url, efirma_dev_fisica)
     activar("MAVA800101RS5")
     buzon = pagina(navegador.get(f"{url}/buzon"))
     assert '<h3><a href="/promociones">Promociones Electrónicas</a></h3>' in buzon
@@ -183,7 +144,7 @@ def test_present_an_aclaracion_and_download_its_acuse(url, efirma_dev_fisica, ac
 def test_a_double_submit_presents_one_aclaracion(url, efirma_dev_fisica, activar):
     """The form carries a key made when it was rendered: a second click on "Enviar", or a reload of the POST,
     shows the first folio again instead of presenting a second aclaración."""
-    navegador = ingresar(url, efirma_dev_fisica)
+    navegador = ingresar_portal(url, efirma_dev_fisica)
     activar("MAVA800101RS5")
     formulario = pagina(navegador.get(f"{url}/promociones"))
     clave = re.search(r'name="idempotencia" value="([^"]+)"', formulario).group(1)

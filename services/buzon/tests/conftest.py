@@ -1,5 +1,6 @@
 """Fixtures of the buzon tests: its schema migrated afresh on the test database (dropped and made again by its
-migrations, whatever an earlier run left), a movable clock, the official calendar, the outbox."""
+migrations, whatever an earlier run left), a movable clock, the official calendar, the outbox, and the service
+started on the broker with stand-ins around it."""
 from __future__ import annotations
 
 import base64
@@ -10,12 +11,15 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
+from buzon_auth.service import Servicio as ServicioAuth
 from buzon_comun.config import Config
 from buzon_comun.db import normalizar_url
 from buzon_comun.folios import borrar_secuencias
 from buzon_comun.migraciones import migrar_servicio
 from buzon_comun.reloj import ZONA_MEXICO, RelojFijo
+from buzon_dev.pruebas import oyente
 from buzon_buzon import firma_documento, habiles, notificaciones
+from buzon_buzon.service import Servicio
 
 UBICACION = "buzon_buzon:migrations"
 MORAL = "EDE0101013A2"
@@ -123,3 +127,22 @@ def depositar(db, reloj, cuerpo, confianza):
                                         ahora=reloj.ahora())
 
     return hacer
+
+
+@pytest.fixture
+def levantar_buzon(engine, entorno_auth, entorno_documentos, pdf_firmado, container_factory, config_nameko):
+    """`levantar_buzon(activacion, contactos, nombre, *eventos)`: the buzon service on the test broker with the real
+    auth, the stand-ins given for activacion and contactos, and a listener `nombre` of the `(origin, type)` events
+    given. Its container, with `recibidos` (what the listener heard) and `pdf` (a document signed with the
+    development key of the Institute's documents, which buzon trusts here)."""
+    def iniciar(activacion, contactos, nombre: str, *eventos: tuple[str, str]):
+        clase_oyente, recibidos = oyente(nombre, *eventos)
+        for clase in (ServicioAuth, activacion, contactos, clase_oyente):
+            container_factory(clase, config_nameko).start()
+        contenedor = container_factory(Servicio, config_nameko)
+        contenedor.start()
+        contenedor.recibidos = recibidos
+        contenedor.pdf = pdf_firmado
+        return contenedor
+
+    return iniciar

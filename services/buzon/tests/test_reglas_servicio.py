@@ -7,13 +7,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from nameko.standalone.events import event_dispatcher
 
-from buzon_auth.service import Servicio as ServicioAuth
-from buzon_buzon.service import Servicio
 from buzon_comun.errores import Conflicto, Prohibido
 from buzon_comun.eventos import MensajeEnviado, leer, mensaje
 from buzon_comun.reloj import iso_mexico
 from buzon_comun.servicio import rpc
-from buzon_dev.pruebas import b64, esperar, firmar, llamar, oyente
+from buzon_dev.pruebas import b64, esperar, firmar, llamar
 
 FISICA, MORAL = "MAVA800101RS5", "EDE0101013A2"
 MEDIOS = [{"id": "m1", "mecanismo": "correo", "valor": "avisos@ejemplo.mx", "estado": "validado",
@@ -41,17 +39,9 @@ class ContactosFalso:
 
 
 @pytest.fixture
-def buzon(engine, entorno_auth, entorno_documentos, pdf_firmado, container_factory, config_nameko):
-    clase_oyente, recibidos = oyente("oyente_reglas_buzon", ("buzon", "correo_solicitado"),
-                                     ("buzon", "notificacion_tacita"), ("buzon", "notificacion_abierta"))
-    for clase in (ServicioAuth, ActivacionFalsa, ContactosFalso, clase_oyente):
-        container_factory(clase, config_nameko).start()
-    contenedor = container_factory(Servicio, config_nameko)
-    contenedor.start()
-    contenedor.recibidos = recibidos
-    # The document every deposit carries: signed with the development key of the Institute's documents.
-    contenedor.pdf = pdf_firmado
-    return contenedor
+def buzon(levantar_buzon):
+    return levantar_buzon(ActivacionFalsa, ContactosFalso, "oyente_reglas_buzon", ("buzon", "correo_solicitado"),
+                          ("buzon", "notificacion_tacita"), ("buzon", "notificacion_abierta"))
 
 
 def _de_tipo(recibidos, tipo) -> list:

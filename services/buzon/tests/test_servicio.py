@@ -6,14 +6,12 @@ from datetime import datetime, timezone
 import pytest
 from nameko.standalone.events import event_dispatcher
 
-from buzon_auth.service import Servicio as ServicioAuth
-from buzon_buzon.service import Servicio
 from buzon_comun.errores import Conflicto, NoEncontrado, ReglaIncumplida
 from buzon_comun.eventos import MensajeEnviado, MensajeFallido, leer, mensaje
 from buzon_comun.reloj import iso_mexico
 from buzon_comun.servicio import rpc
 from buzon_dev.documentos import firmar_con, pdf_de_prueba
-from buzon_dev.pruebas import b64, esperar, firmar, llamar, oyente
+from buzon_dev.pruebas import b64, esperar, firmar, llamar
 
 MORAL = "EDE0101013A2"
 OTRO_RFC = "MAVA800101RS5"
@@ -57,17 +55,9 @@ def _cuerpo(buzon, rfc=OTRO_RFC, referencia="OF-1", **extra):
 
 
 @pytest.fixture
-def buzon(engine, entorno_auth, entorno_documentos, pdf_firmado, container_factory, config_nameko):
-    clase_oyente, recibidos = oyente("oyente_buzon", ("buzon", "correo_solicitado"), ("buzon", "sms_solicitado"),
-                                     ("buzon", "notificacion_abierta"), ("buzon", "acuse_solicitado"))
-    for clase in (ServicioAuth, ActivacionFalsa, ContactosFalso, clase_oyente):
-        container_factory(clase, config_nameko).start()
-    contenedor = container_factory(Servicio, config_nameko)
-    contenedor.start()
-    contenedor.recibidos = recibidos
-    # The document every deposit carries: signed with the development key of the Institute's documents.
-    contenedor.pdf = pdf_firmado
-    return contenedor
+def buzon(levantar_buzon):
+    return levantar_buzon(ActivacionFalsa, ContactosFalso, "oyente_buzon", ("buzon", "correo_solicitado"),
+                          ("buzon", "sms_solicitado"), ("buzon", "notificacion_abierta"), ("buzon", "acuse_solicitado"))
 
 
 def _de_tipo(recibidos, tipo):
