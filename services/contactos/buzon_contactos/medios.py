@@ -634,21 +634,22 @@ def validar_telefono(db: Session, titular: dict, medio_id: object, codigo: objec
     rfc = rfc_de(titular)
     maximo = config.intentos_codigo
     rechazo = None
+    limpio = codigo.strip() if isinstance(codigo, str) else ""
     with transaccion(db):
         fila = _cargar(db, medio_id, rfc=rfc, bloquear=True)
         if fila is None or fila["mecanismo"] != "telefono" or fila["estado"] == BAJA:
             raise _no_encontrado()
         if fila["estado"] == VALIDADO:
             raise Conflicto("ya_validado", MENSAJE_YA_VALIDADO)
+        if not _CODIGO.fullmatch(limpio):
+            # Text that can never be a code is a typo, not a guess: it spends no attempt, and it is refused as such
+            # before the window is looked at (a request invalid by the API's document is never answered 410).
+            raise _codigo_incorrecto(maximo - fila["intentos_fallidos"])
         if fila["estado"] == BAJA_VENCIMIENTO:
             raise Vencido("validacion_vencida", MENSAJE_VENCIDA)
         if ahora >= fila["vence_en"]:
             rechazo = _marcar_vencido(db, fila, ahora=ahora)
         else:
-            limpio = codigo.strip() if isinstance(codigo, str) else ""
-            if not _CODIGO.fullmatch(limpio):
-                # Text that can never be a code is a typo, not a guess: it spends no attempt.
-                raise _codigo_incorrecto(maximo - fila["intentos_fallidos"])
             if _codigo_coincide(fila["codigo_hash"], secreto, fila["id"], limpio):
                 _validar(db, fila, _identidad(titular), ahora=ahora)
                 medio = _medio(db, fila["id"])

@@ -458,6 +458,9 @@ def test_a_phone_lapses_72_hours_after_the_code_was_sent(registrar, con_padron, 
     assert medios.obtener(con_padron, TITULAR, medio["id"], ahora=reloj.ahora())["estado"] == "baja_vencimiento"
     assert _error(Vencido, medios.validar_telefono, con_padron, TITULAR, medio["id"], codigo, ahora=reloj.ahora(),
                   config=config, secreto=SECRETO).codigo == "validacion_vencida"
+    # Text that can never be a code (invalid by the API's document) is the typo's 422, never the lapse's 410.
+    assert _error(ReglaIncumplida, medios.validar_telefono, con_padron, TITULAR, medio["id"], "00000*",
+                  ahora=reloj.ahora(), config=config, secreto=SECRETO).codigo == "codigo_incorrecto"
 
 
 def test_a_late_report_does_not_revive_a_lapsed_phone(registrar, con_padron, reloj, config, eventos):
