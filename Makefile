@@ -7,7 +7,7 @@ export BUZON_DATA_DIR ?= $(CURDIR)/var
 TEST_DATABASE_URL ?= postgresql://buzon:buzon@127.0.0.1:5432/buzon_test
 TEST_E2E_DATABASE_URL ?= postgresql://buzon:buzon@127.0.0.1:5432/buzon_e2e
 
-.PHONY: run test test-fallas bench bench-campana up down demo preparar preparar-test lock migrar limpiar vendor
+.PHONY: run test test-fallas bench bench-campana imagenes up down demo preparar preparar-test lock migrar limpiar vendor
 
 run: preparar
 	$(VENV)/bin/buzon-dev local
@@ -36,6 +36,12 @@ bench: preparar-test
 # of its own; it rewrites only its section of docs/rendimiento.md. See python -m buzon_dev.banco campana -h.
 bench-campana: preparar-test
 	BUZON_BANCO_DATABASE_URL=$(BANCO_DATABASE_URL) $(VENV)/bin/python -m buzon_dev.banco campana $(BENCH_ARGS)
+
+# deploy/Dockerfile's runtime and dev targets built and checked without a Docker engine (buildah, daemonless):
+# what they hold, and a service with its probe running from the runtime image against this machine's PostgreSQL
+# and RabbitMQ. A few minutes the first time (a stand-in base when no image registry answers). As root.
+imagenes: preparar-test
+	deploy/local/probar_imagenes.sh
 
 up: preparar
 	$(VENV)/bin/buzon-dev up

@@ -1,4 +1,5 @@
-"""Guard tests for the images and what goes into them (there is no Docker engine here to build them).
+"""Guard tests for the images and what goes into them, read from the files (`make imagenes` builds both targets with
+buildah and checks the built images: deploy/README.md, "Images").
 
 - The requirements are split: requirements.txt/.lock hold what the services need to run, requirements-dev.* the
   rest; both locks are current with the virtualenv and exactly pinned.
