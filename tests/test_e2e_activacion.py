@@ -5,7 +5,7 @@ import subprocess
 import pytest
 import requests
 
-from buzon_dev.pruebas import b64, esperar, firmar
+from buzon_dev.pruebas import esperar
 
 pytestmark = pytest.mark.e2e
 
@@ -22,12 +22,6 @@ def texto_pdf(contenido: bytes, carpeta) -> str:
 def descargar(sistema, cabecera, ruta):
     return esperar(lambda: (r := requests.get(f"{sistema.api}{ruta}", headers=cabecera)).status_code == 200 and r,
                    plazo=60)
-
-
-def activar(sistema, emitido, cabecera):
-    solicitud = requests.get(f"{sistema.api}/activacion/solicitud", headers=cabecera).json()
-    return requests.post(f"{sistema.api}/activacion", headers=cabecera, json={
-        "certificado": b64(emitido.cer_der), "firma": firmar(emitido, solicitud["cadena_original"])}), solicitud
 
 
 @pytest.mark.parametrize("persona", ["patron", "particular"])
@@ -49,7 +43,7 @@ def test_the_three_steps(sistema, persona, tmp_path):
     assert estado["estado"] == "inactivo" and estado["tipo"] == persona
     assert estado["requisitos"] == {"correo_validado": False, "telefono_validado": False}
     assert (estado["aviso"] or "").startswith(AVISO_PARTICULAR) == (persona == "particular")
-    prematura, _ = activar(sistema, emitido, cabecera)
+    prematura, _ = sistema.activar(cabecera, emitido)
     assert (prematura.status_code, prematura.json()["error"]["codigo"]) == (409, "requisitos_incompletos")
 
     # 2. Register and validate an email and a mobile.
@@ -60,13 +54,13 @@ def test_the_three_steps(sistema, persona, tmp_path):
 
     # 3. Sign the Solicitud y manifestación: someone else's e.firma is refused, the person's own activates once.
     ajena = sistema.pki.emitir("GOCJ750505AB1", "JUAN GOMEZ CRUZ", "GOCJ750505HDFMRN01")
-    rechazo, _ = activar(sistema, ajena, cabecera)
+    rechazo, _ = sistema.activar(cabecera, ajena)
     assert (rechazo.status_code, rechazo.json()["error"]["codigo"]) == (403, "certificado_ajeno")
-    activado, solicitud = activar(sistema, emitido, cabecera)
+    activado, solicitud = sistema.activar(cabecera, emitido)
     assert activado.status_code == 201, activado.text
     assert activado.json()["estado"] == "activo" and activado.json()["folio"].startswith("ACT-")
     assert rfc in solicitud["cadena_original"] and rfc in solicitud["texto"]
-    otra_vez, _ = activar(sistema, emitido, cabecera)
+    otra_vez, _ = sistema.activar(cabecera, emitido)
     assert (otra_vez.status_code, otra_vez.json()["error"]["codigo"]) == (409, "ya_activo")
     estado = requests.get(f"{sistema.api}/activacion", headers=cabecera).json()
     assert (estado["estado"], estado["folio"]) == ("activo", activado.json()["folio"])

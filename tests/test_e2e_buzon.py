@@ -35,9 +35,7 @@ def _deposito(rfc=RFC, referencia="OF-E2E-1", **extra) -> dict:
 
 def _activar(sistema, emitido, cabecera) -> None:
     sistema.validar_medios(cabecera, CORREO, TELEFONO)
-    solicitud = requests.get(f"{sistema.api}/activacion/solicitud", headers=cabecera).json()
-    activado = requests.post(f"{sistema.api}/activacion", headers=cabecera, json={
-        "certificado": b64(emitido.cer_der), "firma": firmar(emitido, solicitud["cadena_original"])})
+    activado, _ = sistema.activar(cabecera, emitido)
     assert activado.status_code == 201, activado.text
 
 

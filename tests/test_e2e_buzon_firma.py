@@ -13,7 +13,7 @@ import requests
 
 from buzon_comun.config import Config
 from buzon_dev.documentos import carpeta_de_pruebas, firmar_pdf, pdf_de_prueba
-from buzon_dev.pruebas import b64, firmar
+from buzon_dev.pruebas import b64
 from buzon_gateway.notificaciones_buzon import clave_desarrollo
 
 BIN = Path(sys.executable).parent
@@ -33,9 +33,7 @@ def activa(sistema):
     emitido = sistema.pki.emitir(RFC, NOMBRE, CURP)
     cabecera = sistema.login(emitido)
     sistema.validar_medios(cabecera, CORREO, TELEFONO)
-    solicitud = requests.get(f"{sistema.api}/activacion/solicitud", headers=cabecera).json()
-    activado = requests.post(f"{sistema.api}/activacion", headers=cabecera, json={
-        "certificado": b64(emitido.cer_der), "firma": firmar(emitido, solicitud["cadena_original"])})
+    activado, _ = sistema.activar(cabecera, emitido)
     assert activado.status_code == 201, activado.text
     clave = {"Authorization": f"Bearer {clave_desarrollo(Config.desde_entorno(sistema.entorno))}"}
     ids = []

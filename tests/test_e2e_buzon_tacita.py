@@ -112,9 +112,7 @@ def test_an_unopened_notification_is_deemed_notified_when_its_days_have_run(sist
     emitido = sistema.pki.emitir(RFC, NOMBRE, CURP)
     cabecera = sistema.login(emitido)
     sistema.validar_medios(cabecera, CORREO, TELEFONO)
-    solicitud = requests.get(f"{sistema.api}/activacion/solicitud", headers=cabecera).json()
-    activado = requests.post(f"{sistema.api}/activacion", headers=cabecera, json={
-        "certificado": b64(emitido.cer_der), "firma": firmar(emitido, solicitud["cadena_original"])})
+    activado, _ = sistema.activar(cabecera, emitido)
     assert activado.status_code == 201, activado.text
 
     ids = []

@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 from buzon_comun.config import Config
 from buzon_comun.db import crear_engine, normalizar_url
 from buzon_comun.migraciones import configuracion_alembic, servicios_con_migraciones
-from buzon_dev.pruebas import b64, esperar, firmar
+from buzon_dev.pruebas import esperar
 from buzon_dev.sistema import Sistema, borrar_vhost, puerto_libre, vaciar, vhost_propio
 
 RAIZ = Path(__file__).resolve().parents[1]
@@ -251,9 +251,7 @@ def test_an_activation_end_to_end_with_the_whole_system_through_pgbouncer(bd, pg
             cabecera = sistema.login(emitido)
             medios = sistema.validar_medios(cabecera, "elena@example.mx", "5544445555")
             assert {m["estado"] for m in medios} == {"validado"}
-            solicitud = requests.get(f"{sistema.api}/activacion/solicitud", headers=cabecera).json()
-            activado = requests.post(f"{sistema.api}/activacion", headers=cabecera, json={
-                "certificado": b64(emitido.cer_der), "firma": firmar(emitido, solicitud["cadena_original"])})
+            activado, _ = sistema.activar(cabecera, emitido)
             assert activado.status_code == 201, activado.text
             folio = activado.json()["folio"]
             assert activado.json()["estado"] == "activo" and folio.startswith("ACT-")

@@ -166,6 +166,14 @@ class Sistema:
         assert validado.status_code == 200, validado.text
         return requests.get(f"{self.api}/medios-contacto", headers=cabecera).json()["medios"]
 
+    def activar(self, cabecera: dict, emitido) -> tuple[requests.Response, dict]:
+        """Sign the Solicitud with the e.firma as the portal does: its cadena original asked for, signed, sent. The
+        answer of `POST /activacion` (whatever it is) and the solicitud signed."""
+        solicitud = requests.get(f"{self.api}/activacion/solicitud", headers=cabecera).json()
+        respuesta = requests.post(f"{self.api}/activacion", headers=cabecera, json={
+            "certificado": b64(emitido.cer_der), "firma": firmar(emitido, solicitud["cadena_original"])})
+        return respuesta, solicitud
+
     def fallas_sms_pendientes(self) -> int:
         return requests.get(f"http://127.0.0.1:{self.puertos['sms']}/control").json()["fallar"]
 
