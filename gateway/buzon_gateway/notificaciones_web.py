@@ -44,8 +44,9 @@ def codigo_verificacion(acuses, rfc: str, folio: str | None) -> str | None:
 
 # --- how the pages show them ---
 
-def fecha_hora(iso: str | None) -> str:
-    """"dd/mm/aaaa HH:MM" in Mexico City ("" for none)."""
+def fecha_y_minuto(iso: str | None) -> str:
+    """"dd/mm/aaaa HH:MM" in Mexico City, one string ("" for none); `paginas.fecha_hora` gives an act's date and time
+    to the second, apart."""
     momento = _momento(iso)
     return f"{momento:%d/%m/%Y %H:%M}" if momento else ""
 
@@ -78,8 +79,8 @@ def vista(notificacion: dict) -> dict:
         "pendiente": notificacion["estado"] == PENDIENTE,
         "abrir_antes": abrir_antes,
         "plazo": plazo_texto,
-        "depositada": fecha_hora(notificacion.get("depositada_en")),
-        "notificada": fecha_hora(notificacion.get("notificada_en")),
+        "depositada": fecha_y_minuto(notificacion.get("depositada_en")),
+        "notificada": fecha_y_minuto(notificacion.get("notificada_en")),
         "registros_patronales": notificacion.get("registros_patronales") or [],
     }
 
