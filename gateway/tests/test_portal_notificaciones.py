@@ -26,7 +26,7 @@ from buzon_buzon.service import Servicio as Buzon
 from buzon_comun.config import Config
 from buzon_comun.db import crear_engine
 from buzon_dev.documentos import carpeta_de_pruebas, firmar_pdf, pdf_de_prueba
-from buzon_dev.pruebas import b64, esperar, firmar, ingresar_portal
+from buzon_dev.pruebas import b64, esperar, firmar, ingresar_portal, meta_csrf
 from buzon_gateway import notificaciones_web
 from buzon_gateway.paginas import POLITICA_CONTENIDO
 from buzon_gateway.service import Gateway
@@ -142,7 +142,7 @@ def test_a_notification_opened_by_signing_its_acuse_de_recibo_in_the_page(url, a
     assert f"<dt>Notificación</dt><dd>{id_}</dd>" in recibo and f"<dt>RFC</dt><dd>{FISICA}</dd>" in recibo
     assert f"<dd>{hashlib.sha256(PDF).hexdigest()}</dd>" in recibo
     assert html.unescape(re.search(r'<p class="cadena-original">(.*?)</p>', recibo).group(1)) == cadena
-    csrf = re.search(r'<meta name="csrf" content="([^"]+)">', texto).group(1)
+    csrf = meta_csrf(texto)
     # Nothing to download before it is opened.
     sin_abrir = navegador.get(f"{url}/buzon/notificaciones/{id_}/documento")
     assert "Abre la notificación" in pagina(sin_abrir, 409) and f'href="/buzon/notificaciones/{id_}"' in sin_abrir.text
@@ -299,7 +299,7 @@ def test_a_pending_notification_says_by_when_to_open_it(calendario_2030, url, ur
 
     # Opened: no deadline left, in the page or the list.
     cadena = formulario_efirma(texto)["data-cadena"]
-    csrf = re.search(r'<meta name="csrf" content="([^"]+)">', texto).group(1)
+    csrf = meta_csrf(texto)
     abierta = navegador.post(f"{url}/buzon/notificaciones/{avisada}/abrir", headers={"X-CSRF-Token": csrf}, json={
         "certificado": b64(efirma_dev_fisica.cer_der), "firma": firmar(efirma_dev_fisica, cadena)})
     assert abierta.status_code == 200, abierta.text
