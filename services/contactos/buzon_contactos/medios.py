@@ -649,26 +649,25 @@ def validar_telefono(db: Session, titular: dict, medio_id: object, codigo: objec
             raise Vencido("validacion_vencida", MENSAJE_VENCIDA)
         if ahora >= fila["vence_en"]:
             rechazo = _marcar_vencido(db, fila, ahora=ahora)
+        elif _codigo_coincide(fila["codigo_hash"], secreto, fila["id"], limpio):
+            _validar(db, fila, _identidad(titular), ahora=ahora)
+            medio = _medio(db, fila["id"])
         else:
-            if _codigo_coincide(fila["codigo_hash"], secreto, fila["id"], limpio):
-                _validar(db, fila, _identidad(titular), ahora=ahora)
-                medio = _medio(db, fila["id"])
+            intentos = fila["intentos_fallidos"] + 1
+            if intentos >= maximo:
+                db.execute(update(medios).where(medios.c.id == fila["id"]).values(
+                    estado=BAJA, baja_en=ahora, intentos_fallidos=intentos, codigo_hash=None))
+                encolar(db, salida, MedioDadoDeBaja(
+                    rfc=rfc, medio_id=fila["id"], mecanismo=fila["mecanismo"], estado=BAJA,
+                    registros_patronales=_rps(db, [fila["id"]])[fila["id"]]), ahora=ahora)
+                log.info("medio de contacto %s dado de baja por intentos agotados", fila["id"])
+                rechazo = Bloqueado("intentos_agotados",
+                                    "Agotaste los intentos para ingresar el código de verificación. El número "
+                                    "celular fue dado de baja: regístralo de nuevo para recibir otro código.",
+                                    {"intentos_restantes": 0})
             else:
-                intentos = fila["intentos_fallidos"] + 1
-                if intentos >= maximo:
-                    db.execute(update(medios).where(medios.c.id == fila["id"]).values(
-                        estado=BAJA, baja_en=ahora, intentos_fallidos=intentos, codigo_hash=None))
-                    encolar(db, salida, MedioDadoDeBaja(
-                        rfc=rfc, medio_id=fila["id"], mecanismo=fila["mecanismo"], estado=BAJA,
-                        registros_patronales=_rps(db, [fila["id"]])[fila["id"]]), ahora=ahora)
-                    log.info("medio de contacto %s dado de baja por intentos agotados", fila["id"])
-                    rechazo = Bloqueado("intentos_agotados",
-                                        "Agotaste los intentos para ingresar el código de verificación. El número "
-                                        "celular fue dado de baja: regístralo de nuevo para recibir otro código.",
-                                        {"intentos_restantes": 0})
-                else:
-                    db.execute(update(medios).where(medios.c.id == fila["id"]).values(intentos_fallidos=intentos))
-                    rechazo = _codigo_incorrecto(maximo - intentos)
+                db.execute(update(medios).where(medios.c.id == fila["id"]).values(intentos_fallidos=intentos))
+                rechazo = _codigo_incorrecto(maximo - intentos)
     if rechazo is not None:
         raise rechazo
     return medio
