@@ -1,5 +1,5 @@
 """Tables of the buzon service (it owns them alone): notifications with their evidence, their avisos, the live
-acuse de recibo to sign, folios, the deposits counted per system and second, and the outbox."""
+acuse de recibo to sign, folios, each depositing system's next deposit turn, and the outbox."""
 from sqlalchemy import (
     BigInteger, Column, ForeignKey, Index, LargeBinary, MetaData, String, Table, Text, UniqueConstraint,
 )
